@@ -1,0 +1,55 @@
+/**
+ * The server's contract, shared by the CLI and the library.
+ *
+ * @module
+ */
+import type { Config } from "../config/types.ts";
+import type { Logger } from "../log/logger.ts";
+import type { SessionIO, SessionResult } from "../engine/types.ts";
+
+/** Facts about one accepted connection, handed to observers. */
+export interface SessionInfo {
+  /** Connection number (1, 2, ... per server process), as in log lines `*N`. */
+  id: number;
+  /** Client address. */
+  remoteAddr: Deno.Addr;
+  /** Listener address the client connected to. */
+  localAddr: Deno.Addr;
+  /** Index of the server block (in Config.servers) that serves it. */
+  serverIndex: number;
+}
+
+/**
+ * Hooks around each session. `wrap` may put stages in front of the IO (the library's transcript
+ * recorder does); `ended` is told the result. Both are optional and cost nothing when absent.
+ */
+export interface SessionObserver {
+  wrap?(io: SessionIO, info: SessionInfo): SessionIO;
+  ended?(info: SessionInfo, result: SessionResult, startedAt: Date, endedAt: Date): void;
+}
+
+/** Options for starting a server. */
+export interface ServerOptions {
+  /** Where the server logs. @default {quietLogger} */
+  logger?: Logger;
+  /** Aborting it is a fast shutdown (like `close()`). */
+  signal?: AbortSignal;
+  /** Called once all listeners are bound, with the addresses actually bound (port 0 resolved). */
+  onListen?: (addrs: Deno.Addr[]) => void;
+  /** Per-session hooks. */
+  observer?: SessionObserver;
+}
+
+/** A running server, shaped like `Deno.serve`'s handle. */
+export interface ServerHandle extends AsyncDisposable {
+  /** Addresses actually bound, in config order (servers, then their listen lines). */
+  readonly addrs: Deno.Addr[];
+  /** Resolves when the server has stopped and every session has ended. */
+  readonly finished: Promise<void>;
+  /** Graceful: stop accepting, let sessions finish (capped by worker_shutdown_timeout). */
+  shutdown(): Promise<void>;
+  /** Fast: stop accepting and close every session now. */
+  close(): Promise<void>;
+  /** Swap in a new config: keep unchanged listeners, open new ones, close removed ones. */
+  reload(config: Config): Promise<void>;
+}
