@@ -1,0 +1,121 @@
+/**
+ * Taps: streams that stand in front of a session's readable and writable, show every chunk to a
+ * callback, and otherwise change nothing. The engine cannot tell them from the real streams:
+ *
+ * - reads are pulled one for one: the tap reads from the source only when its own reader asks
+ *   (high-water mark 0), so no byte leaves the socket that the engine did not ask for (unread
+ *   input must stay in the kernel: lingering close and resets depend on it);
+ * - a byte source stays a byte source: BYOB reads are passed through with the caller's buffer,
+ *   so read sizes are the engine's own;
+ * - EOF, errors and cancellation pass through with the same values;
+ * - a write resolves when the write underneath resolves, and fails as it fails, so backpressure
+ *   and flush waits are the same as without the tap.
+ *
+ * These are hand-written stream pairs rather than `pipeThrough(new TransformStream())`: a pipe
+ * reads ahead into the transform's queue and reports errors a tick late, both of which would
+ * change what the engine sees.
+ *
+ * @module
+ */
+
+/** Called with each chunk that passed; the chunk must be copied if it is kept. */
+export type ChunkTap = (chunk: Uint8Array) => void;
+
+/** Size of the buffer a default (non-BYOB) read of a tapped byte stream gets. */
+const AUTO_CHUNK = 64 * 1024;
+
+/**
+ * A readable that yields exactly what `source` yields, reading from it only on demand, and shows
+ * each chunk to `tap` before handing it on.
+ */
+export function tapReadable(
+  source: ReadableStream<Uint8Array>,
+  tap: ChunkTap,
+): ReadableStream<Uint8Array> {
+  let byob: ReadableStreamBYOBReader | undefined;
+  try {
+    byob = source.getReader({ mode: "byob" });
+  } catch {
+    // Not a byte stream: fall back to a default reader below.
+  }
+  return byob ? tapByteSource(byob, tap) : tapDefaultSource(source.getReader(), tap);
+}
+
+function tapByteSource(
+  reader: ReadableStreamBYOBReader,
+  tap: ChunkTap,
+): ReadableStream<Uint8Array> {
+  let cancelled = false;
+  return new ReadableStream({
+    type: "bytes",
+    autoAllocateChunkSize: AUTO_CHUNK,
+    async pull(controller) {
+      // With autoAllocateChunkSize every pull has a request, default reads included.
+      const request = controller.byobRequest!;
+      const view = request.view!;
+      const { value, done } = await reader.read(
+        new Uint8Array(view.buffer, view.byteOffset, view.byteLength),
+      );
+      if (cancelled) return;
+      if (done) {
+        controller.close();
+        // The source took our buffer; hand it back empty to settle the request.
+        if (value) request.respondWithNewView(value);
+        return;
+      }
+      tap(value);
+      request.respondWithNewView(value);
+    },
+    cancel(reason) {
+      cancelled = true;
+      return reader.cancel(reason);
+    },
+  });
+}
+
+function tapDefaultSource(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  tap: ChunkTap,
+): ReadableStream<Uint8Array> {
+  let cancelled = false;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { value, done } = await reader.read();
+      if (cancelled) return;
+      if (done) {
+        controller.close();
+        return;
+      }
+      tap(value);
+      controller.enqueue(value);
+    },
+    cancel(reason) {
+      cancelled = true;
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}
+
+/**
+ * A writable that writes each chunk to `sink` and shows it to `tap` once the write underneath
+ * has succeeded. Each write settles as the write underneath settles; close and abort pass
+ * through.
+ */
+export function tapWritable(
+  sink: WritableStream<Uint8Array>,
+  tap: ChunkTap,
+): WritableStream<Uint8Array> {
+  const writer = sink.getWriter();
+  return new WritableStream<Uint8Array>({
+    async write(chunk) {
+      await writer.write(chunk);
+      tap(chunk);
+    },
+    close() {
+      return writer.close();
+    },
+    abort(reason) {
+      return writer.abort(reason);
+    },
+  });
+}
