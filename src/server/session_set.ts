@@ -1,0 +1,65 @@
+/**
+ * The sessions in flight: each with the AbortController that ends it at once (fast shutdown)
+ * and the promise that settles when it has ended.
+ *
+ * @module
+ */
+
+interface Entry {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * Tracks running sessions so a shutdown can wait for them (graceful) or end them (fast).
+ *
+ * @example
+ * ```ts
+ * import { SessionSet } from "./session_set.ts";
+ * const set = new SessionSet();
+ * set.run((signal) => new Promise<void>((r) => signal.addEventListener("abort", () => r())));
+ * console.assert(set.size === 1);
+ * set.abortAll();
+ * await set.drained();
+ * console.assert(set.size === 0);
+ * ```
+ */
+export class SessionSet {
+  #entries = new Set<Entry>();
+
+  /** Number of sessions in flight. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /**
+   * Starts `task` as a tracked session. `task` must not reject (a rejection is swallowed
+   * here so that no client can cause an unhandled rejection).
+   */
+  run(task: (signal: AbortSignal) => Promise<void>): void {
+    const controller = new AbortController();
+    const entry: Entry = { controller, done: Promise.resolve() };
+    this.#entries.add(entry);
+    entry.done = (async () => {
+      try {
+        await task(controller.signal);
+      } catch {
+        /* the task reports its own failures */
+      } finally {
+        this.#entries.delete(entry);
+      }
+    })();
+  }
+
+  /** Ends every session in flight now (each sees its signal aborted). */
+  abortAll(): void {
+    for (const e of this.#entries) e.controller.abort();
+  }
+
+  /** Resolves once no session is in flight (including ones started while waiting). */
+  async drained(): Promise<void> {
+    while (this.#entries.size > 0) {
+      await Promise.all([...this.#entries].map((e) => e.done));
+    }
+  }
+}
