@@ -1,0 +1,84 @@
+/**
+ * The `stream-echo` command line. `main()` maps every outcome to an exit code; this file is
+ * the only place that calls `Deno.exit`.
+ *
+ * @module
+ */
+import denoJson from "./deno.json" with { type: "json" };
+import { parseArgs, UsageError } from "./src/cli/args.ts";
+import { check } from "./src/cli/check.ts";
+import { type CliIO, serve } from "./src/cli/serve.ts";
+import { commandHelp, USAGE } from "./src/cli/usage.ts";
+import { writeAllSync } from "./src/cli/error_log.ts";
+import { formatLogLine } from "./src/log/logger.ts";
+
+/** The version printed by `stream-echo --version` (from deno.json, compiled in). */
+export const VERSION: string = denoJson.version;
+
+const processIO: CliIO = {
+  stdout: (text) => writeAllSync(Deno.stdout, text),
+  stderr: (text) => writeAllSync(Deno.stderr, text),
+};
+
+/**
+ * Runs the CLI with `args` (without the program name) and resolves to the exit code:
+ * 0 ok, 1 config or runtime failure, 2 usage error.
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./cli.ts";
+ * const code = await main(["check", "--config", "se.conf"]);
+ * ```
+ */
+export async function main(args: readonly string[], io: CliIO = processIO): Promise<number> {
+  let inv;
+  try {
+    inv = parseArgs(args);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.stderr(`stream-echo: ${err.message}\n\n${USAGE}`);
+    return 2;
+  }
+  switch (inv.command) {
+    case "help":
+      io.stdout(inv.topic ? commandHelp(inv.topic) : USAGE);
+      return 0;
+    case "version":
+      io.stdout(
+        `stream-echo ${VERSION} (deno ${Deno.version.deno}, ${Deno.build.target})\n`,
+      );
+      return 0;
+    case "check":
+      return check(inv, io);
+    case "serve":
+      return await serve(inv, io);
+  }
+}
+
+if (import.meta.main) {
+  // A last line of defence: a bug must not take every connection down with the process.
+  globalThis.addEventListener("unhandledrejection", (e) => {
+    e.preventDefault();
+    const reason = e.reason instanceof Error ? e.reason.stack ?? e.reason.message : e.reason;
+    processIO.stderr(
+      formatLogLine("alert", `unhandled rejection: ${reason}`, undefined, new Date(), Deno.pid) +
+        "\n",
+    );
+  });
+  let code: number;
+  try {
+    code = await main(Deno.args);
+  } catch (err) {
+    processIO.stderr(
+      formatLogLine(
+        "emerg",
+        err instanceof Error ? err.message : String(err),
+        undefined,
+        new Date(),
+        Deno.pid,
+      ) + "\n",
+    );
+    code = 1;
+  }
+  Deno.exit(code);
+}

@@ -1,0 +1,145 @@
+/**
+ * The CLI's error log sinks: stderr or files, at a level, chosen by `error_log` directives and
+ * the `--error-log` / `--log-level` flags.
+ *
+ * @module
+ */
+import type { ErrorLogTarget, Position } from "../config/types.ts";
+import type { Logger, LogLevel } from "../log/logger.ts";
+import { createLogger, teeLogger } from "../log/logger.ts";
+
+/** The default when neither the config nor a flag names an error log. */
+export const DEFAULT_ERROR_LOG = { target: "stderr", level: "info" as LogLevel };
+
+/** Open error log sinks. */
+export interface ErrorLogs {
+  logger: Logger;
+  /** True when one of the sinks is stderr. */
+  toStderr: boolean;
+  /** Close the files (stderr stays open). */
+  close(): void;
+}
+
+/** An error log file that cannot be opened: a startup (or reload) error. */
+export class ErrorLogOpenError extends Error {
+  constructor(path: string, cause: unknown, pos?: Position) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(
+      `open() "${path}" failed (${reason})` +
+        (pos ? ` for "error_log" in ${pos.file}:${pos.line}` : " for --error-log"),
+      { cause },
+    );
+    this.name = "ErrorLogOpenError";
+  }
+}
+
+/** Flag overrides for {@linkcode chooseTargets}. */
+export interface ErrorLogOverrides {
+  /** `--error-log FILE|stderr`. */
+  errorLog?: string;
+  /** `--log-level LEVEL`. */
+  logLevel?: LogLevel;
+}
+
+/** The targets to open: the flag's, else the config's, else stderr at info; the level flag wins. */
+export function chooseTargets(
+  configured: readonly ErrorLogTarget[],
+  overrides: ErrorLogOverrides,
+): { target: string; level: LogLevel; pos?: Position }[] {
+  let targets: { target: string; level: LogLevel; pos?: Position }[];
+  if (overrides.errorLog !== undefined) {
+    targets = [{
+      target: overrides.errorLog,
+      level: configured[0]?.level ?? DEFAULT_ERROR_LOG.level,
+    }];
+  } else if (configured.length > 0) {
+    targets = configured.map((t) => ({ target: t.target, level: t.level, pos: t.pos }));
+  } else {
+    targets = [{ ...DEFAULT_ERROR_LOG }];
+  }
+  if (overrides.logLevel !== undefined) {
+    targets = targets.map((t) => ({ ...t, level: overrides.logLevel! }));
+  }
+  return targets;
+}
+
+/**
+ * Writes a whole string to a synchronous writer (a short write is continued, never lost). A
+ * failing log write (disk full, closed stderr) is dropped: logging must never end a session.
+ */
+export function writeAllSync(w: { writeSync(p: Uint8Array): number }, text: string): void {
+  let bytes = new TextEncoder().encode(text);
+  try {
+    while (bytes.length > 0) bytes = bytes.subarray(w.writeSync(bytes));
+  } catch { /* nowhere left to report it */ }
+}
+
+/**
+ * Opens the sinks. Throws {@linkcode ErrorLogOpenError} (naming the `error_log` directive, or
+ * the flag) when a file cannot be opened; files opened before the failure are closed.
+ */
+export function openErrorLogs(
+  targets: readonly { target: string; level: LogLevel; pos?: Position }[],
+  stderr: (line: string) => void,
+): ErrorLogs {
+  const files: Deno.FsFile[] = [];
+  const loggers: Logger[] = [];
+  let toStderr = false;
+  try {
+    for (const t of targets) {
+      if (t.target === "stderr") {
+        toStderr = true;
+        loggers.push(createLogger(stderr, { level: t.level }));
+        continue;
+      }
+      let file: Deno.FsFile;
+      try {
+        file = Deno.openSync(t.target, { write: true, append: true, create: true });
+      } catch (err) {
+        throw new ErrorLogOpenError(t.target, err, t.pos);
+      }
+      files.push(file);
+      loggers.push(createLogger((line) => writeAllSync(file, line), { level: t.level }));
+    }
+  } catch (err) {
+    for (const f of files) f.close();
+    throw err;
+  }
+  return {
+    logger: teeLogger(loggers),
+    toStderr,
+    close() {
+      for (const f of files) {
+        try {
+          f.close();
+        } catch { /* already closed */ }
+      }
+    },
+  };
+}
+
+/** A logger whose destination can be swapped (on reload) while sessions keep a reference. */
+export class SwitchableLogger implements Logger {
+  #current: Logger;
+
+  constructor(initial: Logger) {
+    this.#current = initial;
+  }
+
+  /** Replace the destination. */
+  set current(logger: Logger) {
+    this.#current = logger;
+  }
+
+  get current(): Logger {
+    return this.#current;
+  }
+
+  enabled(level: LogLevel): boolean {
+    return this.#current.enabled(level);
+  }
+
+  log(...args: Parameters<Logger["log"]>): void {
+    this.#current.log(...args);
+  }
+}

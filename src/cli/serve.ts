@@ -1,0 +1,197 @@
+/**
+ * `stream-echo serve`: load the config, open the error log and pid file, bind the listeners,
+ * then follow nginx's signals until told to stop.
+ *
+ * @module
+ */
+import type { Config } from "../config/types.ts";
+import { formatLogLine } from "../log/logger.ts";
+import type { ServerHandle } from "../server/types.ts";
+import { startServer } from "../server/server.ts";
+import { formatAddr } from "../server/listeners.ts";
+import type { Invocation } from "./args.ts";
+import { DEFAULT_CONFIG_NAME } from "./default_config.ts";
+import { chooseTargets, type ErrorLogs, openErrorLogs, SwitchableLogger } from "./error_log.ts";
+import { loadCliConfig } from "./load.ts";
+import { type PidFile, writePidFile } from "./pid_file.ts";
+
+/** Where the CLI writes and how it learns about signals (injectable for tests). */
+export interface CliIO {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+/** A fast shutdown must end the process within a second, whatever sessions are doing. */
+const FAST_EXIT_MS = 800;
+
+type Stop = "fast" | "graceful";
+
+/**
+ * Runs the server until SIGTERM/SIGINT (fast) or SIGQUIT (graceful); SIGHUP reloads. Resolves
+ * to the exit code: 0 after a signal, 1 when the config, the error log, the pid file or a
+ * listener fails at start.
+ */
+export async function serve(inv: Invocation, io: CliIO): Promise<number> {
+  const fatal = (message: string, also?: SwitchableLogger) => {
+    io.stderr(formatLogLine("emerg", message, undefined, new Date(), Deno.pid) + "\n");
+    if (also && !logs?.toStderr) also.log("emerg", message);
+  };
+  let logs: ErrorLogs | undefined;
+
+  let config: Config;
+  try {
+    config = loadCliConfig(inv.config);
+  } catch (err) {
+    fatal(message(err));
+    return 1;
+  }
+  const stderrSink = (line: string) => io.stderr(line);
+  try {
+    logs = openErrorLogs(chooseTargets(config.main.errorLog, inv), stderrSink);
+  } catch (err) {
+    fatal(message(err));
+    return 1;
+  }
+  const logger = new SwitchableLogger(logs.logger);
+  const name = inv.config ?? DEFAULT_CONFIG_NAME;
+  if (inv.config === undefined) {
+    logger.log("notice", "no --config given: serving the built-in default configuration");
+  }
+  logNotices(logger, config);
+
+  let pidFile: PidFile | undefined;
+  const pidPath = inv.pid ?? config.main.pid?.file;
+  if (pidPath !== undefined) {
+    try {
+      pidFile = writePidFile(pidPath, inv.pid === undefined ? { pos: config.main.pid?.pos } : {});
+    } catch (err) {
+      fatal(message(err), logger);
+      logs.close();
+      return 1;
+    }
+  }
+
+  let handle: ServerHandle;
+  try {
+    handle = await startServer(config, {
+      logger,
+      onListen: (addrs) => logListeners(logger, config, addrs),
+    });
+  } catch (err) {
+    fatal(message(err), logger);
+    pidFile?.remove();
+    logs.close();
+    return 1;
+  }
+  logger.log("notice", `stream-echo started with ${name} (pid ${Deno.pid})`);
+
+  let stopping: Stop | undefined;
+  let reloading: Promise<void> = Promise.resolve();
+  let forceExit: (() => void) | undefined;
+  const forced = new Promise<void>((resolve) => forceExit = resolve);
+  let forceTimer: ReturnType<typeof setTimeout> | undefined;
+
+  const stop = (how: Stop, signal: string) => {
+    if (stopping === "fast" || (stopping === "graceful" && how === "graceful")) return;
+    stopping = how;
+    if (how === "fast") {
+      logger.log("notice", `signal ${signal} received, exiting`);
+      forceTimer = setTimeout(() => forceExit?.(), FAST_EXIT_MS);
+      void handle.close();
+    } else {
+      logger.log("notice", `signal ${signal} received, gracefully shutting down`);
+      void handle.shutdown();
+    }
+  };
+  const reload = () => {
+    reloading = reloading.then(async () => {
+      if (stopping) return;
+      logger.log("notice", "signal SIGHUP received, reconfiguring");
+      const next = await reloadOnce(inv, handle, logger, stderrSink);
+      if (next) {
+        logs!.close();
+        logs = next;
+        logger.log("notice", `configuration reloaded from ${name}`);
+      }
+    });
+  };
+
+  const handlers: [Deno.Signal, () => void][] = [
+    ["SIGINT", () => stop("fast", "SIGINT")],
+  ];
+  if (Deno.build.os !== "windows") {
+    handlers.push(
+      ["SIGTERM", () => stop("fast", "SIGTERM")],
+      ["SIGQUIT", () => stop("graceful", "SIGQUIT")],
+      ["SIGHUP", reload],
+    );
+  } else {
+    handlers.push(["SIGBREAK", () => stop("fast", "SIGBREAK")]);
+  }
+  for (const [sig, fn] of handlers) Deno.addSignalListener(sig, fn);
+
+  await Promise.race([handle.finished, forced]);
+  clearTimeout(forceTimer);
+  for (const [sig, fn] of handlers) Deno.removeSignalListener(sig, fn);
+  pidFile?.remove();
+  logger.log("notice", "exit");
+  logs.close();
+  return 0;
+
+  function logNotices(log: SwitchableLogger, c: Config): void {
+    for (const n of c.notices) log.log("notice", `${n.message} in ${n.pos.file}:${n.pos.line}`);
+  }
+}
+
+/** One line per listener: the address actually bound and the directive it came from. */
+function logListeners(logger: SwitchableLogger, config: Config, addrs: Deno.Addr[]): void {
+  const listens = config.servers.flatMap((s) => s.listen);
+  addrs.forEach((addr, i) => {
+    const l = listens[i];
+    const from = l
+      ? ` for "listen ${l.address}${l.ssl ? " ssl" : ""}" in ${l.pos.file}:${l.pos.line}`
+      : "";
+    logger.log("notice", `listening on ${formatAddr(addr)}${from}`);
+  });
+}
+
+/**
+ * Reads the config again and swaps it in. A bad config, an error log that cannot be opened or
+ * a listener that cannot be bound is logged (with file:line) and the running config kept.
+ * Returns the new error log sinks on success.
+ */
+async function reloadOnce(
+  inv: Invocation,
+  handle: ServerHandle,
+  logger: SwitchableLogger,
+  stderrSink: (line: string) => void,
+): Promise<ErrorLogs | undefined> {
+  let config: Config;
+  let next: ErrorLogs;
+  try {
+    config = loadCliConfig(inv.config);
+    next = openErrorLogs(chooseTargets(config.main.errorLog, inv), stderrSink);
+  } catch (err) {
+    logger.log("emerg", message(err));
+    logger.log("notice", "reload failed: still serving the previous configuration");
+    return undefined;
+  }
+  try {
+    await handle.reload(config);
+  } catch (err) {
+    next.close();
+    logger.log("emerg", message(err));
+    logger.log("notice", "reload failed: still serving the previous configuration");
+    return undefined;
+  }
+  logger.current = next.logger;
+  for (const n of config.notices) {
+    logger.log("notice", `${n.message} in ${n.pos.file}:${n.pos.line}`);
+  }
+  logListeners(logger, config, handle.addrs);
+  return next;
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
