@@ -1,0 +1,80 @@
+/**
+ * The compiler: checks every directive of the tree against the table once, generically
+ * (known name, allowed context, `;` or `{`, argument count, in nginx's words and order), then
+ * calls its compile function. The result is plain data: nothing at run time looks at config
+ * text again.
+ *
+ * @module
+ */
+
+import { DIRECTIVES } from "./directives.ts";
+import { ConfigError } from "./errors.ts";
+import type { Directive } from "./parser.ts";
+import type { CompileState, Scope, Source } from "./scope.ts";
+import type { Config } from "./types.ts";
+
+/** Checks one directive against its table entry and compiles it. */
+function compileDirective(d: Directive, scope: Scope): void {
+  const spec = DIRECTIVES.get(d.name);
+  if (spec === undefined) {
+    throw new ConfigError(`unknown directive "${d.name}"`, d.pos);
+  }
+  if (!spec.contexts.includes(scope.context)) {
+    throw new ConfigError(`"${d.name}" directive is not allowed here`, d.pos);
+  }
+  if (!spec.block && d.block !== undefined) {
+    throw new ConfigError(`directive "${d.name}" is not terminated by ";"`, d.pos);
+  }
+  if (spec.block && d.block === undefined) {
+    throw new ConfigError(`directive "${d.name}" has no opening "{"`, d.pos);
+  }
+  const [min, max] = spec.args;
+  if (d.args.length < min || d.args.length > max) {
+    throw new ConfigError(`invalid number of arguments in "${d.name}" directive`, d.pos);
+  }
+  spec.compile(d, scope);
+}
+
+function walk(directives: Directive[], scope: Scope): void {
+  for (const d of directives) compileDirective(d, scope);
+}
+
+/** What {@link compile} needs besides the tree. */
+export interface CompileOptions {
+  /** The main config file's name, for {@link Config.file} and include cycle checks. */
+  file: string;
+  /** Absolute form of `file` (the bottom of the include stack). */
+  fileKey: string;
+  /** Where included files and certificates come from. */
+  source: Source;
+}
+
+/**
+ * Compiles a parsed main config into a {@link Config}.
+ *
+ * @example
+ * ```ts
+ * import { compile } from "./compile.ts";
+ * import { parse } from "./parser.ts";
+ * const tree = parse("stream { server { listen 0; echo hi; } }", "se.conf");
+ * const source = { baseDir: ".", readFile: () => "", listDir: () => [] };
+ * const config = compile(tree, { file: "se.conf", fileKey: "/se.conf", source });
+ * console.assert(config.servers[0].steps[0].op === "echo");
+ * ```
+ */
+export function compile(tree: Directive[], options: CompileOptions): Config {
+  const state: CompileState = {
+    main: { workerProcesses: 1, errorLog: [], workerConnections: 512 },
+    servers: [],
+    notices: [],
+    source: options.source,
+    mainSet: new Set(),
+    includeStack: [options.fileKey],
+    listenKeys: new Map(),
+    fileCache: new Map(),
+    chunkCache: new Map(),
+    walk,
+  };
+  walk(tree, { context: "main", state });
+  return { file: options.file, main: state.main, servers: state.servers, notices: state.notices };
+}

@@ -1,0 +1,47 @@
+/**
+ * The `echo_*` family's option rules, exactly as the module's `eval_args`: while options are
+ * expected, an argument of two or more characters starting with `-` is an option (its text
+ * after the dash), unless its second character is also `-`: then it ends the options and is
+ * dropped (`--`, and also `--anything`). A one-character argument (`-` included), any
+ * argument not starting with `-`, and an empty argument end the options and are values.
+ * So a negative number is an (unknown) option, as in the module.
+ *
+ * @module
+ */
+
+/** Options (without the dash) and values of one directive's arguments. */
+export interface EchoArgs {
+  opts: string[];
+  values: string[];
+}
+
+/**
+ * Splits arguments into options and values.
+ *
+ * @example
+ * ```ts
+ * import { splitEchoArgs } from "./echo_args.ts";
+ * const { opts, values } = splitEchoArgs(["-n", "--", "-1"]);
+ * console.assert(opts[0] === "n" && values[0] === "-1");
+ * ```
+ */
+export function splitEchoArgs(args: readonly string[]): EchoArgs {
+  const opts: string[] = [];
+  const values: string[] = [];
+  let expectingOpts = true;
+  for (const raw of args) {
+    if (expectingOpts) {
+      if (raw.length > 1 && raw[0] === "-") {
+        if (raw[1] === "-") {
+          expectingOpts = false;
+          continue;
+        }
+        opts.push(raw.slice(1));
+        continue;
+      }
+      expectingOpts = false;
+    }
+    values.push(raw);
+  }
+  return { opts, values };
+}

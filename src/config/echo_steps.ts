@@ -1,0 +1,145 @@
+/**
+ * Compile functions of the step directives (`echo`, `echo_duplicate`, `echo_sleep`,
+ * `echo_read_bytes`, and the argument-less ones), with the module's own messages, each
+ * given the directive's file and line. Steps are plain data with pre-encoded bytes.
+ *
+ * @module
+ */
+
+import { splitEchoArgs } from "./echo_args.ts";
+import { ConfigError } from "./errors.ts";
+import type { Directive } from "./parser.ts";
+import type { CompileState, Scope, ServerScope } from "./scope.ts";
+import { MAX_TIMER_MS, parseCount, parseDelay, parseSize } from "./units.ts";
+
+const encoder = new TextEncoder();
+
+/** Repetitions of an `echo_duplicate` unit are grouped into chunks of at least this many bytes. */
+export const DUPLICATE_CHUNK_BYTES = 64 * 1024;
+
+function server(scope: Scope): ServerScope {
+  // the generic context check guarantees a server scope for step directives
+  return scope.server as ServerScope;
+}
+
+function values(d: Directive, allowN: boolean): { values: string[]; newline: boolean } {
+  const { opts, values } = splitEchoArgs(d.args);
+  let newline = true;
+  for (const opt of opts) {
+    if (allowN && opt === "n") {
+      newline = false;
+      continue;
+    }
+    throw new ConfigError(`stream echo sees unknown option "-${opt}" in "${d.name}"`, d.pos);
+  }
+  return { values, newline };
+}
+
+function requireCount(d: Directive, got: number, want: 1 | 2): void {
+  if (got === want) return;
+  const words = want === 1 ? "one value argument" : "two value arguments";
+  throw new ConfigError(`stream echo requires ${words} in "${d.name}" but got ${got}`, d.pos);
+}
+
+/** `echo [-n] [--] STRING...`: the arguments joined by spaces, plus LF unless `-n`. */
+export function compileEcho(d: Directive, scope: Scope): void {
+  const { values: args, newline } = values(d, true);
+  const text = args.join(" ") + (newline ? "\n" : "");
+  server(scope).steps.push({
+    op: "echo",
+    directive: d.name,
+    pos: d.pos,
+    data: encoder.encode(text),
+  });
+}
+
+function duplicateChunk(state: CompileState, text: string, unit: Uint8Array, count: number) {
+  if (unit.length === 0 || count === 0) return new Uint8Array(0);
+  const reps = Math.min(count, Math.ceil(DUPLICATE_CHUNK_BYTES / unit.length));
+  const key = `${reps}:${text}`;
+  const cached = state.chunkCache.get(key);
+  if (cached !== undefined) return cached;
+  const chunk = new Uint8Array(unit.length * reps);
+  chunk.set(unit, 0);
+  // double the filled part until the chunk is full
+  for (let filled = unit.length; filled < chunk.length; filled *= 2) {
+    chunk.copyWithin(filled, 0, Math.min(filled, chunk.length - filled));
+  }
+  state.chunkCache.set(key, chunk);
+  return chunk;
+}
+
+/** `echo_duplicate [--] COUNT STRING`: COUNT copies of STRING, no newline. */
+export function compileDuplicate(d: Directive, scope: Scope): void {
+  const { values: args } = values(d, false);
+  requireCount(d, args.length, 2);
+  const count = parseCount(args[0]);
+  if (count === null) {
+    throw new ConfigError(`stream echo: bad "n" argument, "${args[0]}", in "${d.name}"`, d.pos);
+  }
+  const unit = encoder.encode(args[1]);
+  const chunk = duplicateChunk(scope.state, args[1], unit, count);
+  server(scope).steps.push({ op: "duplicate", directive: d.name, pos: d.pos, unit, count, chunk });
+}
+
+/** `echo_sleep [--] SECONDS`: a timer, seconds with up to three decimals. */
+export function compileSleep(d: Directive, scope: Scope): void {
+  const { values: args } = values(d, false);
+  requireCount(d, args.length, 1);
+  const delay = parseDelay(args[0]);
+  if (delay === null) {
+    throw new ConfigError(`stream echo: bad "delay" argument, "${args[0]}", in "${d.name}"`, d.pos);
+  }
+  if (delay.ms > MAX_TIMER_MS) {
+    throw new ConfigError(
+      `stream echo: bad "delay" argument, "${args[0]}", in "${d.name}": ` +
+        "must be less than 597 hours (2147483.647 seconds at most)",
+      d.pos,
+    );
+  }
+  if (delay.truncated) {
+    scope.state.notices.push({
+      message: `"echo_sleep ${args[0]}" keeps three decimals: sleeping ${delay.ms / 1000} s`,
+      pos: d.pos,
+    });
+  }
+  server(scope).steps.push({ op: "sleep", directive: d.name, pos: d.pos, ms: delay.ms });
+}
+
+/** `echo_read_bytes [--] SIZE`: read exactly SIZE more bytes into the reading buffer. */
+export function compileReadBytes(d: Directive, scope: Scope): void {
+  const { values: args } = values(d, false);
+  requireCount(d, args.length, 1);
+  const n = parseSize(args[0]);
+  if (n === null) {
+    throw new ConfigError(`stream echo sees bad size "${args[0]}" in "${d.name}"`, d.pos);
+  }
+  const srv = server(scope);
+  srv.pendingRead += n;
+  srv.reads.push({ n, total: srv.pendingRead, pos: d.pos });
+  srv.steps.push({ op: "read_bytes", directive: d.name, pos: d.pos, n });
+}
+
+/** `echo_read_line`: read through the next LF into the reading buffer. */
+export function compileReadLine(d: Directive, scope: Scope): void {
+  server(scope).steps.push({ op: "read_line", directive: d.name, pos: d.pos });
+}
+
+/** `echo_flush_wait`: wait until queued output reached the socket. */
+export function compileFlushWait(d: Directive, scope: Scope): void {
+  server(scope).steps.push({ op: "flush_wait", directive: d.name, pos: d.pos });
+}
+
+/** `echo_request_data`: send the reading buffer and empty it. */
+export function compileRequestData(d: Directive, scope: Scope): void {
+  const srv = server(scope);
+  srv.pendingRead = 0;
+  srv.steps.push({ op: "request_data", directive: d.name, pos: d.pos });
+}
+
+/** `echo_discard_request`: drop buffered and all future input. */
+export function compileDiscardRequest(d: Directive, scope: Scope): void {
+  const srv = server(scope);
+  srv.pendingRead = 0;
+  srv.steps.push({ op: "discard_request", directive: d.name, pos: d.pos });
+}

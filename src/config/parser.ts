@@ -1,0 +1,81 @@
+/**
+ * The parser: tokens become a tree of directives, each with its file and line. It knows no
+ * directive names; checking them against the table is the compiler's job. The parser is
+ * iterative, so deeply nested blocks cannot overflow the stack.
+ *
+ * @module
+ */
+
+import { ConfigError } from "./errors.ts";
+import { Lexer } from "./lexer.ts";
+import type { Position } from "./types.ts";
+
+/** One directive: `name arg...;` or `name arg... { children }`. */
+export interface Directive {
+  name: string;
+  args: string[];
+  /** The children when the directive ended with `{ ... }`; absent when it ended with `;`. */
+  block?: Directive[];
+  /** Where the directive's name is. */
+  pos: Position;
+}
+
+/**
+ * Parses config text into a list of top-level directives.
+ *
+ * @example
+ * ```ts
+ * import { parse } from "./parser.ts";
+ * const [stream] = parse("stream { server { listen 1234; } }", "se.conf");
+ * console.assert(stream.block?.[0].name === "server");
+ * ```
+ */
+export function parse(text: string, file = "<config>"): Directive[] {
+  const lexer = new Lexer(text, file);
+  const root: Directive[] = [];
+  const stack: Directive[][] = [];
+  let current = root;
+  let words: string[] = [];
+  let firstLine = 0;
+  const at = (line: number): Position => ({ file, line });
+
+  for (;;) {
+    const token = lexer.next();
+    switch (token.type) {
+      case "word":
+        if (words.length === 0) firstLine = token.line;
+        words.push(token.value);
+        break;
+      case ";":
+        if (words.length === 0) throw new ConfigError('unexpected ";"', at(token.line));
+        current.push({ name: words[0], args: words.slice(1), pos: at(firstLine) });
+        words = [];
+        break;
+      case "{": {
+        if (words.length === 0) throw new ConfigError('unexpected "{"', at(token.line));
+        const block: Directive[] = [];
+        current.push({ name: words[0], args: words.slice(1), block, pos: at(firstLine) });
+        stack.push(current);
+        current = block;
+        words = [];
+        break;
+      }
+      case "}": {
+        const parent = stack.pop();
+        if (words.length > 0 || parent === undefined) {
+          throw new ConfigError('unexpected "}"', at(token.line));
+        }
+        current = parent;
+        break;
+      }
+      case "eof":
+        if (words.length > 0) {
+          throw new ConfigError('unexpected end of file, expecting ";" or "}"', at(token.line));
+        }
+        if (stack.length > 0) {
+          throw new ConfigError('unexpected end of file, expecting "}"', at(token.line));
+        }
+        return root;
+    }
+  }
+}
