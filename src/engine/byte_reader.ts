@@ -1,0 +1,240 @@
+/**
+ * The module's "reading buffer": a fixed-size buffer over a byte stream, read only as far as
+ * the read steps need, so unread input stays in the socket (or in the source stream).
+ *
+ * The buffer holds three regions, in order:
+ * `[ request (accumulated by read steps) | unread (received, not yet claimed) | free ]`.
+ * Read steps claim bytes from `unread` into `request`; `echo_request_data` consumes the
+ * request and moves the unread bytes to the front, so pipelined input stays for the next step.
+ *
+ * @module
+ */
+
+/** Options for {@linkcode ByteReader}. */
+export interface ByteReaderOptions {
+  /** Capacity of the reading buffer in bytes (`echo_read_buffer_size`). @default {1024} */
+  size?: number;
+}
+
+/** Bytes a stream source hands over per read when discarding input. */
+const DISCARD_CHUNK = 4096;
+
+type Source =
+  | { kind: "byob"; reader: ReadableStreamBYOBReader }
+  | { kind: "default"; reader: ReadableStreamDefaultReader<Uint8Array> };
+
+/**
+ * A reading buffer over a `ReadableStream<Uint8Array>`. With a byte stream (as the socket
+ * adapter provides) it reads with a BYOB reader into the free part of the buffer, so it never
+ * takes more from the socket than fits; with any other stream, bytes of a chunk that do not fit
+ * wait in a side slot, as if still in the socket.
+ *
+ * Not safe for two concurrent reads: the session runs one reading activity at a time.
+ *
+ * @example
+ * ```ts
+ * import { ByteReader } from "./byte_reader.ts";
+ * const reader = new ByteReader(ReadableStream.from([new TextEncoder().encode("hi\nthere")]));
+ * while (!reader.claimLine()) await reader.fill();
+ * console.assert(new TextDecoder().decode(reader.request()) === "hi\n");
+ * console.assert(reader.unread === 5);
+ * ```
+ */
+export class ByteReader {
+  #buf: Uint8Array;
+  /** Length of the request region (starts at 0). */
+  #req = 0;
+  /** End of received data in the buffer. */
+  #end = 0;
+  /** Bytes of a default-reader chunk that did not fit yet. */
+  #side: Uint8Array | null = null;
+  #eof = false;
+  #source: Source;
+  #scratch: Uint8Array | null = null;
+  #broken = false;
+
+  constructor(readable: ReadableStream<Uint8Array>, options: ByteReaderOptions = {}) {
+    const size = options.size ?? 1024;
+    if (!Number.isInteger(size) || size < 0) throw new RangeError(`bad buffer size ${size}`);
+    this.#buf = new Uint8Array(size);
+    let source: Source;
+    try {
+      source = { kind: "byob", reader: readable.getReader({ mode: "byob" }) };
+    } catch {
+      source = { kind: "default", reader: readable.getReader() };
+    }
+    this.#source = source;
+  }
+
+  /** The buffer's capacity in bytes. */
+  get capacity(): number {
+    return this.#buf.byteLength;
+  }
+
+  /** True once the client's end of the stream (EOF) has been seen. */
+  get eof(): boolean {
+    return this.#eof;
+  }
+
+  /** Length of the request region (what `echo_request_data` would send). */
+  get requestLength(): number {
+    return this.#req;
+  }
+
+  /** Bytes received from the client that no read step has claimed yet. */
+  get unread(): number {
+    return this.#end - this.#req + (this.#side?.byteLength ?? 0);
+  }
+
+  /** True when the buffer has no free space left. */
+  get full(): boolean {
+    return this.#end >= this.#buf.byteLength;
+  }
+
+  /** The request region as a view (valid until the next call that changes the buffer). */
+  request(): Uint8Array {
+    return this.#buf.subarray(0, this.#req);
+  }
+
+  /** Claims up to `n` unread bytes into the request region; returns how many were claimed. */
+  claimBytes(n: number): number {
+    const take = Math.min(n, this.#end - this.#req);
+    this.#req += take;
+    return take;
+  }
+
+  /**
+   * Claims unread bytes through the next LF. Returns true when a LF was found (the line is
+   * complete); otherwise claims everything unread and returns false.
+   */
+  claimLine(): boolean {
+    const lf = this.#buf.subarray(this.#req, this.#end).indexOf(0x0a);
+    if (lf < 0) {
+      this.#req = this.#end;
+      return false;
+    }
+    this.#req += lf + 1;
+    return true;
+  }
+
+  /** Drops the request region and moves the unread bytes to the front of the buffer. */
+  consumeRequest(): void {
+    if (this.#req === 0) return;
+    if (this.#req < this.#end) this.#buf.copyWithin(0, this.#req, this.#end);
+    this.#end -= this.#req;
+    this.#req = 0;
+    this.#moveSide();
+  }
+
+  /** Drops everything buffered: the request, unread bytes and any chunk waiting to fit. */
+  clear(): void {
+    this.#req = 0;
+    this.#end = 0;
+    this.#side = null;
+  }
+
+  /**
+   * Reads more input into the free part of the buffer. Resolves with the number of bytes added,
+   * or null at EOF. Rejects when the stream errors (a reset) or the buffer is full.
+   */
+  async fill(): Promise<number | null> {
+    if (this.#eof) return null;
+    if (this.full) throw new RangeError("reading buffer is full");
+    if (this.#side) return this.#moveSide();
+    if (this.#source.kind === "byob") {
+      const view = new Uint8Array(this.#buf.buffer, this.#end, this.#buf.byteLength - this.#end);
+      const result = await this.#byobRead(this.#source.reader, view);
+      // The stream transferred our buffer; adopt the transferred one.
+      if (result.value) this.#buf = new Uint8Array(result.value.buffer);
+      if (result.done || !result.value) {
+        this.#eof = true;
+        return null;
+      }
+      this.#end += result.value.byteLength;
+      return result.value.byteLength;
+    }
+    for (;;) {
+      const result = await this.#guard(this.#source.reader.read());
+      if (result.done) {
+        this.#eof = true;
+        return null;
+      }
+      if (result.value.byteLength === 0) continue;
+      this.#side = result.value;
+      return this.#moveSide();
+    }
+  }
+
+  /**
+   * Reads input and throws it away (discarding, lingering close): first anything buffered, then
+   * one read from the stream. Resolves with the number of bytes dropped, or null at EOF.
+   */
+  async discard(): Promise<number | null> {
+    const buffered = this.unread + this.#req;
+    if (buffered > 0) {
+      this.clear();
+      return buffered;
+    }
+    if (this.#eof) return null;
+    if (this.#source.kind === "byob") {
+      const scratch = this.#scratch ?? new Uint8Array(DISCARD_CHUNK);
+      this.#scratch = null;
+      const result = await this.#byobRead(this.#source.reader, scratch);
+      if (result.value) this.#scratch = new Uint8Array(result.value.buffer);
+      if (result.done || !result.value) {
+        this.#eof = true;
+        return null;
+      }
+      return result.value.byteLength;
+    }
+    const result = await this.#guard(this.#source.reader.read());
+    if (result.done) {
+      this.#eof = true;
+      return null;
+    }
+    return result.value.byteLength;
+  }
+
+  /**
+   * Cancels the source stream and releases it; pending reads end. Resolves once the source has
+   * finished cancelling. Never rejects.
+   */
+  async cancel(): Promise<void> {
+    this.#broken = true;
+    try {
+      await this.#source.reader.cancel();
+    } catch { /* already errored */ }
+    try {
+      this.#source.reader.releaseLock();
+    } catch { /* a read may still be pending on a stream that ignores cancel */ }
+  }
+
+  async #byobRead(
+    reader: ReadableStreamBYOBReader,
+    view: Uint8Array,
+  ): Promise<ReadableStreamReadResult<Uint8Array>> {
+    return await this.#guard(reader.read(view as Uint8Array<ArrayBuffer>));
+  }
+
+  /** Marks the reader unusable if a read is abandoned or fails. */
+  async #guard<T>(p: Promise<T>): Promise<T> {
+    if (this.#broken) throw new Deno.errors.BadResource("reader was cancelled");
+    try {
+      return await p;
+    } catch (err) {
+      this.#broken = true;
+      throw err;
+    }
+  }
+
+  #moveSide(): number {
+    const side = this.#side;
+    if (!side) return 0;
+    const room = this.#buf.byteLength - this.#end;
+    const take = Math.min(room, side.byteLength);
+    this.#buf.set(side.subarray(0, take), this.#end);
+    this.#end += take;
+    this.#side = take < side.byteLength ? side.subarray(take) : null;
+    return take;
+  }
+}

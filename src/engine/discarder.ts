@@ -1,0 +1,46 @@
+/**
+ * Reads and drops input until EOF, in the background (`echo_discard_request`, lingering close).
+ *
+ * @module
+ */
+import type { ByteReader } from "./byte_reader.ts";
+
+/** How discarding ended: the client's EOF, or a read error (a reset). */
+export type DiscardEnd = { kind: "eof" } | { kind: "error"; error: unknown };
+
+/**
+ * Starts reading `reader` to EOF at once, dropping everything (buffered bytes first).
+ *
+ * @example
+ * ```ts
+ * import { ByteReader } from "./byte_reader.ts";
+ * import { Discarder } from "./discarder.ts";
+ * const d = new Discarder(new ByteReader(ReadableStream.from([new Uint8Array(10)])));
+ * console.assert((await d.done).kind === "eof" && d.bytes === 10);
+ * ```
+ */
+export class Discarder {
+  /** Bytes dropped so far. */
+  bytes = 0;
+  /** `performance.now()` of the last data (or of the start). */
+  lastActivity: number = performance.now();
+  /** Resolves when the client's side ended; never rejects. */
+  readonly done: Promise<DiscardEnd>;
+
+  constructor(reader: ByteReader) {
+    this.done = this.#run(reader);
+  }
+
+  async #run(reader: ByteReader): Promise<DiscardEnd> {
+    try {
+      for (;;) {
+        const n = await reader.discard();
+        if (n === null) return { kind: "eof" };
+        this.bytes += n;
+        this.lastActivity = performance.now();
+      }
+    } catch (error) {
+      return { kind: "error", error };
+    }
+  }
+}

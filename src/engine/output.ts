@@ -1,0 +1,264 @@
+/**
+ * The session's output queue: output steps queue bytes and return at once; one pump writes them
+ * in order into the writable side, waiting for backpressure, so memory stays flat however much
+ * is queued (a queued `echo_duplicate` is a reference to its precompiled chunk, never count x
+ * length bytes). A watchdog ends the session when no write completes for the send timeout.
+ *
+ * @module
+ */
+
+/** Options for {@linkcode Output}. */
+export interface OutputOptions {
+  /** Milliseconds without write progress, while output is pending, before giving up. */
+  sendTimeout: number;
+  /** Called once when writing fails for good: "timeout", or the error the writable raised. */
+  onFail: (cause: "timeout" | { error: unknown }) => void;
+}
+
+/** One queued piece of output: `chunk`, written whole `times` times, then `tail` once. */
+interface Item {
+  chunk: Uint8Array;
+  times: number;
+  tail: Uint8Array | null;
+}
+
+const now = () => performance.now();
+
+/**
+ * Ordered, backpressured output over a `WritableStreamDefaultWriter`.
+ *
+ * @example
+ * ```ts
+ * import { Output } from "./output.ts";
+ * const chunks: Uint8Array[] = [];
+ * const writable = new WritableStream<Uint8Array>({ write: (c) => void chunks.push(c.slice()) });
+ * const out = new Output(writable.getWriter(), { sendTimeout: 1000, onFail: () => {} });
+ * out.push(new TextEncoder().encode("ab"));
+ * out.pushRepeat(new TextEncoder().encode("xyxy"), 6);
+ * await out.drained();
+ * console.assert(chunks.map((c) => new TextDecoder().decode(c)).join("") === "abxyxyxy");
+ * ```
+ */
+export class Output {
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #options: OutputOptions;
+  #queue: Item[] = [];
+  #pumping = false;
+  #inFlight = 0;
+  #failed = false;
+  #failure: unknown = null;
+  #waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  #watchdog: ReturnType<typeof setTimeout> | undefined;
+  #lastProgress = 0;
+  #written = 0;
+  #settleWaiters: (() => void)[] = [];
+
+  constructor(writer: WritableStreamDefaultWriter<Uint8Array>, options: OutputOptions) {
+    this.#writer = writer;
+    this.#options = options;
+  }
+
+  /** Bytes handed to the writable side so far (writes that completed). */
+  get written(): number {
+    return this.#written;
+  }
+
+  /** True when nothing is queued or being written. */
+  get idle(): boolean {
+    return this.#queue.length === 0 && this.#inFlight === 0 && !this.#pumping;
+  }
+
+  /** True once writing failed (timeout or a write error). */
+  get failed(): boolean {
+    return this.#failed;
+  }
+
+  /** Queues `data` (kept by reference: it must not change until written). */
+  push(data: Uint8Array): void {
+    if (data.byteLength === 0 || this.#failed) return;
+    if (this.#queue.length === 0 && !this.#pumping && this.#hasRoom()) {
+      this.#write(data);
+      return;
+    }
+    this.#queue.push({ chunk: data, times: 1, tail: null });
+    this.#kick();
+  }
+
+  /**
+   * Queues `total` bytes made of repetitions of `chunk` (whole chunks, then a prefix of it).
+   * Nothing is copied: the same chunk is written again and again.
+   */
+  pushRepeat(chunk: Uint8Array, total: number): void {
+    if (total <= 0 || chunk.byteLength === 0 || this.#failed) return;
+    const times = Math.floor(total / chunk.byteLength);
+    const rest = total - times * chunk.byteLength;
+    this.#queue.push({ chunk, times, tail: rest > 0 ? chunk.subarray(0, rest) : null });
+    this.#kick();
+  }
+
+  /** Resolves once everything queued so far has been written; rejects if writing failed. */
+  drained(): Promise<void> {
+    if (this.#failed) return Promise.reject(this.#failure);
+    if (this.idle) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  /** Half-closes: waits for the queue to drain, then closes the writable side. */
+  async close(): Promise<void> {
+    await this.drained();
+    this.#inFlight++;
+    this.#armWatchdog();
+    try {
+      await this.#writer.close();
+    } catch (err) {
+      this.#fail({ error: err });
+      throw this.#failure;
+    } finally {
+      this.#inFlight--;
+      this.#checkIdle();
+    }
+  }
+
+  /**
+   * Gives up: stops the pump and the watchdog, aborts the writable side, and waits (at most
+   * `graceMs`) for writes in flight to settle. Never rejects.
+   */
+  async abandon(graceMs = 200): Promise<void> {
+    if (!this.#failed) {
+      this.#failed = true;
+      this.#failure = new Error("output abandoned");
+    }
+    this.#queue.length = 0;
+    this.#stopWatchdog();
+    this.#writer.abort().catch(() => {});
+    this.#rejectWaiters();
+    if (this.#inFlight > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => this.#settleWaiters.push(resolve)),
+        new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs)),
+      ]);
+      clearTimeout(timer);
+    }
+    try {
+      this.#writer.releaseLock();
+    } catch { /* pending writes keep the lock on some streams */ }
+  }
+
+  #hasRoom(): boolean {
+    const size = this.#writer.desiredSize;
+    return size !== null && size > 0;
+  }
+
+  #kick(): void {
+    if (this.#pumping || this.#failed) return;
+    this.#pumping = true;
+    this.#pump()
+      .catch((err) => this.#fail({ error: err }))
+      .finally(() => {
+        this.#pumping = false;
+        this.#checkIdle();
+      });
+  }
+
+  async #pump(): Promise<void> {
+    while (this.#queue.length > 0 && !this.#failed) {
+      const item = this.#queue[0];
+      let piece: Uint8Array;
+      if (item.times > 0) {
+        item.times--;
+        piece = item.chunk;
+      } else if (item.tail) {
+        piece = item.tail;
+        item.tail = null;
+      } else {
+        this.#queue.shift();
+        continue;
+      }
+      if (!this.#hasRoom()) {
+        this.#armWatchdog();
+        try {
+          await this.#writer.ready;
+        } catch (err) {
+          this.#fail({ error: err });
+          return;
+        }
+        if (this.#failed) return;
+      }
+      this.#write(piece);
+    }
+  }
+
+  #write(piece: Uint8Array): void {
+    this.#inFlight++;
+    this.#armWatchdog();
+    const size = piece.byteLength;
+    this.#writer.write(piece).then(
+      () => {
+        this.#inFlight--;
+        this.#written += size;
+        this.#lastProgress = now();
+        this.#checkIdle();
+      },
+      (err) => {
+        this.#inFlight--;
+        this.#fail({ error: err });
+        this.#checkIdle();
+      },
+    );
+  }
+
+  #armWatchdog(): void {
+    if (this.#watchdog !== undefined || this.#failed) return;
+    this.#lastProgress = now();
+    this.#watchdog = setTimeout(this.#onWatchdog, this.#options.sendTimeout);
+  }
+
+  #onWatchdog = (): void => {
+    this.#watchdog = undefined;
+    if (this.idle || this.#failed) return;
+    const quiet = now() - this.#lastProgress;
+    const left = this.#options.sendTimeout - quiet;
+    if (left > 1) {
+      this.#watchdog = setTimeout(this.#onWatchdog, left);
+      return;
+    }
+    this.#fail("timeout");
+  };
+
+  #stopWatchdog(): void {
+    if (this.#watchdog !== undefined) clearTimeout(this.#watchdog);
+    this.#watchdog = undefined;
+  }
+
+  #fail(cause: "timeout" | { error: unknown }): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    this.#failure = cause === "timeout"
+      ? new Error("send timed out")
+      : (cause.error instanceof Error ? cause.error : new Error(String(cause.error)));
+    this.#queue.length = 0;
+    this.#stopWatchdog();
+    this.#rejectWaiters();
+    this.#options.onFail(cause);
+  }
+
+  #rejectWaiters(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w.reject(this.#failure);
+  }
+
+  #checkIdle(): void {
+    if (this.#inFlight === 0) {
+      const settle = this.#settleWaiters;
+      this.#settleWaiters = [];
+      for (const s of settle) s();
+    }
+    if (!this.idle || this.#failed) return;
+    this.#stopWatchdog();
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w.resolve();
+  }
+}

@@ -1,0 +1,291 @@
+/**
+ * One session: runs a server's steps in order over one reading buffer and one output queue,
+ * then closes the way nginx's stream echo module does (lingering close, client error logging),
+ * without ever rejecting.
+ *
+ * @module
+ */
+import type { EchoSettings } from "../config/types.ts";
+import type { LogContext, Logger } from "../log/logger.ts";
+import { ByteReader } from "./byte_reader.ts";
+import { Discarder } from "./discarder.ts";
+import { osFailure, SessionHalt, toHalt } from "./halt.ts";
+import { linger, PROBE_MS } from "./lingering.ts";
+import { Output } from "./output.ts";
+import type { StepContext } from "./step_context.ts";
+import { runStep } from "./steps/run_step.ts";
+import { TIMED_OUT, withTimeout } from "./timers.ts";
+import type {
+  SessionEnd,
+  SessionIO,
+  SessionOptions,
+  SessionResult,
+  SessionScript,
+} from "./types.ts";
+
+/** The `while ...` part of every session log line, like the module's `c->log->action`. */
+export const SESSION_ACTION = "running stream echo commands";
+
+/** How long cleanup waits for writes and reads in flight to settle after closing, in ms. */
+const SETTLE_MS = 200;
+
+/**
+ * Runs `script` over `io` and resolves with how the session ended. Never rejects: every client
+ * error, timeout and internal failure becomes a {@linkcode SessionResult} (and a log line at
+ * the level the module uses). The connection is closed when it resolves.
+ *
+ * @example
+ * ```ts
+ * import { runSession } from "./session.ts";
+ * import { quietLogger } from "../log/logger.ts";
+ * const received: Uint8Array[] = [];
+ * const result = await runSession(
+ *   {
+ *     steps: [{ op: "echo", data: new TextEncoder().encode("hi\n"), directive: "echo", pos: { file: "x", line: 1 } }],
+ *     settings: {
+ *       readTimeout: 60000, sendTimeout: 60000, readBufferSize: 1024, clientErrorLogLevel: "info",
+ *       lingeringClose: "off", lingeringTime: 30000, lingeringTimeout: 5000,
+ *     },
+ *   },
+ *   {
+ *     readable: new ReadableStream({ start: (c) => c.close() }),
+ *     writable: new WritableStream({ write: (c) => void received.push(c.slice()) }),
+ *     close: () => {},
+ *   },
+ *   { logger: quietLogger },
+ * );
+ * console.assert(result.end === "eof" && new TextDecoder().decode(received[0]) === "hi\n");
+ * ```
+ */
+export async function runSession(
+  script: SessionScript,
+  io: SessionIO,
+  options: SessionOptions,
+): Promise<SessionResult> {
+  try {
+    return await new Session(script, io, options).run();
+  } catch (err) {
+    // Only a bug can get here; still never reject, and never leave the connection open.
+    try {
+      io.close();
+    } catch { /* already closed */ }
+    return { end: "error", reason: `stream echo internal error: ${String(err)}` };
+  }
+}
+
+class Session implements StepContext {
+  readonly settings: EchoSettings;
+  readonly output: Output;
+  #script: SessionScript;
+  #io: SessionIO;
+  #logger: Logger;
+  #ctx: LogContext;
+  #signal: AbortSignal | undefined;
+  #reader: ByteReader | null = null;
+  #discarder: Discarder | null = null;
+  #halt: SessionHalt | null = null;
+  #listeners = new Set<(halt: SessionHalt) => void>();
+  #halted = new AbortController();
+  #scriptDone = false;
+
+  constructor(script: SessionScript, io: SessionIO, options: SessionOptions) {
+    this.#script = script;
+    this.settings = script.settings;
+    this.#io = io;
+    this.#logger = options.logger;
+    this.#ctx = { ...options.context, action: options.context?.action ?? SESSION_ACTION };
+    this.#signal = options.signal;
+    this.output = new Output(io.writable.getWriter(), {
+      sendTimeout: script.settings.sendTimeout,
+      onFail: (cause) =>
+        this.halt(
+          cause === "timeout"
+            ? this.clientError("timeout", "stream client send timed out")
+            : this.clientError("reset", osFailure("writev", cause.error)),
+        ),
+    });
+  }
+
+  get discarding(): boolean {
+    return this.#discarder !== null;
+  }
+
+  get signal(): AbortSignal {
+    return this.#halted.signal;
+  }
+
+  async run(): Promise<SessionResult> {
+    const onAbort = () => this.halt(new SessionHalt("shutdown", "shut down by the server"));
+    this.#signal?.addEventListener("abort", onAbort, { once: true });
+    if (this.#signal?.aborted) onAbort();
+    try {
+      return await this.#main();
+    } finally {
+      this.#signal?.removeEventListener("abort", onAbort);
+      await this.#cleanup();
+    }
+  }
+
+  reader(): ByteReader {
+    this.#reader ??= new ByteReader(this.#io.readable, { size: this.settings.readBufferSize });
+    return this.#reader;
+  }
+
+  hasReader(): boolean {
+    return this.#reader !== null;
+  }
+
+  until<T>(p: Promise<T>): Promise<T> {
+    if (this.#halt) {
+      p.catch(() => {});
+      return Promise.reject(this.#halt);
+    }
+    return new Promise<T>((resolve, reject) => {
+      const onHalt = (halt: SessionHalt) => reject(halt);
+      this.#listeners.add(onHalt);
+      p.then(
+        (value) => {
+          this.#listeners.delete(onHalt);
+          resolve(value);
+        },
+        (err) => {
+          this.#listeners.delete(onHalt);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  async fill(): Promise<number | null> {
+    let got: number | null | typeof TIMED_OUT;
+    try {
+      got = await this.until(withTimeout(this.reader().fill(), this.settings.readTimeout));
+    } catch (err) {
+      if (err instanceof SessionHalt) throw err;
+      throw this.#halt ?? this.clientError("reset", osFailure("recv", err));
+    }
+    if (got === TIMED_OUT) throw this.clientError("timeout", "stream client read timed out");
+    return got;
+  }
+
+  startDiscard(): void {
+    const reader = this.reader();
+    reader.clear();
+    const discarder = new Discarder(reader);
+    this.#discarder = discarder;
+    discarder.done.then((end) => {
+      if (this.#scriptDone) return;
+      // The client's EOF ends a discarding session quietly; a reset ends it too.
+      this.halt(
+        end.kind === "eof"
+          ? new SessionHalt("eof", "")
+          : this.clientError("reset", osFailure("recv", end.error)),
+      );
+    });
+  }
+
+  clientError(end: SessionEnd, message: string): SessionHalt {
+    return new SessionHalt(end, message, this.settings.clientErrorLogLevel);
+  }
+
+  /** Ends the session (first caller wins): every pending wait rejects with `halt`. */
+  halt(halt: SessionHalt): void {
+    if (this.#halt) return;
+    this.#halt = halt;
+    this.#halted.abort();
+    const listeners = [...this.#listeners];
+    this.#listeners.clear();
+    for (const listener of listeners) listener(halt);
+  }
+
+  async #main(): Promise<SessionResult> {
+    const steps = this.#script.steps;
+    if (steps.length === 0) return { end: "eof" }; // a server with no echo directives
+    try {
+      for (const step of steps) {
+        if (this.#halt) throw this.#halt;
+        await runStep(this, step);
+      }
+      this.#scriptDone = true;
+      await this.until(this.output.drained());
+      await this.#finish();
+      return { end: "eof" };
+    } catch (err) {
+      const halt = this.#halt ?? toHalt(err);
+      this.halt(halt);
+      this.#scriptDone = true;
+      if (halt.level) this.#logger.log(halt.level, halt.message, this.#ctx);
+      await this.#afterHalt(halt);
+      return halt.message && halt.end !== "eof"
+        ? { end: halt.end, reason: halt.message }
+        : { end: halt.end };
+    }
+  }
+
+  /** The normal end: lingering close per `echo_lingering_close`. */
+  async #finish(): Promise<void> {
+    const mode = this.settings.lingeringClose;
+    if (mode === "off") return;
+    const known = this.discarding || (this.#reader?.unread ?? 0) > 0;
+    const firstWait = mode === "always" || known
+      ? this.settings.lingeringTimeout
+      : Math.min(this.settings.lingeringTimeout, PROBE_MS);
+    await this.until(this.output.close());
+    await linger(this.#discarder ?? new Discarder(this.reader()), {
+      lingeringTime: this.settings.lingeringTime,
+      lingeringTimeout: this.settings.lingeringTimeout,
+      firstWait,
+      until: (p) => this.until(p),
+    });
+  }
+
+  /** After a halt: what may still be sent is sent, then the connection closes. */
+  async #afterHalt(halt: SessionHalt): Promise<void> {
+    if (halt.end === "eof") {
+      // Discarding saw the client's EOF: send what was queued, then close.
+      await this.#bounded(this.output.drained());
+      return;
+    }
+    if (halt.end === "error" && this.#discarder) {
+      // Everything the client sends is being discarded: close without a reset.
+      if (!(await this.#bounded(this.output.close()))) return;
+      await this.#bounded(
+        linger(this.#discarder, {
+          lingeringTime: this.settings.lingeringTime,
+          lingeringTimeout: this.settings.lingeringTimeout,
+        }),
+      );
+    }
+  }
+
+  /** Waits for `p` unless the server shuts the session down; false if it failed or was cut. */
+  async #bounded(p: Promise<unknown>): Promise<boolean> {
+    p.catch(() => {});
+    const signal = this.#signal;
+    if (signal?.aborted) return false;
+    let onAbort = () => {};
+    const aborted = new Promise<false>((resolve) => {
+      onAbort = () => resolve(false);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([p.then(() => true, () => false), aborted]);
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  async #cleanup(): Promise<void> {
+    this.#scriptDone = true;
+    this.halt(new SessionHalt("eof", ""));
+    try {
+      this.#io.close();
+    } catch { /* already closed */ }
+    await this.output.abandon(SETTLE_MS);
+    if (this.#reader) {
+      await withTimeout(this.#reader.cancel(), SETTLE_MS);
+    } else if (!this.#io.readable.locked) {
+      await withTimeout(this.#io.readable.cancel().catch(() => {}), SETTLE_MS);
+    }
+  }
+}

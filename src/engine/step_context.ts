@@ -1,0 +1,38 @@
+/**
+ * What a step sees of its session: the reading buffer, the output queue, the settings, and
+ * waits that end when the session halts.
+ *
+ * @module
+ */
+import type { EchoSettings } from "../config/types.ts";
+import type { ByteReader } from "./byte_reader.ts";
+import type { SessionHalt } from "./halt.ts";
+import type { Output } from "./output.ts";
+import type { SessionEnd } from "./types.ts";
+
+/** The session as steps use it. */
+export interface StepContext {
+  /** The server's `echo_*` settings. */
+  readonly settings: EchoSettings;
+  /** Ordered, backpressured output to the client. */
+  readonly output: Output;
+  /** True once `echo_discard_request` ran. */
+  readonly discarding: boolean;
+  /** Aborted when the session halts (for timers a step starts). */
+  readonly signal: AbortSignal;
+  /** The reading buffer, created (sized by `echo_read_buffer_size`) on first use. */
+  reader(): ByteReader;
+  /** True when the reading buffer exists (something was read). */
+  hasReader(): boolean;
+  /** Waits for `p`, but rejects with the session's halt as soon as the session halts. */
+  until<T>(p: Promise<T>): Promise<T>;
+  /**
+   * One read from the client into the reading buffer, under the read timer. Resolves with the
+   * bytes added or null at EOF; a timeout or reset rejects with a {@linkcode SessionHalt}.
+   */
+  fill(): Promise<number | null>;
+  /** Drops buffered input and discards all further input in the background. */
+  startDiscard(): void;
+  /** A halt for a client-caused error, logged at `echo_client_error_log_level`. */
+  clientError(end: SessionEnd, message: string): SessionHalt;
+}

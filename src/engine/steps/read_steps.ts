@@ -1,0 +1,67 @@
+/**
+ * Reading steps: `echo_read_bytes`, `echo_read_line` and `echo_request_data`, over the
+ * session's reading buffer.
+ *
+ * @module
+ */
+import type { ReadBytesStep, ReadLineStep } from "../../config/types.ts";
+import { SessionHalt } from "../halt.ts";
+import type { StepContext } from "../step_context.ts";
+
+/** The module's message when a read step needs more room than the reading buffer has. */
+export const TOO_SMALL = "stream echo: echo_buffer_size is too small for the request";
+
+function notAfterDiscard(directive: string): SessionHalt {
+  return new SessionHalt(
+    "error",
+    `stream echo: ${directive} not allowed after echo_discard_request`,
+    "crit",
+  );
+}
+
+/**
+ * `echo_read_bytes N`: appends exactly N more bytes to the request. EOF first is a premature
+ * close; a full buffer first is "too small".
+ */
+export async function runReadBytes(ctx: StepContext, step: ReadBytesStep): Promise<void> {
+  if (ctx.discarding) throw notAfterDiscard("echo_read_bytes");
+  if (step.n <= 0) return;
+  const reader = ctx.reader();
+  let rest = step.n;
+  for (;;) {
+    rest -= reader.claimBytes(rest);
+    if (rest === 0) return;
+    if (reader.eof) throw ctx.clientError("reset", "stream client prematurely closed connection");
+    if (reader.full) throw new SessionHalt("error", TOO_SMALL, "error");
+    await ctx.fill();
+  }
+}
+
+/**
+ * `echo_read_line`: appends through the next LF (kept, with any CR before it). EOF ends the
+ * line too; a line that does not fit the buffer is "too small".
+ */
+export async function runReadLine(ctx: StepContext, _step: ReadLineStep): Promise<void> {
+  if (ctx.discarding) throw notAfterDiscard("echo_read_line");
+  const reader = ctx.reader();
+  for (;;) {
+    if (reader.claimLine() || reader.eof) return;
+    if (reader.full) throw new SessionHalt("error", TOO_SMALL, "error");
+    await ctx.fill();
+  }
+}
+
+/**
+ * `echo_request_data`: sends the request, waits until it is flushed, then clears it (unread,
+ * pipelined bytes stay for the next read step). Sends nothing when nothing was read or when
+ * discarding.
+ */
+export async function runRequestData(ctx: StepContext): Promise<void> {
+  if (ctx.discarding || !ctx.hasReader()) return;
+  const reader = ctx.reader();
+  if (reader.requestLength === 0) return;
+  // A copy: stages in front of the socket may keep chunks after the write resolves.
+  ctx.output.push(reader.request().slice());
+  await ctx.until(ctx.output.drained());
+  reader.consumeRequest();
+}
