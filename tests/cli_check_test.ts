@@ -1,0 +1,66 @@
+/** `stream-echo check` and `stream-echo -t`: nginx's two lines and exit codes. */
+import assert from "node:assert/strict";
+import { oneServer, runCli, TempDir } from "./cli_harness.ts";
+
+Deno.test("check prints nginx's 'syntax is ok' and 'test is successful' lines and exits 0", async () => {
+  using dir = new TempDir();
+  const conf = dir.write("ok.conf", oneServer('echo "hi";'));
+  for (const args of [["check", "--config", conf], ["-t", "-c", conf], ["-tc", conf]]) {
+    const r = await runCli(args, dir.path);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stderr,
+      `stream-echo: the configuration file ${conf} syntax is ok\n` +
+        `stream-echo: configuration file ${conf} test is successful\n`,
+    );
+  }
+});
+
+Deno.test("check names the error with file:line, says the test failed and exits 1", async () => {
+  using dir = new TempDir();
+  const conf = dir.write("bad.conf", oneServer("ech hi;"));
+  const r = await runCli(["-t", "-c", conf], dir.path);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, new RegExp(`\\[emerg\\] unknown directive "ech" in ${conf}:4\\n`));
+  assert.match(r.stderr, new RegExp(`configuration file ${conf} test failed\\n$`));
+});
+
+Deno.test("check of a missing file is an error naming the file", async () => {
+  using dir = new TempDir();
+  const r = await runCli(["check", "-c", "nope.conf"], dir.path);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /open\(\) "nope.conf" failed/);
+});
+
+Deno.test("check -q prints nothing on success and only errors on failure", async () => {
+  using dir = new TempDir();
+  const ok = dir.write("ok.conf", oneServer('echo "hi";'));
+  const good = await runCli(["-t", "-q", "-c", ok], dir.path);
+  assert.equal(good.code, 0);
+  assert.equal(good.stderr, "");
+  const bad = dir.write("bad.conf", oneServer("echo_sleep;"));
+  const r = await runCli(["check", "-q", "-c", bad], dir.path);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /\[emerg\] .* in .*bad\.conf:4/);
+});
+
+Deno.test("check without a config checks the built-in default", async () => {
+  using dir = new TempDir();
+  const r = await runCli(["check"], dir.path);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /the configuration file <built-in> syntax is ok/);
+});
+
+Deno.test("check reports a missing certificate file as a config error with file:line", async () => {
+  using dir = new TempDir();
+  const conf = dir.write(
+    "tls.conf",
+    oneServer(
+      "ssl_certificate missing.crt; ssl_certificate_key missing.key; echo hi;",
+      "listen 127.0.0.1:0 ssl;",
+    ),
+  );
+  const r = await runCli(["check", "-c", conf], dir.path);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, new RegExp(`missing\\.crt.* in ${conf}:4`));
+});
