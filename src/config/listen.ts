@@ -77,7 +77,7 @@ function parseAddress(address: string, pos: Position): { hostname: string; port:
   }
   const colon = address.lastIndexOf(":");
   if (colon < 0) {
-    if (/^[0-9]+$/.test(address)) {
+    if (/^[-+]?[0-9]+$/.test(address)) {
       return { hostname: "0.0.0.0", port: parsePort(address, address, pos) };
     }
     throw new ConfigError(`no port in "${address}" of the "listen" directive`, pos);

@@ -101,6 +101,6 @@ export function setting(key: keyof EchoSettings): (d: Directive, scope: Scope) =
       throw new ConfigError(`"${d.name}" directive is duplicate`, d.pos);
     }
     block.set.add(d.name);
-    (block.settings as Record<string, unknown>)[key] = READERS[key](d as never);
+    (block.settings as Record<string, unknown>)[key] = READERS[key](d);
   };
 }
