@@ -71,41 +71,39 @@ export async function serve(inv: Invocation, io: CliIO): Promise<number> {
     }
   }
 
-  let handle: ServerHandle;
-  try {
-    handle = await startServer(config, {
-      logger,
-      onListen: (addrs) => logListeners(logger, config, addrs),
-    });
-  } catch (err) {
-    fatal(message(err), logger);
-    pidFile?.remove();
-    logs.close();
-    return 1;
-  }
-  logger.log("notice", `stream-echo started with ${name} (pid ${Deno.pid})`);
-
+  // Signal handlers go in before the listeners are bound: a signal that arrives as soon as
+  // the "listening on" lines are out must find them (SIGHUP would otherwise kill the process).
+  let handle: ServerHandle | undefined;
   let stopping: Stop | undefined;
-  let reloading: Promise<void> = Promise.resolve();
   let forceExit: (() => void) | undefined;
   const forced = new Promise<void>((resolve) => forceExit = resolve);
   let forceTimer: ReturnType<typeof setTimeout> | undefined;
+  let markStarted!: () => void;
+  let reloading = new Promise<void>((resolve) => markStarted = resolve);
 
-  const stop = (how: Stop, signal: string) => {
-    if (stopping === "fast" || (stopping === "graceful" && how === "graceful")) return;
-    stopping = how;
-    if (how === "fast") {
-      logger.log("notice", `signal ${signal} received, exiting`);
-      forceTimer = setTimeout(() => forceExit?.(), FAST_EXIT_MS);
+  const applyStop = () => {
+    if (!handle || !stopping) return;
+    if (stopping === "fast") {
+      forceTimer ??= setTimeout(() => forceExit?.(), FAST_EXIT_MS);
       void handle.close();
     } else {
-      logger.log("notice", `signal ${signal} received, gracefully shutting down`);
       void handle.shutdown();
     }
   };
+  const stop = (how: Stop, signal: string) => {
+    if (stopping === "fast" || (stopping === "graceful" && how === "graceful")) return;
+    stopping = how;
+    logger.log(
+      "notice",
+      how === "fast"
+        ? `signal ${signal} received, exiting`
+        : `signal ${signal} received, gracefully shutting down`,
+    );
+    applyStop();
+  };
   const reload = () => {
     reloading = reloading.then(async () => {
-      if (stopping) return;
+      if (stopping || !handle) return;
       logger.log("notice", "signal SIGHUP received, reconfiguring");
       const next = await reloadOnce(inv, handle, logger, stderrSink);
       if (next) {
@@ -115,7 +113,6 @@ export async function serve(inv: Invocation, io: CliIO): Promise<number> {
       }
     });
   };
-
   const handlers: [Deno.Signal, () => void][] = [
     ["SIGINT", () => stop("fast", "SIGINT")],
   ];
@@ -129,10 +126,30 @@ export async function serve(inv: Invocation, io: CliIO): Promise<number> {
     handlers.push(["SIGBREAK", () => stop("fast", "SIGBREAK")]);
   }
   for (const [sig, fn] of handlers) Deno.addSignalListener(sig, fn);
+  const removeHandlers = () => {
+    for (const [sig, fn] of handlers) Deno.removeSignalListener(sig, fn);
+  };
+
+  try {
+    handle = await startServer(config, {
+      logger,
+      onListen: (addrs) => logListeners(logger, config, addrs),
+    });
+  } catch (err) {
+    removeHandlers();
+    fatal(message(err), logger);
+    pidFile?.remove();
+    logs.close();
+    return 1;
+  }
+  logger.log("notice", `stream-echo started with ${name} (pid ${Deno.pid})`);
+  markStarted();
+  applyStop();
 
   await Promise.race([handle.finished, forced]);
   clearTimeout(forceTimer);
-  for (const [sig, fn] of handlers) Deno.removeSignalListener(sig, fn);
+  await Promise.race([reloading, forced]);
+  removeHandlers();
   pidFile?.remove();
   logger.log("notice", "exit");
   logs.close();

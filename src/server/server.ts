@@ -125,21 +125,27 @@ class Server implements ServerHandle {
   async reload(config: Config): Promise<void> {
     if (this.#stopping) throw new Error("the server is shutting down");
     const wanted = wantedListeners(config);
-    const free = new Map<string, Slot>();
-    for (const s of this.#slots) free.set(s.bound.key, s);
+    // Old listeners by key, in config order: several `listen 127.0.0.1:0` lines share a key
+    // and are matched up in order.
+    const free = new Map<string, Slot[]>();
+    for (const s of this.#slots) {
+      const list = free.get(s.bound.key) ?? [];
+      list.push(s);
+      free.set(s.bound.key, list);
+    }
     const kept = new Map<Wanted, Slot>();
     const toOpen: Wanted[] = [];
     for (const w of wanted) {
-      const key = listenerKey(w.listen);
-      const slot = free.get(key);
-      if (slot && sameTls(slot.bound.tls, w.listen.ssl ? w.tls : undefined)) {
-        kept.set(w, slot);
-        free.delete(key);
+      const list = free.get(listenerKey(w.listen)) ?? [];
+      const i = list.findIndex((s) => sameTls(s.bound.tls, w.listen.ssl ? w.tls : undefined));
+      if (i >= 0) {
+        kept.set(w, list[i]);
+        list.splice(i, 1);
       } else {
         toOpen.push(w);
       }
     }
-    const removed = [...free.values()];
+    const removed = [...free.values()].flat();
     const opened = await this.#openAll(toOpen, removed);
     // Commit: nothing below can fail.
     this.#config = config;
