@@ -45,10 +45,10 @@ export function text(bytes: Uint8Array): string {
 }
 
 /** An in-memory file system: paths (absolute, "/"-separated) to contents. */
-export function memoryFs(files: Record<string, string>): Pick<
-  ParseConfigOptions,
-  "readFile" | "listDir"
-> {
+export function memoryFs(files: Record<string, string>): {
+  readFile: (path: string) => string;
+  listDir: (path: string) => GlobEntry[];
+} {
   const readFile = (path: string): string => {
     const content = files[path];
     if (content === undefined) throw new Deno.errors.NotFound(`no file ${path}`);
