@@ -8,10 +8,12 @@
  *   stays in the socket (and a pending read pins only the caller's small buffer);
  * - `writable` resolves a write once every byte was handed to the socket (partial writes are
  *   retried) and closing it half-closes (`closeWrite`, FIN), leaving the read side open;
- * - `close()` closes the whole connection.
+ * - `close()` closes the whole connection; `reset()` closes it like C's `close()` (a reset when
+ *   unread input is waiting, see tcp_reset.ts).
  *
  * @module
  */
+import { resetIfUnread } from "./tcp_reset.ts";
 import type { SessionIO } from "./types.ts";
 
 /** Options for {@linkcode connIO}. */
@@ -127,6 +129,10 @@ export function connIO(conn: Deno.Conn, options: ConnIOOptions = {}): SessionIO 
       if (!closed) await conn.closeWrite();
     },
     close,
+    reset() {
+      if (!closed) resetIfUnread(conn);
+      close();
+    },
   };
 }
 

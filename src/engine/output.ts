@@ -157,11 +157,21 @@ export class Output {
       .catch((err) => this.#fail({ error: err }))
       .finally(() => {
         this.#pumping = false;
-        this.#checkIdle();
+        if (this.#queue.length > 0 && !this.#failed) this.#kick();
+        else this.#checkIdle();
       });
   }
 
   async #pump(): Promise<void> {
+    try {
+      await this.#pumpQueue();
+    } finally {
+      // Synchronously at loop exit, so a push right after sees an idle pump.
+      this.#pumping = false;
+    }
+  }
+
+  async #pumpQueue(): Promise<void> {
     while (this.#queue.length > 0 && !this.#failed) {
       const item = this.#queue[0];
       let piece: Uint8Array;

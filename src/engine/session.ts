@@ -87,6 +87,8 @@ class Session implements StepContext {
   #listeners = new Set<(halt: SessionHalt) => void>();
   #halted = new AbortController();
   #scriptDone = false;
+  /** True once the session closed gracefully (lingered, or the client ended): no reset. */
+  #graceful = false;
 
   constructor(script: SessionScript, io: SessionIO, options: SessionOptions) {
     this.#script = script;
@@ -231,30 +233,30 @@ class Session implements StepContext {
       ? this.settings.lingeringTimeout
       : Math.min(this.settings.lingeringTimeout, PROBE_MS);
     await this.until(this.output.close());
-    await linger(this.#discarder ?? new Discarder(this.reader()), {
+    const end = await linger(this.#discarder ?? new Discarder(this.reader()), {
       lingeringTime: this.settings.lingeringTime,
       lingeringTimeout: this.settings.lingeringTimeout,
       firstWait,
       until: (p) => this.until(p),
     });
+    this.#graceful = end === "eof";
   }
 
   /** After a halt: what may still be sent is sent, then the connection closes. */
   async #afterHalt(halt: SessionHalt): Promise<void> {
     if (halt.end === "eof") {
       // Discarding saw the client's EOF: send what was queued, then close.
-      await this.#bounded(this.output.drained());
+      this.#graceful = await this.#bounded(this.output.drained());
       return;
     }
     if (halt.end === "error" && this.#discarder) {
       // Everything the client sends is being discarded: close without a reset.
       if (!(await this.#bounded(this.output.close()))) return;
-      await this.#bounded(
-        linger(this.#discarder, {
-          lingeringTime: this.settings.lingeringTime,
-          lingeringTimeout: this.settings.lingeringTimeout,
-        }),
-      );
+      const end = linger(this.#discarder, {
+        lingeringTime: this.settings.lingeringTime,
+        lingeringTimeout: this.settings.lingeringTimeout,
+      });
+      this.#graceful = await this.#bounded(end) && await end === "eof";
     }
   }
 
@@ -279,7 +281,9 @@ class Session implements StepContext {
     this.#scriptDone = true;
     this.halt(new SessionHalt("eof", ""));
     try {
-      this.#io.close();
+      // An abrupt end closes like nginx: input nobody read turns the close into a reset.
+      if (!this.#graceful && this.#io.reset) this.#io.reset();
+      else this.#io.close();
     } catch { /* already closed */ }
     await this.output.abandon(SETTLE_MS);
     if (this.#reader) {

@@ -23,6 +23,12 @@ export interface SessionIO {
   closeWrite?(): Promise<void>;
   /** Close the whole connection now (pending unread input may make the OS send a reset). */
   close(): void;
+  /**
+   * Close now the way C's `close()` does: when input nobody read is waiting in the socket, the
+   * client gets a reset instead of a clean EOF (the engine uses it for abrupt ends, as nginx
+   * does). Absent: the engine calls `close()`.
+   */
+  reset?(): void;
 }
 
 /**
