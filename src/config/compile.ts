@@ -73,6 +73,7 @@ export function compile(tree: Directive[], options: CompileOptions): Config {
     listenKeys: new Map(),
     fileCache: new Map(),
     chunkCache: new Map(),
+    slabUsed: 0,
     walk,
   };
   walk(tree, { context: "main", state });

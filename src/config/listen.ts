@@ -39,13 +39,10 @@ function parsePort(text: string, address: string, pos: Position): number {
   return port;
 }
 
+const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+
 function isIPv4(text: string): boolean {
-  const parts = text.split(".");
-  if (parts.length !== 4) return false;
-  return parts.every((p) => {
-    const n = parseInteger(p);
-    return n !== null && n <= 255 && p.length <= 3;
-  });
+  return IPV4.test(text) && text.split(".").every((p) => Number(p) <= 255);
 }
 
 function parseHost(text: string, address: string, pos: Position): string {

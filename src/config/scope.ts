@@ -87,6 +87,9 @@ export interface CompileState {
   listenKeys: Map<string, Position>;
   /** Files read for certificates, by resolved path. */
   fileCache: Map<string, string>;
+  /** The shared buffer short step bytes are encoded into, and how much of it is used. */
+  slab?: Uint8Array;
+  slabUsed: number;
   /** `echo_duplicate` chunks, by unit text and repetitions. */
   chunkCache: Map<string, Uint8Array>;
   /** Compiles a block's children in a child scope (set by the compiler). */
