@@ -121,7 +121,7 @@ Deno.test("tapWritable() resolves a write only when the write underneath resolve
     },
   });
   const seen: string[] = [];
-  const writer = tapWritable(sink, (c) => seen.push(dec.decode(c))).getWriter();
+  const writer = tapWritable(sink, (c) => seen.push(dec.decode(c))).writable.getWriter();
   let settled = false;
   const p = writer.write(enc.encode("VALUE")).then(() => settled = true);
   await new Promise((r) => setTimeout(r, 5));
@@ -138,7 +138,7 @@ Deno.test("tapWritable() fails a write as the write underneath fails", async () 
   const boom = new Deno.errors.BrokenPipe("broken pipe");
   const sink = new WritableStream<Uint8Array>({ write: () => Promise.reject(boom) });
   const seen: Uint8Array[] = [];
-  const writer = tapWritable(sink, (c) => seen.push(c)).getWriter();
+  const writer = tapWritable(sink, (c) => seen.push(c)).writable.getWriter();
   await assert.rejects(writer.write(enc.encode("x")), (e) => e === boom);
   assert.equal(seen.length, 0);
 });
@@ -150,9 +150,56 @@ Deno.test("tapWritable() passes close and abort through", async () => {
       close: () => void events.push("close"),
       abort: (r) => void events.push(["abort", r]),
     });
-  await tapWritable(make(), () => {}).close();
-  await tapWritable(make(), () => {}).abort("why");
+  await tapWritable(make(), () => {}).writable.close();
+  await tapWritable(make(), () => {}).writable.abort("why");
   assert.deepEqual(events, ["close", ["abort", "why"]]);
+});
+
+Deno.test("tapWritable() shows a writer the same desiredSize as the sink would", async () => {
+  const releases: (() => void)[] = [];
+  const make = () =>
+    new WritableStream<Uint8Array>(
+      { write: () => new Promise<void>((r) => releases.push(r)) },
+      new ByteLengthQueuingStrategy({ highWaterMark: 10 }),
+    );
+  const direct = make().getWriter();
+  const tapped = tapWritable(make(), () => {}).writable.getWriter();
+  const sizes: [number | null, number | null][] = [[direct.desiredSize, tapped.desiredSize]];
+  for (const n of [4, 4, 4]) {
+    direct.write(new Uint8Array(n));
+    tapped.write(new Uint8Array(n));
+    sizes.push([direct.desiredSize, tapped.desiredSize]);
+  }
+  assert.deepEqual(sizes, [[10, 10], [6, 6], [2, 2], [-2, -2]]);
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(releases.length, 2, "each side has one write in flight");
+  for (const release of releases) release();
+  await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual([direct.desiredSize, tapped.desiredSize], [2, 2]);
+  while (releases.length > 0) {
+    releases.shift()!();
+    await new Promise((r) => setTimeout(r, 1));
+  }
+});
+
+Deno.test("tapWritable().settled() waits for chunks still queued in the tap", async () => {
+  let release!: () => void;
+  const sink = new WritableStream<Uint8Array>({
+    write: () => new Promise<void>((r) => release = r),
+  });
+  const tap = tapWritable(sink, () => {});
+  const writer = tap.writable.getWriter();
+  writer.write(new Uint8Array(1));
+  writer.write(new Uint8Array(1));
+  let settled = false;
+  const waiting = tap.settled().then(() => settled = true);
+  await new Promise((r) => setTimeout(r, 5));
+  release();
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(settled, false, "the second chunk is still on its way");
+  release();
+  await waiting;
+  await tap.settled();
 });
 
 Deno.test("ByteRecorder keeps bytes up to its cap and then marks itself truncated", () => {
@@ -236,4 +283,38 @@ Deno.test("TranscriptLog rejects a negative or fractional cap", () => {
   for (const maxBytes of [-1, 1.5, NaN]) {
     assert.throws(() => new TranscriptLog({ maxBytes }), RangeError);
   }
+});
+
+Deno.test("TranscriptLog's wrap passes reset and other members through, and closeWrite waits for the tap", async () => {
+  const calls: string[] = [];
+  let release!: () => void;
+  const io: SessionIO = {
+    readable: countingSource([]).stream,
+    writable: new WritableStream({
+      write: (c) =>
+        new Promise<void>((r) => {
+          calls.push(`write ${dec.decode(c)}`);
+          release = r;
+        }),
+    }),
+    close: () => void calls.push("close"),
+    reset: () => void calls.push("reset"),
+    closeWrite: () => {
+      calls.push("closeWrite");
+      return Promise.resolve();
+    },
+  };
+  const wrapped = new TranscriptLog().observer.wrap!(io, info);
+  const writer = wrapped.writable.getWriter();
+  writer.write(enc.encode("a"));
+  writer.write(enc.encode("b"));
+  const fin = wrapped.closeWrite!();
+  await new Promise((r) => setTimeout(r, 5));
+  release();
+  await new Promise((r) => setTimeout(r, 5));
+  release();
+  await fin;
+  wrapped.reset!();
+  wrapped.close();
+  assert.deepEqual(calls, ["write a", "write b", "closeWrite", "reset", "close"]);
 });

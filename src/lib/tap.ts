@@ -96,26 +96,60 @@ function tapDefaultSource(
   }, { highWaterMark: 0 });
 }
 
+/** A tapped writable, and a way to wait until what was written to it so far has settled. */
+export interface WritableTap {
+  writable: WritableStream<Uint8Array>;
+  /** Resolves once every chunk written so far was written underneath (or dropped by an error). */
+  settled(): Promise<void>;
+}
+
 /**
  * A writable that writes each chunk to `sink` and shows it to `tap` once the write underneath
  * has succeeded. Each write settles as the write underneath settles; close and abort pass
- * through.
+ * through. Its queue counts bytes with the high-water mark `sink` has when tapped, so a writer
+ * sees the same `desiredSize` and `ready` as it would writing to `sink` directly (a
+ * WritableStream writes one chunk at a time to its sink, so `sink` holds at most the chunk in
+ * flight, which this queue still counts).
  */
-export function tapWritable(
-  sink: WritableStream<Uint8Array>,
-  tap: ChunkTap,
-): WritableStream<Uint8Array> {
+export function tapWritable(sink: WritableStream<Uint8Array>, tap: ChunkTap): WritableTap {
   const writer = sink.getWriter();
-  return new WritableStream<Uint8Array>({
+  const highWaterMark = Math.max(0, writer.desiredSize ?? 1);
+  let pending = 0;
+  let idle: (() => void)[] = [];
+  const done = (all: boolean) => {
+    pending = all ? 0 : pending - 1;
+    if (pending > 0) return;
+    for (const resolve of idle) resolve();
+    idle = [];
+  };
+  const writable = new WritableStream<Uint8Array>({
     async write(chunk) {
-      await writer.write(chunk);
+      try {
+        await writer.write(chunk);
+      } catch (err) {
+        done(true); // the stream errors: queued chunks will never be written
+        throw err;
+      }
       tap(chunk);
+      done(false);
     },
     close() {
       return writer.close();
     },
     abort(reason) {
+      done(true);
       return writer.abort(reason);
     },
+  }, {
+    highWaterMark,
+    size(chunk) {
+      pending++;
+      return chunk.byteLength;
+    },
   });
+  return {
+    writable,
+    settled: () =>
+      pending === 0 ? Promise.resolve() : new Promise<void>((resolve) => idle.push(resolve)),
+  };
 }

@@ -108,13 +108,20 @@ export class TranscriptLog {
       sent: new ByteRecorder(this.#maxBytes),
     };
     this.#live.set(info.id, live);
-    const writable = tapWritable(io.writable, (c) => live.sent.add(c));
+    const out = tapWritable(io.writable, (c) => live.sent.add(c));
+    // Everything but the two streams passes through as it is (`reset`, and any later member).
     const wrapped: SessionIO = {
+      ...io,
       readable: tapReadable(io.readable, (c) => live.received.add(c)),
-      writable,
+      writable: out.writable,
       close: () => io.close(),
     };
-    if (io.closeWrite) wrapped.closeWrite = () => io.closeWrite!();
+    if (io.reset) wrapped.reset = () => io.reset!();
+    const closeWrite = io.closeWrite?.bind(io);
+    if (closeWrite) {
+      // "FIN after everything written so far": let what waits in the tap reach the socket first.
+      wrapped.closeWrite = () => out.settled().then(closeWrite);
+    }
     return wrapped;
   }
 

@@ -1,0 +1,109 @@
+/**
+ * stream-echo as a library: a scripted TCP server in one line of a test, with a transcript of
+ * what each client sent and was sent.
+ *
+ * ```ts
+ * import { serve } from "@stream-echo/stream-echo";
+ *
+ * await using server = await serve({ server: 'echo_read_line; echo "+OK";' });
+ * const { port } = server.addrs[0];
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+ * await conn.write(new TextEncoder().encode("PING\r\n"));
+ * const reply = await new Response(conn.readable).text();
+ * console.assert(reply === "+OK\n");
+ *
+ * const [t] = await server.waitForSessions(1);
+ * console.assert(new TextDecoder().decode(t.received) === "PING\r\n");
+ * console.assert(t.end === "eof");
+ * ```
+ *
+ * @module
+ */
+import type { Config } from "./src/config/types.ts";
+import { parseConfig as parseConfigText } from "./src/config/loader.ts";
+
+export { serve, StreamEchoServer } from "./src/lib/serve.ts";
+export type {
+  ServeCommonOptions,
+  ServeConfigOptions,
+  ServeOptions,
+  ServeServerOptions,
+  WaitForSessionsOptions,
+} from "./src/lib/serve.ts";
+export type { ConfigSource, ServerBodySource, ServeSource } from "./src/lib/source.ts";
+export type { Transcript } from "./src/lib/transcript.ts";
+export type { SessionEnd } from "./src/engine/types.ts";
+export { ConfigError } from "./src/config/errors.ts";
+export { ListenError } from "./src/server/listen_error.ts";
+export { createLogger, quietLogger } from "./src/log/logger.ts";
+export type { LogContext, Logger, LoggerOptions, LogLevel } from "./src/log/logger.ts";
+export type {
+  ClientErrorLogLevel,
+  Config,
+  ConfigNotice,
+  DiscardRequestStep,
+  DuplicateStep,
+  EchoSettings,
+  EchoStep,
+  ErrorLogTarget,
+  FlushWaitStep,
+  LingeringClose,
+  Listen,
+  MainSettings,
+  Position,
+  ReadBytesStep,
+  ReadLineStep,
+  RequestDataStep,
+  ServerConfig,
+  SleepStep,
+  Step,
+  TcpListen,
+  TlsSettings,
+  UnixListen,
+} from "./src/config/types.ts";
+
+/** Options for {@linkcode parseConfig}. */
+export interface ParseConfigOptions {
+  /** Name used in error messages and as the base for includes. @default {"<config>"} */
+  file?: string;
+  /** Folder that `include` and certificate paths are resolved against. @default {dirname of file} */
+  baseDir?: string;
+  /** How included files are read. @default {Deno.readTextFileSync} */
+  readFile?: (path: string) => string;
+}
+
+/**
+ * Parses and compiles config text into plain data (servers, listeners, steps, settings), for
+ * tools that want to inspect a config without running it. Throws {@linkcode ConfigError}, with
+ * the file and line, for bad text.
+ *
+ * @example Inspect a config
+ * ```ts
+ * import { parseConfig } from "@stream-echo/stream-echo";
+ *
+ * const config = parseConfig(
+ *   "stream {\n  server {\n    listen 127.0.0.1:1234;\n    echo_read_line;\n    echo hi;\n  }\n}\n",
+ *   { file: "mock.conf" },
+ * );
+ * const [server] = config.servers;
+ * console.assert(server.steps.map((s) => s.op).join(",") === "read_line,echo");
+ * console.assert(server.steps[1].pos.line === 5);
+ * ```
+ *
+ * @example A mistake names the file and line
+ * ```ts
+ * import { ConfigError, parseConfig } from "@stream-echo/stream-echo";
+ *
+ * try {
+ *   parseConfig("stream {\n  server {\n    ech hi;\n  }\n}\n", { file: "mock.conf" });
+ *   throw new Error("not reached");
+ * } catch (err) {
+ *   console.assert(err instanceof ConfigError);
+ *   console.assert((err as ConfigError).line === 3);
+ *   console.assert((err as ConfigError).message === 'unknown directive "ech" in mock.conf:3');
+ * }
+ * ```
+ */
+export function parseConfig(text: string, options: ParseConfigOptions = {}): Config {
+  return parseConfigText(text, options);
+}

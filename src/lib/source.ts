@@ -1,0 +1,81 @@
+/**
+ * Turns what a library user passes (`{ config }` or `{ server }`) into a compiled Config.
+ *
+ * @module
+ */
+import type { Config } from "../config/types.ts";
+import { ConfigError } from "../config/errors.ts";
+import { parseConfig } from "../config/loader.ts";
+
+/** Full config text, as in a config file. */
+export interface ConfigSource {
+  /** Config text with `stream { server { listen ...; ... } }`. */
+  config: string;
+  server?: never;
+  /** Name used in error messages, and (by default) the folder includes are resolved against. @default {"<config>"} */
+  file?: string;
+  /** Folder that `include` and certificate paths are resolved against. @default {dirname of file} */
+  baseDir?: string;
+}
+
+/** The body of one `server {}` block; it listens on 127.0.0.1 on a free port. */
+export interface ServerBodySource {
+  /** Directives of one server, e.g. `echo_read_line; echo "+OK";` (no `listen`). */
+  server: string;
+  config?: never;
+  /** Name used in error messages. @default {"<server>"} */
+  file?: string;
+  /** Folder that `include` paths are resolved against. @default {dirname of file} */
+  baseDir?: string;
+}
+
+/** Where a server's config comes from: full text, or one server's body. */
+export type ServeSource = ConfigSource | ServerBodySource;
+
+/**
+ * The text put around a server body. It all goes on the body's first line, so line N of the
+ * body is line N of the config and error positions point at the user's own text.
+ */
+const BODY_PREFIX = "stream { server { listen 127.0.0.1:0; ";
+const BODY_SUFFIX = "\n} }\n";
+
+/** Parses and compiles a source; throws ConfigError for bad text, TypeError for bad options. */
+export function compileSource(source: ServeSource): Config {
+  const hasConfig = typeof source.config === "string";
+  const hasServer = typeof source.server === "string";
+  if (hasConfig === hasServer) {
+    throw new TypeError(
+      "serve() needs exactly one of { config: string } (full config text) or " +
+        "{ server: string } (the body of one server block)",
+    );
+  }
+  const options: { file?: string; baseDir?: string } = {};
+  if (source.baseDir !== undefined) options.baseDir = source.baseDir;
+  if (hasConfig) {
+    if (source.file !== undefined) options.file = source.file;
+    return parseConfig(source.config!, options);
+  }
+  options.file = source.file ?? "<server>";
+  const config = parseConfig(BODY_PREFIX + source.server! + BODY_SUFFIX, options);
+  checkBody(config);
+  return config;
+}
+
+/** A body must stay one server with only the listener we gave it. */
+function checkBody(config: Config): void {
+  const extraServer = config.servers[1];
+  if (extraServer) {
+    throw new ConfigError(
+      'a server body cannot close its block and open another "server"; use { config }',
+      extraServer.pos,
+    );
+  }
+  const extraListen = config.servers[0]?.listen[1];
+  if (extraListen) {
+    throw new ConfigError(
+      '"listen" directive is not allowed in a server body (it listens on 127.0.0.1:0); ' +
+        "use { config } to choose listeners",
+      extraListen.pos,
+    );
+  }
+}
