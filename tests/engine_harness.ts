@@ -1,0 +1,241 @@
+/**
+ * Test helpers for the engine: scripts from config text, in-memory connections, a capturing
+ * logger and a one-script TCP server.
+ *
+ * @module
+ */
+import { parseConfig } from "../src/config/loader.ts";
+import { connIO } from "../src/engine/conn_io.ts";
+import { runSession } from "../src/engine/session.ts";
+import type {
+  SessionIO,
+  SessionOptions,
+  SessionResult,
+  SessionScript,
+} from "../src/engine/types.ts";
+import { createLogger, type Logger, type LogLevel } from "../src/log/logger.ts";
+
+export const enc = new TextEncoder();
+export const dec = new TextDecoder();
+
+/** The steps and settings of `server { <body> }`, compiled by the real config compiler. */
+export function script(body: string, streamLevel = ""): SessionScript {
+  const config = parseConfig(
+    `stream { ${streamLevel}\n server { listen 127.0.0.1:0;\n${body}\n } }`,
+  );
+  const server = config.servers[0];
+  return { steps: server.steps, settings: server.settings };
+}
+
+/** A logger that keeps its lines. */
+export function captureLogger(level: LogLevel = "debug"): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const logger = createLogger((line) => lines.push(line), { level, pid: 4242 });
+  return Object.assign(logger, { lines });
+}
+
+/** Options for {@linkcode memoryConn}. */
+export interface MemoryConnOptions {
+  /** Sink behaviour: "ok" writes at once, "stall" never completes a write, "reset" fails. */
+  sink?: "ok" | "stall" | "reset";
+}
+
+/** An in-memory connection: feed client bytes, read what the session sent. */
+export interface MemoryConn {
+  io: SessionIO;
+  /** Sends client bytes. */
+  send(data: string | Uint8Array): void;
+  /** Client EOF (half-close). */
+  end(): void;
+  /** Client reset: the readable side errors. */
+  reset(): void;
+  /** Everything the session wrote so far, as text. */
+  text(): string;
+  /** Bytes the session wrote so far. */
+  bytes(): number;
+  /** Chunk sizes the session wrote. */
+  chunkSizes: number[];
+  /** True once the session closed its writable side (half-close, FIN). */
+  halfClosed: boolean;
+  /** True once the session called close(). */
+  closed: boolean;
+  /** How many times the session's reads pulled from the source. */
+  pulls: number;
+}
+
+/** Builds a {@linkcode MemoryConn}. */
+export function memoryConn(options: MemoryConnOptions = {}): MemoryConn {
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let ended = false;
+  const parts: Uint8Array[] = [];
+  const conn: MemoryConn = {
+    io: undefined as unknown as SessionIO,
+    send(data) {
+      if (ended) return;
+      controller.enqueue(typeof data === "string" ? enc.encode(data) : data);
+    },
+    end() {
+      if (ended) return;
+      ended = true;
+      controller.close();
+    },
+    reset() {
+      if (ended) return;
+      ended = true;
+      controller.error(new Deno.errors.ConnectionReset("Connection reset by peer"));
+    },
+    text: () => dec.decode(concat(parts)),
+    bytes: () => parts.reduce((n, p) => n + p.byteLength, 0),
+    chunkSizes: [],
+    halfClosed: false,
+    closed: false,
+    pulls: 0,
+  };
+  const readable = new ReadableStream<Uint8Array>({
+    start(c) {
+      controller = c;
+    },
+    pull() {
+      conn.pulls++;
+    },
+  }, { highWaterMark: 0 });
+  const sink = options.sink ?? "ok";
+  const writable = new WritableStream<Uint8Array>({
+    write(chunk): Promise<void> | void {
+      if (sink === "stall") return new Promise<void>(() => {});
+      if (sink === "reset") throw new Deno.errors.ConnectionReset("Connection reset by peer");
+      conn.chunkSizes.push(chunk.byteLength);
+      // Keep small chunks only: large streams are counted, not stored.
+      parts.push(chunk.byteLength <= 4096 ? chunk.slice() : new Uint8Array(0));
+      if (chunk.byteLength > 4096) extra += chunk.byteLength;
+    },
+    close() {
+      conn.halfClosed = true;
+    },
+  });
+  let extra = 0;
+  conn.bytes = () => parts.reduce((n, p) => n + p.byteLength, 0) + extra;
+  conn.io = {
+    readable,
+    writable,
+    close() {
+      conn.closed = true;
+      if (!ended) {
+        ended = true;
+        try {
+          controller.close();
+        } catch { /* cancelled */ }
+      }
+    },
+  };
+  return conn;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.byteLength;
+  }
+  return out;
+}
+
+/** Runs `script` over a fresh in-memory connection, with a capturing logger. */
+export function runMemory(
+  s: SessionScript,
+  options: MemoryConnOptions & Partial<SessionOptions> = {},
+): { conn: MemoryConn; logger: ReturnType<typeof captureLogger>; done: Promise<SessionResult> } {
+  const conn = memoryConn(options);
+  const logger = captureLogger();
+  const done = runSession(s, conn.io, {
+    logger,
+    context: { connection: 7, client: "127.0.0.1", server: "127.0.0.1:1234" },
+    signal: options.signal,
+  });
+  return { conn, logger, done };
+}
+
+/** A TCP listener on a free loopback port that runs `script` for every connection. */
+export interface ScriptServer extends AsyncDisposable {
+  port: number;
+  addr: Deno.NetAddr;
+  logger: ReturnType<typeof captureLogger>;
+  /** Results of finished sessions, in order of ending. */
+  results: SessionResult[];
+  /** Resolves with the next session result. */
+  nextResult(): Promise<SessionResult>;
+}
+
+/** Starts a {@linkcode ScriptServer}; dispose it to stop (waits for sessions). */
+export function scriptServer(s: SessionScript): ScriptServer {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const logger = captureLogger();
+  const results: SessionResult[] = [];
+  const waiters: ((r: SessionResult) => void)[] = [];
+  const sessions = new Set<Promise<void>>();
+  const ac = new AbortController();
+  let n = 0;
+  const addr = listener.addr as Deno.NetAddr;
+  const port = addr.port;
+  const loop = (async () => {
+    for (;;) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await listener.accept();
+      } catch {
+        return;
+      }
+      const id = ++n;
+      const p = runSession(s, connIO(conn), {
+        logger,
+        signal: ac.signal,
+        context: { connection: id, client: "127.0.0.1", server: `127.0.0.1:${port}` },
+      }).then((r) => {
+        results.push(r);
+        waiters.shift()?.(r);
+      });
+      sessions.add(p);
+      p.finally(() => sessions.delete(p));
+    }
+  })();
+  return {
+    port,
+    addr,
+    logger,
+    results,
+    nextResult() {
+      const done = results.length > waiters.length ? results[waiters.length] : undefined;
+      if (done) return Promise.resolve(done);
+      return new Promise((resolve) => waiters.push(resolve));
+    },
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      await loop;
+      ac.abort();
+      await Promise.all(sessions);
+    },
+  };
+}
+
+/** Reads from `conn` until EOF; a reset becomes the string "RESET". */
+export async function readAll(conn: Deno.Conn, limit = 1 << 30): Promise<string> {
+  const buf = new Uint8Array(65536);
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      total += n;
+      if (total <= limit) parts.push(buf.slice(0, n));
+    }
+  } catch (err) {
+    if (err instanceof Deno.errors.ConnectionReset) return dec.decode(concat(parts)) + "RESET";
+    throw err;
+  }
+  return dec.decode(concat(parts));
+}
+
+/** True when this test process may use FFI (C close() semantics in connIO.reset()). */
+export const ffiGranted = Deno.permissions.querySync({ name: "ffi" }).state === "granted";
