@@ -93,6 +93,11 @@ const errorCases: { name: string; config: string; message: string }[] = [
     message: 'unexpected "}" in /etc/se/close.conf:1',
   },
   {
+    name: "include of an empty path is an error",
+    config: 'include "";',
+    message: '"include" directive invalid value "" in /etc/se/se.conf:1',
+  },
+  {
     name: "include takes exactly one argument",
     config: "include a b;",
     message: 'invalid number of arguments in "include" directive in /etc/se/se.conf:1',

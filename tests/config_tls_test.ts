@@ -62,25 +62,25 @@ const errorCases: { name: string; body: string; message: string }[] = [
   },
   {
     name: "a missing certificate file is an error at its line",
-    body: "listen 0;\nssl_certificate nope.pem;",
+    body: "listen 0 ssl;\nssl_certificate nope.pem;\nssl_certificate_key key.pem;",
     message:
       'cannot load certificate "/etc/se/nope.pem": No such file or directory in /etc/se/se.conf:4',
   },
   {
     name: "a missing key file is an error at its line",
-    body: "listen 0;\nssl_certificate cert.pem;\nssl_certificate_key nope.pem;",
+    body: "listen 0 ssl;\nssl_certificate cert.pem;\nssl_certificate_key nope.pem;",
     message:
       'cannot load certificate key "/etc/se/nope.pem": No such file or directory in /etc/se/se.conf:5',
   },
   {
     name: "a certificate file without a PEM certificate is an error",
-    body: "listen 0;\nssl_certificate empty.pem;",
+    body: "listen 0 ssl;\nssl_certificate empty.pem;\nssl_certificate_key key.pem;",
     message:
       'cannot load certificate "/etc/se/empty.pem": no PEM "CERTIFICATE" block found in /etc/se/se.conf:4',
   },
   {
     name: "a key file without a PEM private key is an error",
-    body: "listen 0;\nssl_certificate cert.pem;\nssl_certificate_key cert.pem;",
+    body: "listen 0 ssl;\nssl_certificate cert.pem;\nssl_certificate_key cert.pem;",
     message:
       'cannot load certificate key "/etc/se/cert.pem": no PEM "PRIVATE KEY" block found in /etc/se/se.conf:5',
   },
@@ -103,6 +103,27 @@ for (const c of errorCases) {
     assert.equal(err.message, c.message);
   });
 }
+
+Deno.test("certificate files are not read for a server without ssl listeners, as in nginx", () => {
+  const config = parseConfig(
+    "stream { server { listen 0; ssl_certificate nope.pem; ssl_certificate_key nope.pem; echo; } }",
+    opts,
+  );
+  assert.equal(config.servers[0].tls, undefined);
+});
+
+Deno.test("a certificate shared by many servers is read once", () => {
+  let reads = 0;
+  const servers = Array.from({ length: 5 }, () => "server { listen 0 ssl; echo; }").join(" ");
+  parseConfig(`stream { ssl_certificate cert.pem; ssl_certificate_key key.pem; ${servers} }`, {
+    ...opts,
+    readFile: (path: string) => {
+      reads++;
+      return fs.readFile(path);
+    },
+  });
+  assert.equal(reads, 2);
+});
 
 Deno.test("ssl_certificate at main level is not allowed", () => {
   assert.equal(

@@ -122,7 +122,7 @@ export function parseListen(args: readonly string[], pos: Position): ParsedListe
     } else if (param.startsWith("backlog=")) {
       const n = parseInteger(param.slice(8));
       if (n === null || n === 0 || n > 2_147_483_647) {
-        throw new ConfigError(`invalid backlog "${param.slice(8)}"`, pos);
+        throw new ConfigError(`invalid backlog "${param}"`, pos);
       }
       backlog = n;
     } else if (param.startsWith("so_keepalive=")) {
@@ -135,14 +135,17 @@ export function parseListen(args: readonly string[], pos: Position): ParsedListe
         pos,
       );
     } else {
-      throw new ConfigError(`invalid parameter "${param}"`, pos);
+      throw new ConfigError(`the invalid "${param}" parameter`, pos);
     }
   }
 
   if (address.startsWith("unix:")) {
     const path = address.slice(5);
     if (path === "") {
-      throw new ConfigError(`no path in the unix domain socket "${address}"`, pos);
+      throw new ConfigError(
+        `no path in the unix domain socket in "${address}" of the "listen" directive`,
+        pos,
+      );
     }
     if (reusePort || keepAlive !== undefined) {
       notices.push(`"reuseport" and "so_keepalive" have no effect on "${address}"`);

@@ -28,18 +28,17 @@ export interface Source {
   listDir(path: string): GlobEntry[];
 }
 
-/** A file named by `ssl_certificate` or `ssl_certificate_key`, read at load time. */
-export interface LoadedFile {
-  /** The path as written. */
+/** A file named by `ssl_certificate` or `ssl_certificate_key`. */
+export interface TlsFileRef {
+  /** The path resolved against the main config's folder. */
   path: string;
-  text: string;
   pos: Position;
 }
 
 /** `ssl_certificate` / `ssl_certificate_key` set in one block. */
 export interface TlsPartial {
-  cert?: LoadedFile;
-  key?: LoadedFile;
+  cert?: TlsFileRef;
+  key?: TlsFileRef;
 }
 
 /** A read whose size the server's effective `echo_read_buffer_size` must hold. */
@@ -85,7 +84,7 @@ export interface CompileState {
   includeStack: string[];
   /** `listenKey` to where it was first used. */
   listenKeys: Map<string, Position>;
-  /** Files read for certificates, by resolved path. */
+  /** Certificate and key files already read, by resolved path. */
   fileCache: Map<string, string>;
   /** The shared buffer short step bytes are encoded into, and how much of it is used. */
   slab?: Uint8Array;

@@ -86,7 +86,7 @@ function finishServer(stream: StreamScope, server: ServerScope, scope: Scope): S
     }
   }
   const sslListen = server.listen.find((l) => l.ssl)?.pos;
-  const tls = mergeTls(stream.tls, server.tls, sslListen);
+  const tls = mergeTls(scope.state, stream.tls, server.tls, sslListen);
   if (server.steps.length === 0) {
     scope.state.notices.push({
       message: "server has no echo_* directives: it closes every connection at once",

@@ -1,7 +1,8 @@
 /**
- * `ssl_certificate` and `ssl_certificate_key` (stream and server level): the PEM files are
- * read at load time, so a missing or unreadable file is a config error with file and line,
- * and a reload re-reads them.
+ * `ssl_certificate` and `ssl_certificate_key` (stream and server level). As in nginx, the
+ * files matter only for servers with a `listen ... ssl`: for those they are read at load
+ * time, so a missing, unreadable or non-PEM file is a config error at the directive's file
+ * and line, and a reload re-reads them.
  *
  * @module
  */
@@ -9,7 +10,7 @@
 import { ConfigError } from "./errors.ts";
 import { resolvePath } from "./main_directives.ts";
 import type { Directive } from "./parser.ts";
-import type { LoadedFile, Scope, TlsPartial } from "./scope.ts";
+import type { CompileState, Scope, TlsFileRef, TlsPartial } from "./scope.ts";
 import type { Position, TlsSettings } from "./types.ts";
 
 /** Words for an OS error, like nginx's `(2: No such file or directory)` without the number. */
@@ -24,28 +25,25 @@ export function describeError(err: unknown): string {
 const PEM_CERT = /-----BEGIN [A-Z0-9 ]*CERTIFICATE-----/;
 const PEM_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
 
-function load(d: Directive, scope: Scope, what: "certificate" | "certificate key"): LoadedFile {
-  const path = d.args[0];
-  const resolved = resolvePath(scope, path);
-  const cache = scope.state.fileCache;
-  let text = cache.get(resolved);
+function read(state: CompileState, ref: TlsFileRef, what: "certificate" | "certificate key") {
+  let text = state.fileCache.get(ref.path);
   if (text === undefined) {
     try {
-      text = scope.state.source.readFile(resolved);
+      text = state.source.readFile(ref.path);
     } catch (err) {
-      throw new ConfigError(`cannot load ${what} "${resolved}": ${describeError(err)}`, d.pos);
+      throw new ConfigError(`cannot load ${what} "${ref.path}": ${describeError(err)}`, ref.pos);
     }
-    cache.set(resolved, text);
+    state.fileCache.set(ref.path, text);
   }
   const pem = what === "certificate" ? PEM_CERT : PEM_KEY;
   if (!pem.test(text)) {
     const kind = what === "certificate" ? "CERTIFICATE" : "PRIVATE KEY";
     throw new ConfigError(
-      `cannot load ${what} "${resolved}": no PEM "${kind}" block found`,
-      d.pos,
+      `cannot load ${what} "${ref.path}": no PEM "${kind}" block found`,
+      ref.pos,
     );
   }
-  return { path: resolved, text, pos: d.pos };
+  return text;
 }
 
 function block(d: Directive, scope: Scope): TlsPartial {
@@ -58,39 +56,46 @@ function block(d: Directive, scope: Scope): TlsPartial {
 export function compileSslCertificate(d: Directive, scope: Scope): void {
   const tls = block(d, scope);
   if (tls.cert !== undefined) throw new ConfigError(`"${d.name}" directive is duplicate`, d.pos);
-  tls.cert = load(d, scope, "certificate");
+  tls.cert = { path: resolvePath(scope, d.args[0]), pos: d.pos };
 }
 
 /** `ssl_certificate_key FILE`. */
 export function compileSslCertificateKey(d: Directive, scope: Scope): void {
   const tls = block(d, scope);
   if (tls.key !== undefined) throw new ConfigError(`"${d.name}" directive is duplicate`, d.pos);
-  tls.key = load(d, scope, "certificate key");
+  tls.key = { path: resolvePath(scope, d.args[0]), pos: d.pos };
 }
 
 /**
- * A server's TLS settings from its own and the stream level's directives; `undefined` when
- * no listener uses `ssl`. `sslListen` is where the first `listen ... ssl` is.
+ * A server's TLS settings from its own and the stream level's directives, with the PEM files
+ * read; `undefined` when no listener uses `ssl` (`sslListen` is where the first one is).
  */
 export function mergeTls(
+  state: CompileState,
   stream: TlsPartial,
   server: TlsPartial,
   sslListen: Position | undefined,
 ): TlsSettings | undefined {
+  if (sslListen === undefined) return undefined;
   const cert = server.cert ?? stream.cert;
   const key = server.key ?? stream.key;
-  if (cert !== undefined && key === undefined) {
-    throw new ConfigError(
-      `no "ssl_certificate_key" is defined for certificate "${cert.path}"`,
-      cert.pos,
-    );
-  }
-  if (sslListen === undefined) return undefined;
-  if (cert === undefined || key === undefined) {
+  if (cert === undefined) {
     throw new ConfigError(
       'no "ssl_certificate" is defined for the "listen ... ssl" directive',
       sslListen,
     );
   }
-  return { certFile: cert.path, keyFile: key.path, cert: cert.text, key: key.text, pos: cert.pos };
+  if (key === undefined) {
+    throw new ConfigError(
+      `no "ssl_certificate_key" is defined for certificate "${cert.path}"`,
+      cert.pos,
+    );
+  }
+  return {
+    certFile: cert.path,
+    keyFile: key.path,
+    cert: read(state, cert, "certificate"),
+    key: read(state, key, "certificate key"),
+    pos: cert.pos,
+  };
 }
