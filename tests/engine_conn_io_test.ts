@@ -1,0 +1,249 @@
+import {
+  deepStrictEqual as assertEquals,
+  match as assertMatch,
+  ok as assert,
+} from "node:assert/strict";
+import { connIO } from "../src/engine/conn_io.ts";
+import { runSession } from "../src/engine/session.ts";
+import { quietLogger } from "../src/log/logger.ts";
+import { dec, enc, ffiGranted, readAll, script, scriptServer } from "./engine_harness.ts";
+
+async function connect(port: number): Promise<Deno.TcpConn> {
+  return await Deno.connect({ hostname: "127.0.0.1", port });
+}
+
+Deno.test("connIO: a session's reply arrives whole over TCP, then EOF", async () => {
+  await using server = scriptServer(script('echo "Hello, stream echo!"; echo_duplicate 3 ab;'));
+  const client = await connect(server.port);
+  try {
+    assertEquals(await readAll(client), "Hello, stream echo!\nababab");
+  } finally {
+    client.close();
+  }
+  assertEquals(await server.nextResult(), { end: "eof" });
+  assertEquals(server.logger.lines, []);
+});
+
+Deno.test("connIO: pipelined lines are answered one by one", async () => {
+  await using server = scriptServer(
+    script(
+      "echo_read_line; echo -n '1: '; echo_request_data; echo_read_line; echo -n '2: '; echo_request_data;",
+    ),
+  );
+  const client = await connect(server.port);
+  try {
+    await client.write(enc.encode("first\nsecond\n"));
+    assertEquals(await readAll(client), "1: first\n2: second\n");
+  } finally {
+    client.close();
+  }
+  assertEquals((await server.nextResult()).end, "eof");
+});
+
+Deno.test("connIO: the client may half-close and still get the reply", async () => {
+  await using server = scriptServer(
+    script("echo_read_bytes 4; echo_sleep 0.02; echo_request_data;"),
+  );
+  const client = await connect(server.port);
+  try {
+    await client.write(enc.encode("ping"));
+    await client.closeWrite();
+    assertEquals(await readAll(client), "ping");
+  } finally {
+    client.close();
+  }
+});
+
+Deno.test("connIO: read timeout closes the connection and logs", async () => {
+  await using server = scriptServer(script("echo_read_timeout 50ms; echo_read_bytes 2;"));
+  const client = await connect(server.port);
+  const t0 = performance.now();
+  try {
+    assertEquals(await readAll(client), "");
+  } finally {
+    client.close();
+  }
+  const took = performance.now() - t0;
+  assert(took >= 45 && took < 2000, `took ${took} ms`);
+  assertEquals((await server.nextResult()).end, "timeout");
+  assertMatch(server.logger.lines[0], /\[info\] .* stream client read timed out while running/);
+});
+
+Deno.test("connIO: a premature close is logged at the client error log level", async () => {
+  await using server = scriptServer(
+    script("echo_client_error_log_level notice; echo_read_bytes 10; echo_request_data;"),
+  );
+  const client = await connect(server.port);
+  try {
+    await client.write(enc.encode("abc"));
+    await client.closeWrite();
+    assertEquals(await readAll(client), "");
+  } finally {
+    client.close();
+  }
+  assertEquals((await server.nextResult()).end, "reset");
+  assertMatch(server.logger.lines[0], /\[notice\] .* stream client prematurely closed connection/);
+});
+
+Deno.test("connIO: an oversize line ends with [error] (a reset when the rest is unread)", async () => {
+  await using server = scriptServer(
+    script("echo_read_buffer_size 5; echo_read_line; echo_request_data;"),
+  );
+  const client = await connect(server.port);
+  let got: string;
+  try {
+    await client.write(enc.encode("hello, world!\n"));
+    got = await readAll(client);
+  } finally {
+    client.close();
+  }
+  // With FFI the close is C's close(): unread input turns it into a reset, as nginx does.
+  assertEquals(got, ffiGranted ? "RESET" : "");
+  assertEquals((await server.nextResult()).end, "error");
+  assertMatch(
+    server.logger.lines[0],
+    /\[error\] .* stream echo: echo_buffer_size is too small for the request/,
+  );
+});
+
+Deno.test("connIO: reading after echo_discard_request is [crit], closed without a reset", async () => {
+  await using server = scriptServer(script("echo_discard_request; echo_read_line; echo never;"));
+  const client = await connect(server.port);
+  try {
+    await client.write(enc.encode("Hey, server!\nHalo\n".repeat(100)));
+    assertEquals(await readAll(client), "");
+  } finally {
+    client.close();
+  }
+  assertEquals((await server.nextResult()).end, "error");
+  assertMatch(
+    server.logger.lines[0],
+    /\[crit\] .* stream echo: echo_read_line not allowed after echo_discard_request/,
+  );
+});
+
+Deno.test("connIO: discarding swallows a large upload and ends at client EOF", async () => {
+  await using server = scriptServer(script("echo_discard_request; echo ok; echo_sleep 60;"));
+  const client = await connect(server.port);
+  try {
+    const chunk = new Uint8Array(64 * 1024);
+    for (let i = 0; i < 32; i++) await client.write(chunk);
+    await client.closeWrite();
+    assertEquals(await readAll(client), "ok\n");
+  } finally {
+    client.close();
+  }
+  assertEquals(await server.nextResult(), { end: "eof" });
+});
+
+Deno.test("connIO: a client reset mid-write ends the session as reset", async () => {
+  await using server = scriptServer(script('echo_duplicate 1000_000_000 "hello, world";'));
+  const client = await connect(server.port);
+  const buf = new Uint8Array(65536);
+  let got = 0;
+  while (got < 1_000_000) got += (await client.read(buf)) ?? 0;
+  client.close(); // unread data in the client's socket: Linux resets the connection
+  const result = await server.nextResult();
+  assertEquals(result.end, "reset");
+  assertMatch(
+    result.reason ?? "",
+    /writev\(\) failed \((104: Connection reset by peer|32: Broken pipe)\)/,
+  );
+});
+
+Deno.test("connIO: send timeout fires when the client stops reading", async () => {
+  await using server = scriptServer(
+    script('echo_send_timeout 100ms; echo_duplicate 100_000_000 "hello, world";'),
+  );
+  const client = await connect(server.port);
+  const t0 = performance.now();
+  try {
+    const result = await server.nextResult();
+    assertEquals(result, { end: "timeout", reason: "stream client send timed out" });
+    const took = performance.now() - t0;
+    assert(took >= 95 && took < 5000, `took ${took} ms`);
+  } finally {
+    client.close();
+  }
+});
+
+Deno.test("connIO: lingering close keeps the reply safe from unread input", async () => {
+  await using server = scriptServer(script("echo_read_bytes 1; echo_request_data; echo done;"));
+  const client = await connect(server.port);
+  try {
+    // Far more than the script reads: without lingering, the close would reset the reply.
+    await client.write(new Uint8Array(200_000).fill(0x61));
+    assertEquals(await readAll(client), "adone\n");
+  } finally {
+    client.close();
+  }
+  assertEquals((await server.nextResult()).end, "eof");
+});
+
+Deno.test("connIO: lingering close off resets when input is left unread (C close())", async () => {
+  await using server = scriptServer(
+    script(
+      "echo_lingering_close off; echo_read_buffer_size 4; echo_read_bytes 3; echo_request_data;",
+    ),
+  );
+  const client = await connect(server.port);
+  try {
+    await client.write(enc.encode("hello, world!\n"));
+    await new Promise((r) => setTimeout(r, 20));
+    const got = await readAll(client);
+    assert(got === (ffiGranted ? "helRESET" : "hel") || got === "RESET", `got ${got}`);
+  } finally {
+    client.close();
+  }
+});
+
+Deno.test("connIO: works over a Unix domain socket", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/se.sock`;
+  const listener = Deno.listen({ transport: "unix", path });
+  try {
+    const accepted = listener.accept();
+    const client = await Deno.connect({ transport: "unix", path });
+    const conn = await accepted;
+    const done = runSession(script("echo_read_line; echo_request_data;"), connIO(conn), {
+      logger: quietLogger,
+    });
+    await client.write(enc.encode("over unix\n"));
+    const buf = new Uint8Array(64);
+    let text = "";
+    for (;;) {
+      const n = await client.read(buf);
+      if (n === null) break;
+      text += dec.decode(buf.subarray(0, n));
+    }
+    client.close();
+    assertEquals(text, "over unix\n");
+    assertEquals((await done).end, "eof");
+  } finally {
+    listener.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("connIO: closing the writable half-closes; the read side stays open", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const client = await connect((listener.addr as Deno.NetAddr).port);
+  const io = connIO(await listener.accept());
+  try {
+    const writer = io.writable.getWriter();
+    await writer.write(enc.encode("bye"));
+    await writer.close();
+    assertEquals(await readAll(client), "bye");
+    await client.write(enc.encode("still open"));
+    const reader = io.readable.getReader({ mode: "byob" });
+    const { value } = await reader.read(new Uint8Array(32));
+    assertEquals(dec.decode(value), "still open");
+    await client.closeWrite();
+    assertEquals((await reader.read(new Uint8Array(8))).done, true);
+    reader.releaseLock();
+  } finally {
+    io.close();
+    client.close();
+    listener.close();
+  }
+});
