@@ -3,6 +3,7 @@
  * what each client sent and was sent.
  *
  * ```ts
+ * import assert from "node:assert/strict";
  * import { serve } from "@stream-echo/stream-echo";
  *
  * await using server = await serve({ server: 'echo_read_line; echo "+OK";' });
@@ -10,11 +11,11 @@
  * const conn = await Deno.connect({ hostname: "127.0.0.1", port });
  * await conn.write(new TextEncoder().encode("PING\r\n"));
  * const reply = await new Response(conn.readable).text();
- * console.assert(reply === "+OK\n");
+ * assert.equal(reply, "+OK\n");
  *
  * const [t] = await server.waitForSessions(1);
- * console.assert(new TextDecoder().decode(t.received) === "PING\r\n");
- * console.assert(t.end === "eof");
+ * assert.equal(new TextDecoder().decode(t.received), "PING\r\n");
+ * assert.equal(t.end, "eof");
  * ```
  *
  * @module
@@ -79,6 +80,7 @@ export interface ParseConfigOptions {
  *
  * @example Inspect a config
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseConfig } from "@stream-echo/stream-echo";
  *
  * const config = parseConfig(
@@ -86,21 +88,22 @@ export interface ParseConfigOptions {
  *   { file: "mock.conf" },
  * );
  * const [server] = config.servers;
- * console.assert(server.steps.map((s) => s.op).join(",") === "read_line,echo");
- * console.assert(server.steps[1].pos.line === 5);
+ * assert.deepEqual(server.steps.map((s) => s.op), ["read_line", "echo"]);
+ * assert.equal(server.steps[1].pos.line, 5);
  * ```
  *
  * @example A mistake names the file and line
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ConfigError, parseConfig } from "@stream-echo/stream-echo";
  *
  * try {
  *   parseConfig("stream {\n  server {\n    ech hi;\n  }\n}\n", { file: "mock.conf" });
  *   throw new Error("not reached");
  * } catch (err) {
- *   console.assert(err instanceof ConfigError);
- *   console.assert((err as ConfigError).line === 3);
- *   console.assert((err as ConfigError).message === 'unknown directive "ech" in mock.conf:3');
+ *   assert.ok(err instanceof ConfigError);
+ *   assert.equal((err as ConfigError).line, 3);
+ *   assert.equal((err as ConfigError).message, 'unknown directive "ech" in mock.conf:3');
  * }
  * ```
  */

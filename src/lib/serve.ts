@@ -54,6 +54,7 @@ const DEFAULT_WAIT_MS = 5000;
  *
  * @example Wait for sessions, reload, stop
  * ```ts
+ * import assert from "node:assert/strict";
  * import { serve } from "@stream-echo/stream-echo";
  *
  * const server = await serve({ server: "echo one;" });
@@ -62,15 +63,15 @@ const DEFAULT_WAIT_MS = 5000;
  *   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
  *   return await new Response(conn.readable).text();
  * };
- * console.assert(await fetchLine() === "one\n");
+ * assert.equal(await fetchLine(), "one\n");
  *
  * await server.reload({ server: "echo two;" }); // same rules as SIGHUP; same port
- * console.assert(server.addrs[0].port === port);
- * console.assert(await fetchLine() === "two\n");
+ * assert.equal(server.addrs[0].port, port);
+ * assert.equal(await fetchLine(), "two\n");
  *
  * const transcripts = await server.waitForSessions(2);
- * console.assert(transcripts.every((t) => t.end === "eof"));
- * console.assert(server.transcripts().length === 2);
+ * assert.ok(transcripts.every((t) => t.end === "eof"));
+ * assert.equal(server.transcripts().length, 2);
  * await server.shutdown();
  * ```
  */
@@ -207,6 +208,7 @@ function assertTcpOnly(config: Config): void {
  *
  * @example Mock a memcached server and check what the client asked for
  * ```ts
+ * import assert from "node:assert/strict";
  * import { serve } from "@stream-echo/stream-echo";
  *
  * await using server = await serve({
@@ -215,15 +217,16 @@ function assertTcpOnly(config: Config): void {
  * const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addrs[0].port });
  * await conn.write(new TextEncoder().encode("get foo\r\n"));
  * const reply = await new Response(conn.readable).text();
- * console.assert(reply === "VALUE foo 0 3\r\nbar\r\nEND\r\n");
+ * assert.equal(reply, "VALUE foo 0 3\r\nbar\r\nEND\r\n");
  *
  * const [t] = await server.waitForSessions(1, { timeout: 2000 });
- * console.assert(new TextDecoder().decode(t.received) === "get foo\r\n");
- * console.assert(t.sent.byteLength === reply.length);
+ * assert.equal(new TextDecoder().decode(t.received), "get foo\r\n");
+ * assert.equal(t.sent.byteLength, reply.length);
  * ```
  *
  * @example A full config, stopped by an AbortSignal
  * ```ts
+ * import assert from "node:assert/strict";
  * import { serve } from "@stream-echo/stream-echo";
  *
  * const controller = new AbortController();
@@ -231,7 +234,7 @@ function assertTcpOnly(config: Config): void {
  *   config: "stream {\n  server {\n    listen 127.0.0.1:0;\n    echo hello;\n  }\n}\n",
  *   file: "mock.conf",
  *   signal: controller.signal,
- *   onListen: (addrs) => console.assert(addrs.length === 1),
+ *   onListen: (addrs) => assert.equal(addrs.length, 1),
  * });
  * controller.abort();
  * await server.finished;
@@ -239,15 +242,18 @@ function assertTcpOnly(config: Config): void {
  *
  * @example A bad config rejects with the file and line
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ConfigError, serve } from "@stream-echo/stream-echo";
  *
  * const err = await serve({ server: "echo ok;\necho_sleep;" }).catch((e) => e);
- * console.assert(err instanceof ConfigError);
- * console.assert(err.file === "<server>" && err.line === 2);
+ * assert.ok(err instanceof ConfigError);
+ * assert.equal(err.message, 'invalid number of arguments in "echo_sleep" directive in <server>:2');
  * ```
  */
 export function serve(options: ServeServerOptions): Promise<StreamEchoServer<Deno.NetAddr>>;
+/** Starts a server from full config text (TCP and Unix listeners). See the first overload. */
 export function serve(options: ServeConfigOptions): Promise<StreamEchoServer<Deno.Addr>>;
+/** Starts a server from either form of options. See the first overload. */
 export function serve(options: ServeOptions): Promise<StreamEchoServer<Deno.Addr>>;
 export async function serve(options: ServeOptions): Promise<StreamEchoServer<Deno.Addr>> {
   const config = compileSource(options);

@@ -11,6 +11,7 @@ import { parseConfig } from "../config/loader.ts";
 export interface ConfigSource {
   /** Config text with `stream { server { listen ...; ... } }`. */
   config: string;
+  /** Not with `config`: give one or the other. */
   server?: never;
   /** Name used in error messages, and (by default) the folder includes are resolved against. @default {"<config>"} */
   file?: string;
@@ -22,6 +23,7 @@ export interface ConfigSource {
 export interface ServerBodySource {
   /** Directives of one server, e.g. `echo_read_line; echo "+OK";` (no `listen`). */
   server: string;
+  /** Not with `server`: give one or the other. */
   config?: never;
   /** Name used in error messages. @default {"<server>"} */
   file?: string;
