@@ -158,3 +158,8 @@ Deno.test("ConfigError is exported and is what serve() rejects with", async () =
   const err = await serve({ server: "echo_sleep;" }).catch((e) => e);
   assert.ok(err instanceof ConfigError);
 });
+
+Deno.test("a server body may begin and end with comments", async () => {
+  await using server = await serve({ server: "# a mock\necho hi; # greet\n# the end" });
+  assert.equal(await exchange(server.addrs[0].port), "hi\n");
+});

@@ -20,7 +20,10 @@ export interface Transcript {
   remoteAddr: Deno.Addr;
   /** The listener's address the client connected to. */
   localAddr: Deno.Addr;
-  /** Bytes the server read from the client (the script's reads; unread input is not here). */
+  /**
+   * Bytes the server read from the client. Reads fill the reading buffer, so this may hold bytes
+   * past what a read step claimed; input the server never read (left in the socket) is not here.
+   */
   received: Uint8Array;
   /** Bytes the server handed to the socket. */
   sent: Uint8Array;
