@@ -1,0 +1,127 @@
+import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
+import { ByteReader } from "../src/engine/byte_reader.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function chunks(...parts: string[]): ReadableStream<Uint8Array> {
+  return ReadableStream.from(parts.map((p) => enc.encode(p)));
+}
+
+/** A byte stream that records how many bytes each read asked for. */
+function byteStream(data: string, asked: number[]): ReadableStream<Uint8Array> {
+  const bytes = enc.encode(data);
+  let offset = 0;
+  const source: UnderlyingByteSource = {
+    type: "bytes",
+    pull(controller) {
+      const request = controller.byobRequest!;
+      const view = request.view!;
+      asked.push(view.byteLength);
+      if (offset >= bytes.length) {
+        controller.close();
+        request.respond(0);
+        return;
+      }
+      const n = Math.min(view.byteLength, bytes.length - offset);
+      new Uint8Array(view.buffer, view.byteOffset, n).set(bytes.subarray(offset, offset + n));
+      offset += n;
+      request.respond(n);
+    },
+  };
+  return new ReadableStream(source);
+}
+
+Deno.test("ByteReader: a byte stream is never asked for more than the free space", async () => {
+  const asked: number[] = [];
+  const reader = new ByteReader(byteStream("hello, world!", asked), { size: 4 });
+  assertEquals(await reader.fill(), 4);
+  assertEquals(reader.claimBytes(3), 3);
+  assertEquals(dec.decode(reader.request()), "hel");
+  assertEquals(reader.unread, 1);
+  reader.consumeRequest();
+  assertEquals(await reader.fill(), 3);
+  assertEquals(asked, [4, 3]);
+});
+
+Deno.test("ByteReader: chunks larger than the buffer wait in a side slot", async () => {
+  const reader = new ByteReader(chunks("abcdefgh"), { size: 3 });
+  assertEquals(await reader.fill(), 3);
+  assert(reader.full);
+  assertEquals(reader.unread, 8);
+  reader.claimBytes(3);
+  reader.consumeRequest();
+  assertEquals(reader.unread, 5, "consumeRequest refilled the buffer from the side slot");
+  assertEquals(reader.claimBytes(5), 3);
+  assertEquals(dec.decode(reader.request()), "def");
+  reader.consumeRequest();
+  assertEquals(reader.claimBytes(5), 2);
+  assertEquals(await reader.fill(), null);
+});
+
+Deno.test("ByteReader: claimLine stops after the LF, keeping CR", async () => {
+  const reader = new ByteReader(chunks("a\r\nb\nc"));
+  await reader.fill();
+  assert(reader.claimLine());
+  assertEquals(dec.decode(reader.request()), "a\r\n");
+  assert(reader.claimLine());
+  assertEquals(dec.decode(reader.request()), "a\r\nb\n");
+  assert(!reader.claimLine(), "no LF left: everything claimed");
+  assertEquals(reader.unread, 0);
+  assertEquals(await reader.fill(), null);
+  assert(reader.eof);
+});
+
+Deno.test("ByteReader: consumeRequest moves unread bytes to the front", async () => {
+  const reader = new ByteReader(chunks("line1\nline2\n"), { size: 16 });
+  await reader.fill();
+  reader.claimLine();
+  reader.consumeRequest();
+  assertEquals(reader.requestLength, 0);
+  assert(reader.claimLine());
+  assertEquals(dec.decode(reader.request()), "line2\n");
+});
+
+Deno.test("ByteReader: fill on a full buffer rejects", async () => {
+  const reader = new ByteReader(chunks("abcd"), { size: 2 });
+  await reader.fill();
+  await rejects(reader.fill(), RangeError);
+});
+
+Deno.test("ByteReader: discard drops buffered bytes first, then reads", async () => {
+  const reader = new ByteReader(chunks("abc", "defg"), { size: 2 });
+  await reader.fill();
+  assertEquals(await reader.discard(), 3, "two in the buffer, one in the side slot");
+  assertEquals(await reader.discard(), 4);
+  assertEquals(await reader.discard(), null);
+});
+
+Deno.test("ByteReader: discard over a byte stream reuses one scratch buffer", async () => {
+  const asked: number[] = [];
+  const reader = new ByteReader(byteStream("x".repeat(10_000), asked), { size: 8 });
+  let total = 0;
+  for (;;) {
+    const n = await reader.discard();
+    if (n === null) break;
+    total += n;
+  }
+  assertEquals(total, 10_000);
+  assert(asked.every((n) => n === 4096));
+});
+
+Deno.test("ByteReader: a stream error rejects fill", async () => {
+  const readable = new ReadableStream<Uint8Array>({
+    pull(c) {
+      c.error(new Deno.errors.ConnectionReset("reset"));
+    },
+  });
+  const reader = new ByteReader(readable);
+  await rejects(reader.fill(), Deno.errors.ConnectionReset);
+});
+
+Deno.test("ByteReader: cancel ends a pending read", async () => {
+  const reader = new ByteReader(new ReadableStream<Uint8Array>());
+  const pending = reader.fill();
+  await reader.cancel();
+  assertEquals(await pending, null);
+});

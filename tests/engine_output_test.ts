@@ -1,0 +1,99 @@
+import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
+import { Output } from "../src/engine/output.ts";
+
+const enc = new TextEncoder();
+
+function sink(log: number[], options: { delay?: number } = {}) {
+  return new WritableStream<Uint8Array>({
+    async write(chunk) {
+      if (options.delay) await new Promise((r) => setTimeout(r, options.delay));
+      log.push(chunk.byteLength);
+    },
+  }, new ByteLengthQueuingStrategy({ highWaterMark: 1024 }));
+}
+
+Deno.test("Output: pushRepeat writes whole chunks then a prefix, by reference", async () => {
+  const sizes: number[] = [];
+  const out = new Output(sink(sizes).getWriter(), { sendTimeout: 1000, onFail: () => {} });
+  const chunk = enc.encode("ab".repeat(512));
+  out.pushRepeat(chunk, 1024 * 3 + 10);
+  await out.drained();
+  assertEquals(sizes, [1024, 1024, 1024, 10]);
+  assertEquals(out.written, 3082);
+});
+
+Deno.test("Output: respects backpressure: never more than the high-water mark queued", async () => {
+  const sizes: number[] = [];
+  let maxQueued = 0;
+  const writable = sink(sizes, { delay: 1 });
+  const writer = writable.getWriter();
+  const out = new Output(writer, { sendTimeout: 1000, onFail: () => {} });
+  out.pushRepeat(new Uint8Array(256), 256 * 40);
+  const probe = setInterval(() => {
+    maxQueued = Math.max(maxQueued, 1024 - (writer.desiredSize ?? 0));
+  }, 0);
+  await out.drained();
+  clearInterval(probe);
+  assertEquals(sizes.length, 40);
+  assert(maxQueued <= 1024 + 256, `queued ${maxQueued}`);
+});
+
+Deno.test("Output: the watchdog fails after the send timeout without progress", async () => {
+  const causes: unknown[] = [];
+  const writable = new WritableStream<Uint8Array>({ write: () => new Promise(() => {}) });
+  const out = new Output(writable.getWriter(), {
+    sendTimeout: 40,
+    onFail: (cause) => causes.push(cause),
+  });
+  const t0 = performance.now();
+  out.push(enc.encode("stuck"));
+  await rejects(out.drained());
+  const took = performance.now() - t0;
+  assertEquals(causes, ["timeout"]);
+  assert(took >= 35 && took < 1000, `took ${took}`);
+  await out.abandon(10);
+});
+
+Deno.test("Output: slow but steady progress does not time out", async () => {
+  const sizes: number[] = [];
+  let failed = false;
+  const out = new Output(sink(sizes, { delay: 10 }).getWriter(), {
+    sendTimeout: 40,
+    onFail: () => failed = true,
+  });
+  out.pushRepeat(new Uint8Array(512), 512 * 12);
+  await out.drained();
+  assert(!failed);
+  assertEquals(sizes.length, 12);
+});
+
+Deno.test("Output: a write error fails once and rejects drained()", async () => {
+  const causes: unknown[] = [];
+  const writable = new WritableStream<Uint8Array>({
+    write() {
+      throw new Deno.errors.BrokenPipe("broken pipe");
+    },
+  });
+  const out = new Output(writable.getWriter(), {
+    sendTimeout: 1000,
+    onFail: (cause) => causes.push(cause),
+  });
+  out.push(enc.encode("a"));
+  out.push(enc.encode("b"));
+  await rejects(out.drained(), Deno.errors.BrokenPipe);
+  assertEquals(causes.length, 1);
+});
+
+Deno.test("Output: close() drains then closes the writable (half-close)", async () => {
+  let closed = false;
+  const sizes: number[] = [];
+  const writable = new WritableStream<Uint8Array>({
+    write: (c) => void sizes.push(c.byteLength),
+    close: () => void (closed = true),
+  });
+  const out = new Output(writable.getWriter(), { sendTimeout: 1000, onFail: () => {} });
+  out.push(enc.encode("abc"));
+  await out.close();
+  assert(closed);
+  assertEquals(sizes, [3]);
+});
