@@ -9,6 +9,8 @@
  * - Deno.listen+close:      the peer: bind 127.0.0.1:0, close
  * - serve+1 client+close:   as above with one client served and its transcript awaited
  * - Deno.listen+1 client:   the peer: bind, accept one client, write a line, close
+ * - 4 MiB reply, record on/off: one client reads a 4 MiB reply from a running server, with
+ *   transcripts (1 MiB kept) and without (record: false): what the taps cost
  */
 import { serve } from "../mod.ts";
 
@@ -60,6 +62,21 @@ const rows: [string, () => Promise<void>][] = [
   }],
 ];
 
+// What recording costs: one client reads a 4 MiB reply, with and without transcripts (the
+// default cap keeps 1 MiB of it). Same server process each time; fewer runs (bigger work).
+const BIG = "echo_duplicate 4194304 x;";
+const recServer = await serve({ server: BIG });
+const plainServer = await serve({ server: BIG, record: false });
+async function bigReply(server: typeof recServer): Promise<void> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addrs[0].port });
+  const n = (await new Response(conn.readable).arrayBuffer()).byteLength;
+  if (n !== 4194304) throw new Error(`short reply: ${n}`);
+}
+rows.push(
+  ["4 MiB reply, record on", () => bigReply(recServer)],
+  ["4 MiB reply, record off", () => bigReply(plainServer)],
+);
+
 console.log(`library start/stop, ${RUNS} runs per row after ${WARMUP} warm-up (ms)`);
 console.log("row".padEnd(24) + "median".padStart(9) + "p95".padStart(9) + "max".padStart(9));
 const medians = new Map<string, number>();
@@ -72,7 +89,10 @@ for (const [name, run] of rows) {
   );
 }
 const ratio = (a: string, b: string) => (medians.get(a)! / medians.get(b)!).toFixed(1);
+await recServer.close();
+await plainServer.close();
 console.log(
   `serve+close is ${ratio("serve+close", "Deno.listen+close")}x the bare listen+close median; ` +
-    `with one client ${ratio("serve+1 client+close", "Deno.listen+1 client")}x`,
+    `with one client ${ratio("serve+1 client+close", "Deno.listen+1 client")}x; ` +
+    `recording a 4 MiB reply costs ${ratio("4 MiB reply, record on", "4 MiB reply, record off")}x`,
 );
