@@ -7,6 +7,12 @@ const BODY_CASES: { body: string; line: number; reason: RegExp }[] = [
   { body: "echo a;\necho b;\necho_sleep;", line: 3, reason: /invalid number of arguments/ },
   { body: "\n\n  echo_read_bytes 0.5k;", line: 3, reason: /echo_read_bytes/ },
   { body: "echo ok;\nlisten 1234;", line: 2, reason: /"listen" directive is not allowed/ },
+  { body: "echo a", line: 1, reason: /^unexpected "}" at the end of the server body$/ },
+  {
+    body: 'echo "abc;\necho x;',
+    line: 2,
+    reason: /^unexpected end of file, expecting ";" or "}" at the end of the server body$/,
+  },
   {
     body: "echo a; }\nserver { listen 127.0.0.1:0; echo b;",
     line: 2,

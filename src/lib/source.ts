@@ -57,10 +57,29 @@ export function compileSource(source: ServeSource): Config {
     if (source.file !== undefined) options.file = source.file;
     return parseConfig(source.config!, options);
   }
-  options.file = source.file ?? "<server>";
-  const config = parseConfig(BODY_PREFIX + source.server! + BODY_SUFFIX, options);
+  const file = options.file = source.file ?? "<server>";
+  const body = source.server!;
+  let config: Config;
+  try {
+    config = parseConfig(BODY_PREFIX + body + BODY_SUFFIX, options);
+  } catch (err) {
+    throw atBodyEnd(err, file, body);
+  }
   checkBody(config);
   return config;
+}
+
+/**
+ * An error found in the text we appended (the closing braces: an unterminated directive, quote
+ * or block in the body) is moved to the body's last line, saying so.
+ */
+function atBodyEnd(err: unknown, file: string, body: string): unknown {
+  if (!(err instanceof ConfigError) || err.file !== file) return err;
+  const lines = body.split("\n").length;
+  if (err.line <= lines) return err;
+  return new ConfigError(`${err.reason} at the end of the server body`, { file, line: lines }, {
+    cause: err,
+  });
 }
 
 /** A body must stay one server with only the listener we gave it. */
