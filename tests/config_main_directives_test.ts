@@ -103,6 +103,11 @@ const noticeCases: [string, string][] = [
   ],
 ];
 
+noticeCases.push([
+  "stream { server { listen 0; echo; error_log stderr; } }",
+  '"error_log" inside a server is ignored: stream-echo has one error log (set it at main or stream level)',
+]);
+
 for (const [config, message] of noticeCases) {
   Deno.test(`"${config}" is accepted with a notice that says so`, () => {
     assert.deepEqual(noticesOf(config), [message]);

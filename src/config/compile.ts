@@ -54,12 +54,13 @@ export interface CompileOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compile } from "./compile.ts";
  * import { parse } from "./parser.ts";
  * const tree = parse("stream { server { listen 0; echo hi; } }", "se.conf");
  * const source = { baseDir: ".", readFile: () => "", listDir: () => [] };
  * const config = compile(tree, { file: "se.conf", fileKey: "/se.conf", source });
- * console.assert(config.servers[0].steps[0].op === "echo");
+ * assert.ok(config.servers[0].steps[0].op === "echo");
  * ```
  */
 export function compile(tree: Directive[], options: CompileOptions): Config {

@@ -83,7 +83,7 @@ export const DIRECTIVES: ReadonlyMap<string, DirectiveSpec> = new Map([
 
   // main context
   ["worker_processes", entry(MAIN, [1, 1], compileWorkerProcesses)],
-  ["error_log", entry(["main", "stream"], [1, 2], compileErrorLog)],
+  ["error_log", entry(["main", "stream", "server"], [1, 2], compileErrorLog)],
   ["pid", entry(MAIN, [1, 1], compilePid)],
   ["worker_shutdown_timeout", entry(MAIN, [1, 1], compileWorkerShutdownTimeout)],
   ["daemon", entry(MAIN, [1, 1], ignoredOnce(FOREGROUND, flag))],

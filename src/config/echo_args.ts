@@ -20,9 +20,10 @@ export interface EchoArgs {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { splitEchoArgs } from "./echo_args.ts";
  * const { opts, values } = splitEchoArgs(["-n", "--", "-1"]);
- * console.assert(opts[0] === "n" && values[0] === "-1");
+ * assert.ok(opts[0] === "n" && values[0] === "-1");
  * ```
  */
 export function splitEchoArgs(args: readonly string[]): EchoArgs {

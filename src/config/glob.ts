@@ -59,9 +59,10 @@ export function segmentRegExp(pattern: string): RegExp {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { expandGlob } from "./glob.ts";
  * const listDir = () => [{ name: "b.conf", isDirectory: false }, { name: "a.conf", isDirectory: false }];
- * console.assert(expandGlob("/etc/se/*.conf", listDir).join() === "/etc/se/a.conf,/etc/se/b.conf");
+ * assert.ok(expandGlob("/etc/se/*.conf", listDir).join() === "/etc/se/a.conf,/etc/se/b.conf");
  * ```
  */
 export function expandGlob(pattern: string, listDir: ListDir, base = ""): string[] {

@@ -94,9 +94,10 @@ export function unescape(raw: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Lexer } from "./lexer.ts";
  * const lexer = new Lexer("echo hi;", "se.conf");
- * console.assert(lexer.next().value === "echo");
+ * assert.ok(lexer.next().value === "echo");
  * ```
  */
 export class Lexer {
@@ -231,9 +232,10 @@ export class Lexer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tokenize } from "./lexer.ts";
  * const words = tokenize('echo "a b";').map((t) => t.value);
- * console.assert(words.join("|") === "echo|a b||");
+ * assert.ok(words.join("|") === "echo|a b||");
  * ```
  */
 export function tokenize(text: string, file = "<config>"): Token[] {

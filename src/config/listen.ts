@@ -101,9 +101,10 @@ function keepAliveValue(value: string, pos: Position, notices: string[]): boolea
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseListen } from "./listen.ts";
  * const { listen } = parseListen(["127.0.0.1:1234", "ssl"], { file: "se.conf", line: 3 });
- * console.assert(listen.kind === "tcp" && listen.port === 1234 && listen.ssl);
+ * assert.ok(listen.kind === "tcp" && listen.port === 1234 && listen.ssl);
  * ```
  */
 export function parseListen(args: readonly string[], pos: Position): ParsedListen {

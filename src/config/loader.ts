@@ -59,9 +59,10 @@ export function defaultListDir(path: string): GlobEntry[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseConfig } from "./loader.ts";
  * const config = parseConfig("stream { server { listen 0; echo hello; } }");
- * console.assert(new TextDecoder().decode((config.servers[0].steps[0] as { data: Uint8Array }).data) === "hello\n");
+ * assert.ok(new TextDecoder().decode((config.servers[0].steps[0] as { data: Uint8Array }).data) === "hello\n");
  * ```
  */
 export function parseConfig(text: string, options: ParseConfigOptions = {}): Config {

@@ -80,12 +80,23 @@ export function compileWorkerProcesses(d: Directive, scope: Scope): void {
   scope.state.main.workerProcesses = d.args[0] === "auto" ? "auto" : positive(d, d.args[0]);
 }
 
-/** `error_log FILE|stderr [LEVEL]` (main and stream level). */
+/**
+ * `error_log FILE|stderr [LEVEL]` (main and stream level; in a server it is checked, then
+ * ignored with a notice: stream-echo keeps one error log for the whole process).
+ */
 export function compileErrorLog(d: Directive, scope: Scope): void {
   const [target, levelText = "error"] = d.args;
   const level = levelText.toLowerCase() as LogLevel;
   if (!LOG_LEVELS.includes(level)) {
     throw new ConfigError(`invalid log level "${levelText}"`, d.pos);
+  }
+  if (scope.context === "server") {
+    scope.state.notices.push({
+      message: `"error_log" inside a server is ignored: stream-echo has one error log ` +
+        "(set it at main or stream level)",
+      pos: d.pos,
+    });
+    return;
   }
   if (target.startsWith("syslog:") || target.startsWith("memory:")) {
     scope.state.notices.push({

@@ -25,9 +25,10 @@ export interface Directive {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parse } from "./parser.ts";
  * const [stream] = parse("stream { server { listen 1234; } }", "se.conf");
- * console.assert(stream.block?.[0].name === "server");
+ * assert.ok(stream.block?.[0].name === "server");
  * ```
  */
 export function parse(text: string, file = "<config>"): Directive[] {

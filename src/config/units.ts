@@ -38,8 +38,9 @@ function digitsValue(text: string, start: number, end: number): number | null {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseSize } from "./units.ts";
- * console.assert(parseSize("4k") === 4096 && parseSize("4x") === null);
+ * assert.ok(parseSize("4k") === 4096 && parseSize("4x") === null);
  * ```
  */
 export function parseSize(text: string): number | null {
@@ -74,8 +75,9 @@ const TIME_UNITS: Record<string, { rank: number; ms: number }> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseTime } from "./units.ts";
- * console.assert(parseTime("1m30s") === 90_000 && parseTime("5") === 5000);
+ * assert.ok(parseTime("1m30s") === 90_000 && parseTime("5") === 5000);
  * ```
  */
 export function parseTime(text: string): number | null {
@@ -122,8 +124,9 @@ export interface Delay {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseDelay } from "./units.ts";
- * console.assert(parseDelay("1.5")?.ms === 1500 && parseDelay("a") === null);
+ * assert.ok(parseDelay("1.5")?.ms === 1500 && parseDelay("a") === null);
  * ```
  */
 export function parseDelay(text: string): Delay | null {
@@ -146,8 +149,9 @@ export function parseDelay(text: string): Delay | null {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseCount } from "./units.ts";
- * console.assert(parseCount("2_000") === 2000 && parseCount("bc") === null);
+ * assert.ok(parseCount("2_000") === 2000 && parseCount("bc") === null);
  * ```
  */
 export function parseCount(text: string): number | null {
