@@ -23,14 +23,15 @@
 import type { Config } from "./src/config/types.ts";
 import { parseConfig as parseConfigText } from "./src/config/loader.ts";
 
-export { serve, StreamEchoServer } from "./src/lib/serve.ts";
+export { serve } from "./src/lib/serve.ts";
 export type {
   ServeCommonOptions,
   ServeConfigOptions,
   ServeOptions,
   ServeServerOptions,
-  WaitForSessionsOptions,
 } from "./src/lib/serve.ts";
+export { StreamEchoServer } from "./src/lib/handle.ts";
+export type { WaitForSessionsOptions } from "./src/lib/handle.ts";
 export type { ConfigSource, ServerBodySource, ServeSource } from "./src/lib/source.ts";
 export type { Transcript } from "./src/lib/transcript.ts";
 export type { SessionEnd } from "./src/engine/types.ts";

@@ -163,3 +163,10 @@ Deno.test("a server body may begin and end with comments", async () => {
   await using server = await serve({ server: "# a mock\necho hi; # greet\n# the end" });
   assert.equal(await exchange(server.addrs[0].port), "hi\n");
 });
+
+Deno.test("waitForSessions() rejects a count or timeout that makes no sense", async () => {
+  await using server = await serve({ server: "echo hi;" });
+  await assert.rejects(server.waitForSessions(-1), RangeError);
+  await assert.rejects(server.waitForSessions(1.5), RangeError);
+  await assert.rejects(server.waitForSessions(1, { timeout: NaN }), RangeError);
+});
