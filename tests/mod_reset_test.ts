@@ -78,3 +78,17 @@ Deno.test("a transcript ends in reset when the client leaves before a read step 
   assert.equal(t.sent.byteLength, 0);
   assert.equal(t.end, "reset");
 });
+
+Deno.test("with lingering close on, input the mock did not read is drained, not reset", async () => {
+  await using server = await serve({
+    server: String.raw`echo_read_line; echo -n "VALUE foo 0 3\r\nbar\r\nEND\r\n";`,
+  });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addrs[0].port });
+  // Two pipelined commands; the mock answers only the first.
+  await conn.write(new TextEncoder().encode("get foo\r\nget baz\r\n"));
+  // Reading to the end (EOF, not a reset) closes our side, which ends the lingering.
+  assert.equal(await new Response(conn.readable).text(), "VALUE foo 0 3\r\nbar\r\nEND\r\n");
+  const [t] = await server.waitForSessions(1);
+  assert.equal(t.end, "eof");
+  assert.ok(text(t.received).startsWith("get foo\r\n"));
+});
