@@ -120,6 +120,13 @@ for (const c of errorCases) {
   });
 }
 
+Deno.test("includes nested deeper than the guard are an error, not a stack overflow", () => {
+  const chain: Record<string, string> = {};
+  for (let i = 0; i < 100; i++) chain[`/d/${i}.conf`] = `include ${i + 1}.conf;`;
+  const err = configError("include 0.conf;", { file: "/d/se.conf", ...memoryFs(chain) });
+  assert.equal(err.message, "includes are nested more than 64 deep in /d/63.conf:1");
+});
+
 Deno.test("include reads real files relative to the config's folder, not the working directory", () => {
   const dir = Deno.makeTempDirSync({ prefix: "se-include-" });
   try {

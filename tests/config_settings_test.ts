@@ -183,25 +183,26 @@ const bufferCases: { name: string; config: string; message?: string }[] = [
     name: "echo_read_bytes larger than the default buffer is an error",
     config: "stream {\nserver {\nlisten 0;\necho_read_bytes 2k;\n}\n}",
     message:
-      'stream echo: echo_read_buffer_size 1024 is too small for "echo_read_bytes 2048" in s.conf:4',
+      'stream echo: echo_read_buffer_size 1024 (the default) is too small for "echo_read_bytes 2048" in s.conf:4',
   },
   {
     name: "echo_read_bytes larger than a buffer size set after it in the server is an error",
     config: "stream {\nserver {\nlisten 0;\necho_read_bytes 5;\necho_read_buffer_size 4;\n}\n}",
     message:
-      'stream echo: echo_read_buffer_size 4 is too small for "echo_read_bytes 5" in s.conf:4',
+      'stream echo: echo_read_buffer_size 4 (set in s.conf:5) is too small for "echo_read_bytes 5" in s.conf:4',
   },
   {
     name: "echo_read_bytes larger than a stream-level buffer size is an error",
     config: "stream {\nserver {\nlisten 0;\necho_read_bytes 5;\n}\necho_read_buffer_size 4;\n}",
     message:
-      'stream echo: echo_read_buffer_size 4 is too small for "echo_read_bytes 5" in s.conf:4',
+      'stream echo: echo_read_buffer_size 4 (set in s.conf:6) is too small for "echo_read_bytes 5" in s.conf:4',
   },
   {
     name: "reads that together overflow the buffer before echo_request_data are an error",
     config:
       "stream {\nserver {\nlisten 0;\necho_read_buffer_size 4;\necho_read_bytes 3;\necho_read_bytes 3;\n}\n}",
-    message: 'stream echo: echo_read_buffer_size 4 is too small for "echo_read_bytes 3", ' +
+    message:
+      'stream echo: echo_read_buffer_size 4 (set in s.conf:4) is too small for "echo_read_bytes 3", ' +
       "which brings the unsent reading buffer to 6 bytes in s.conf:6",
   },
   {

@@ -16,6 +16,9 @@ import { type Directive, parse } from "./parser.ts";
 import type { Scope } from "./scope.ts";
 import { describeError } from "./tls.ts";
 
+/** How deep includes may nest (a guard far above any real config). */
+export const MAX_INCLUDE_DEPTH = 64;
+
 /** `include PATH`. */
 export function compileInclude(d: Directive, scope: Scope): void {
   const { state } = scope;
@@ -32,6 +35,9 @@ export function compileInclude(d: Directive, scope: Scope): void {
     files = [resolvePath(scope, pattern)];
   }
   for (const file of files) {
+    if (state.includeStack.length > MAX_INCLUDE_DEPTH) {
+      throw new ConfigError(`includes are nested more than ${MAX_INCLUDE_DEPTH} deep`, d.pos);
+    }
     const key = resolve(file);
     const cycle = state.includeStack.indexOf(key);
     if (cycle >= 0) {

@@ -60,8 +60,8 @@ export interface ServerScope {
   reads: ReadCheck[];
   /** Bytes `echo_read_bytes` added since the last `echo_request_data`/`echo_discard_request`. */
   pendingRead: number;
-  /** Names of the single-value directives already set in this block. */
-  set: Set<string>;
+  /** The single-value directives already set in this block, and where. */
+  set: Map<string, Position>;
 }
 
 /** The `stream {}` block being compiled. */
@@ -69,7 +69,8 @@ export interface StreamScope {
   settings: Partial<EchoSettings>;
   tls: TlsPartial;
   servers: ServerScope[];
-  set: Set<string>;
+  /** The single-value directives already set in this block, and where. */
+  set: Map<string, Position>;
 }
 
 /** Everything the compile functions of the directive table may touch. */

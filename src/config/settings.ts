@@ -100,7 +100,7 @@ export function setting(key: keyof EchoSettings): (d: Directive, scope: Scope) =
     if (block.set.has(d.name)) {
       throw new ConfigError(`"${d.name}" directive is duplicate`, d.pos);
     }
-    block.set.add(d.name);
+    block.set.set(d.name, d.pos);
     (block.settings as Record<string, unknown>)[key] = READERS[key](d);
   };
 }

@@ -21,7 +21,7 @@ export function compileStream(d: Directive, scope: Scope): void {
     throw new ConfigError(`"stream" directive is duplicate`, d.pos);
   }
   scope.state.mainSet.add(key);
-  const stream: StreamScope = { settings: {}, tls: {}, servers: [], set: new Set() };
+  const stream: StreamScope = { settings: {}, tls: {}, servers: [], set: new Map() };
   scope.state.walk(d.block ?? [], { context: "stream", state: scope.state, stream });
   for (const server of stream.servers) {
     scope.state.servers.push(finishServer(stream, server, scope));
@@ -39,7 +39,7 @@ export function compileServer(d: Directive, scope: Scope): void {
     tls: {},
     reads: [],
     pendingRead: 0,
-    set: new Set(),
+    set: new Map(),
   };
   scope.state.walk(d.block ?? [], { context: "server", state: scope.state, stream, server });
   if (server.listen.length === 0) {
@@ -71,19 +71,17 @@ function finishServer(stream: StreamScope, server: ServerScope, scope: Scope): S
   const settings = mergeSettings(stream.settings, server.settings);
   const size = settings.readBufferSize;
   for (const read of server.reads) {
-    if (read.n > size) {
-      throw new ConfigError(
-        `stream echo: echo_read_buffer_size ${size} is too small for "echo_read_bytes ${read.n}"`,
-        read.pos,
-      );
-    }
-    if (read.total > size) {
-      throw new ConfigError(
-        `stream echo: echo_read_buffer_size ${size} is too small for "echo_read_bytes ${read.n}", ` +
-          `which brings the unsent reading buffer to ${read.total} bytes`,
-        read.pos,
-      );
-    }
+    if (read.total <= size) continue;
+    const name = "echo_read_buffer_size";
+    const at = server.set.get(name) ?? stream.set.get(name);
+    const origin = at === undefined ? "the default" : `set in ${at.file}:${at.line}`;
+    const what = read.n > size
+      ? `"echo_read_bytes ${read.n}"`
+      : `"echo_read_bytes ${read.n}", which brings the unsent reading buffer to ${read.total} bytes`;
+    throw new ConfigError(
+      `stream echo: echo_read_buffer_size ${size} (${origin}) is too small for ${what}`,
+      read.pos,
+    );
   }
   const sslListen = server.listen.find((l) => l.ssl)?.pos;
   const tls = mergeTls(scope.state, stream.tls, server.tls, sslListen);
