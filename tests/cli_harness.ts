@@ -12,6 +12,7 @@ export const BINARY_PERMISSIONS = [
   "--allow-net",
   "--allow-read",
   "--allow-write",
+  "--allow-ffi",
   "--unstable-net",
   "--no-prompt",
 ];
