@@ -145,6 +145,3 @@ export function ignoredOnce(why: string, check?: (d: Directive) => void) {
     note(d, scope);
   };
 }
-
-/** `accept_mutex on|off` and the like: checked, then a notice. */
-export const onOff = (why: string) => ignoredOnce(why, flag);
