@@ -24,6 +24,34 @@ interface Item {
 
 const now = () => performance.now();
 
+/** The failure of an output given up on purpose (shared: no stack captured per session). */
+const ABANDONED = new Error("output abandoned");
+
+/**
+ * How often busy outputs are checked against their send timeout, in ms. One process-wide
+ * ticker (running only while some output is busy) instead of a timer per write keeps the
+ * common case, a write that completes at once, free of timers.
+ */
+export const SEND_TIMER_TICK_MS = 10;
+
+const watched = new Set<() => void>();
+let ticker: ReturnType<typeof setInterval> | undefined;
+
+function watch(check: () => void): void {
+  watched.add(check);
+  ticker ??= setInterval(() => {
+    for (const check of [...watched]) check();
+  }, SEND_TIMER_TICK_MS);
+}
+
+function unwatch(check: () => void): void {
+  watched.delete(check);
+  if (watched.size === 0 && ticker !== undefined) {
+    clearInterval(ticker);
+    ticker = undefined;
+  }
+}
+
 /**
  * Ordered, backpressured output over a `WritableStreamDefaultWriter`.
  *
@@ -48,10 +76,11 @@ export class Output {
   #failed = false;
   #failure: unknown = null;
   #waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
-  #watchdog: ReturnType<typeof setTimeout> | undefined;
+  #watching = false;
   #lastProgress = 0;
   #written = 0;
   #settleWaiters: (() => void)[] = [];
+  #closed = false;
 
   constructor(writer: WritableStreamDefaultWriter<Uint8Array>, options: OutputOptions) {
     this.#writer = writer;
@@ -110,6 +139,7 @@ export class Output {
     this.#armWatchdog();
     try {
       await this.#writer.close();
+      this.#closed = true;
     } catch (err) {
       this.#fail({ error: err });
       throw this.#failure;
@@ -126,11 +156,11 @@ export class Output {
   async abandon(graceMs = 200): Promise<void> {
     if (!this.#failed) {
       this.#failed = true;
-      this.#failure = new Error("output abandoned");
+      this.#failure = ABANDONED;
     }
     this.#queue.length = 0;
     this.#stopWatchdog();
-    this.#writer.abort().catch(() => {});
+    if (!this.#closed) this.#writer.abort(ABANDONED).catch(() => {});
     this.#rejectWaiters();
     if (this.#inFlight > 0) {
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -219,26 +249,24 @@ export class Output {
   }
 
   #armWatchdog(): void {
-    if (this.#watchdog !== undefined || this.#failed) return;
+    if (this.#watching || this.#failed) return;
     this.#lastProgress = now();
-    this.#watchdog = setTimeout(this.#onWatchdog, this.#options.sendTimeout);
+    this.#watching = true;
+    watch(this.#onTick);
   }
 
-  #onWatchdog = (): void => {
-    this.#watchdog = undefined;
-    if (this.idle || this.#failed) return;
-    const quiet = now() - this.#lastProgress;
-    const left = this.#options.sendTimeout - quiet;
-    if (left > 1) {
-      this.#watchdog = setTimeout(this.#onWatchdog, left);
+  #onTick = (): void => {
+    if (this.#failed || this.idle) {
+      this.#stopWatchdog();
       return;
     }
-    this.#fail("timeout");
+    if (now() - this.#lastProgress >= this.#options.sendTimeout) this.#fail("timeout");
   };
 
   #stopWatchdog(): void {
-    if (this.#watchdog !== undefined) clearTimeout(this.#watchdog);
-    this.#watchdog = undefined;
+    if (!this.#watching) return;
+    this.#watching = false;
+    unwatch(this.#onTick);
   }
 
   #fail(cause: "timeout" | { error: unknown }): void {

@@ -26,6 +26,10 @@ import type {
 /** The `while ...` part of every session log line, like the module's `c->log->action`. */
 export const SESSION_ACTION = "running stream echo commands";
 
+/** Shared quiet halts (no stack captured per session). */
+const CLIENT_EOF = new SessionHalt("eof", "");
+const CLOSING = new SessionHalt("eof", "");
+
 /** How long cleanup waits for writes and reads in flight to settle after closing, in ms. */
 const SETTLE_MS = 200;
 
@@ -85,7 +89,7 @@ class Session implements StepContext {
   #discarder: Discarder | null = null;
   #halt: SessionHalt | null = null;
   #listeners = new Set<(halt: SessionHalt) => void>();
-  #halted = new AbortController();
+  #halted: AbortController | null = null;
   #scriptDone = false;
   /** True once the session closed gracefully (lingered, or the client ended): no reset. */
   #graceful = false;
@@ -113,6 +117,8 @@ class Session implements StepContext {
   }
 
   get signal(): AbortSignal {
+    this.#halted ??= new AbortController();
+    if (this.#halt) this.#halted.abort(this.#halt);
     return this.#halted.signal;
   }
 
@@ -179,9 +185,7 @@ class Session implements StepContext {
       if (this.#scriptDone) return;
       // The client's EOF ends a discarding session quietly; a reset ends it too.
       this.halt(
-        end.kind === "eof"
-          ? new SessionHalt("eof", "")
-          : this.clientError("reset", osFailure("recv", end.error)),
+        end.kind === "eof" ? CLIENT_EOF : this.clientError("reset", osFailure("recv", end.error)),
       );
     });
   }
@@ -194,7 +198,7 @@ class Session implements StepContext {
   halt(halt: SessionHalt): void {
     if (this.#halt) return;
     this.#halt = halt;
-    this.#halted.abort();
+    this.#halted?.abort(halt);
     const listeners = [...this.#listeners];
     this.#listeners.clear();
     for (const listener of listeners) listener(halt);
@@ -279,7 +283,7 @@ class Session implements StepContext {
 
   async #cleanup(): Promise<void> {
     this.#scriptDone = true;
-    this.halt(new SessionHalt("eof", ""));
+    this.halt(CLOSING);
     try {
       // An abrupt end closes like nginx: input nobody read turns the close into a reset.
       if (!this.#graceful && this.#io.reset) this.#io.reset();
