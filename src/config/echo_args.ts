@@ -11,7 +11,9 @@
 
 /** Options (without the dash) and values of one directive's arguments. */
 export interface EchoArgs {
+  /** Options without their dash, e.g. `n` for `-n`. */
   opts: string[];
+  /** The value arguments, in order. */
   values: string[];
 }
 

@@ -8,7 +8,9 @@
 
 /** One directory entry, as much as the glob needs. */
 export interface GlobEntry {
+  /** The entry's name (no folder). */
   name: string;
+  /** True for a folder (after following a symbolic link). */
   isDirectory: boolean;
 }
 

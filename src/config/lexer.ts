@@ -21,6 +21,7 @@ export type TokenType = "word" | ";" | "{" | "}" | "eof";
 
 /** One token with the line it starts on. */
 export interface Token {
+  /** What the token is. */
   type: TokenType;
   /** The word's value after escapes (empty for punctuation and eof). */
   value: string;
@@ -106,7 +107,12 @@ export class Lexer {
   #pos = 0;
   #line = 1;
 
-  /** @param text config text; @param file name used in error positions. */
+  /**
+   * Starts at the beginning of `text`.
+   *
+   * @param text the config text
+   * @param file the name used in error positions
+   */
   constructor(text: string, file: string) {
     this.#text = text;
     this.#file = file;

@@ -15,7 +15,9 @@ import type { Listen, Position } from "./types.ts";
 
 /** A parsed `listen` line and the notices it produced. */
 export interface ParsedListen {
+  /** The listener as plain data. */
   listen: Listen;
+  /** Notices about parameters accepted without effect. */
   notices: string[];
 }
 

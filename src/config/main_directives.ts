@@ -48,7 +48,10 @@ function positive(d: Directive, text: string): number {
 }
 
 /** Builds a compile function that accepts a directive with a notice that it has no effect. */
-export function ignored(why: string, check?: (d: Directive) => void) {
+export function ignored(
+  why: string,
+  check?: (d: Directive) => void,
+): (d: Directive, scope: Scope) => void {
   return (d: Directive, scope: Scope): void => {
     check?.(d);
     scope.state.notices.push({
@@ -138,7 +141,10 @@ export function compileEvents(d: Directive, scope: Scope): void {
 }
 
 /** A single-value flag/number directive that is accepted with a notice. */
-export function ignoredOnce(why: string, check?: (d: Directive) => void) {
+export function ignoredOnce(
+  why: string,
+  check?: (d: Directive) => void,
+): (d: Directive, scope: Scope) => void {
   const note = ignored(why, check);
   return (d: Directive, scope: Scope): void => {
     once(d, scope);

@@ -12,7 +12,9 @@ import type { Position } from "./types.ts";
 
 /** One directive: `name arg...;` or `name arg... { children }`. */
 export interface Directive {
+  /** The first word. */
   name: string;
+  /** The other words, after escapes. */
   args: string[];
   /** The children when the directive ended with `{ ... }`; absent when it ended with `;`. */
   block?: Directive[];

@@ -24,7 +24,9 @@ export type ContextName = "main" | "events" | "stream" | "server";
 export interface Source {
   /** Folder relative paths are resolved against (the main config's folder). */
   baseDir: string;
+  /** Reads a text file; throws when it cannot. */
   readFile(path: string): string;
+  /** Lists a folder; throws when it cannot. */
   listDir(path: string): GlobEntry[];
 }
 
@@ -32,12 +34,15 @@ export interface Source {
 export interface TlsFileRef {
   /** The path resolved against the main config's folder. */
   path: string;
+  /** Where the directive naming it is. */
   pos: Position;
 }
 
 /** `ssl_certificate` / `ssl_certificate_key` set in one block. */
 export interface TlsPartial {
+  /** `ssl_certificate`, when set in the block. */
   cert?: TlsFileRef;
+  /** `ssl_certificate_key`, when set in the block. */
   key?: TlsFileRef;
 }
 
@@ -47,16 +52,23 @@ export interface ReadCheck {
   n: number;
   /** Bytes the reading buffer holds after it (reads since the last `echo_request_data`). */
   total: number;
+  /** Where the `echo_read_bytes` is. */
   pos: Position;
 }
 
 /** A `server {}` block being compiled. */
 export interface ServerScope {
+  /** Where the `server` block is. */
   pos: Position;
+  /** Its `listen` lines so far. */
   listen: Listen[];
+  /** Its steps so far, in order. */
   steps: Step[];
+  /** The `echo_*` settings set in this server. */
   settings: Partial<EchoSettings>;
+  /** Certificates set in this server. */
   tls: TlsPartial;
+  /** Reads to check against the effective buffer size once the stream block is done. */
   reads: ReadCheck[];
   /** Bytes `echo_read_bytes` added since the last `echo_request_data`/`echo_discard_request`. */
   pendingRead: number;
@@ -66,8 +78,11 @@ export interface ServerScope {
 
 /** The `stream {}` block being compiled. */
 export interface StreamScope {
+  /** The `echo_*` settings set at stream level (inherited by servers). */
   settings: Partial<EchoSettings>;
+  /** Certificates set at stream level (inherited by servers). */
   tls: TlsPartial;
+  /** The servers compiled so far. */
   servers: ServerScope[];
   /** The single-value directives already set in this block, and where. */
   set: Map<string, Position>;
@@ -75,9 +90,13 @@ export interface StreamScope {
 
 /** Everything the compile functions of the directive table may touch. */
 export interface CompileState {
+  /** Main-context settings so far. */
   main: MainSettings;
+  /** Finished servers, in order. */
   servers: ServerConfig[];
+  /** Notices so far. */
   notices: ConfigNotice[];
+  /** Where included files and certificates come from. */
   source: Source;
   /** Single-value main and events directives already set. */
   mainSet: Set<string>;
@@ -89,6 +108,7 @@ export interface CompileState {
   fileCache: Map<string, string>;
   /** The shared buffer short step bytes are encoded into, and how much of it is used. */
   slab?: Uint8Array;
+  /** Bytes of `slab` already used. */
   slabUsed: number;
   /** `echo_duplicate` chunks, by unit text and repetitions. */
   chunkCache: Map<string, Uint8Array>;
@@ -98,8 +118,12 @@ export interface CompileState {
 
 /** The block a directive is compiled in. */
 export interface Scope {
+  /** Which block this is. */
   context: ContextName;
+  /** The whole compile's state. */
   state: CompileState;
+  /** The stream block, inside `stream {}` and its servers. */
   stream?: StreamScope;
+  /** The server block, inside `server {}`. */
   server?: ServerScope;
 }

@@ -113,6 +113,7 @@ export function parseTime(text: string): number | null {
 
 /** A parsed `echo_sleep` delay. */
 export interface Delay {
+  /** The delay in milliseconds. */
   ms: number;
   /** True when decimals past the third were dropped (as the module does). */
   truncated: boolean;
