@@ -294,3 +294,20 @@ for (const c of errorCases) {
     assert.equal(err.line, 4);
   });
 }
+
+Deno.test("echo bytes of many servers stay exact across shared buffers", () => {
+  const servers = Array.from(
+    { length: 3000 },
+    (_, i) => `server { listen 0; echo "server ${i} ${"é".repeat(i % 50)}"; }`,
+  );
+  const config = parseConfig(`stream { ${servers.join("\n")} }`);
+  config.servers.forEach((server, i) => {
+    const step = server.steps[0] as EchoStep;
+    assert.equal(text(step.data), `server ${i} ${"é".repeat(i % 50)}\n`);
+  });
+});
+
+Deno.test("a long echo text is encoded whole", () => {
+  const long = "x".repeat(100_000);
+  assert.deepEqual(echoed(`echo ${long};`), [`${long}\n`]);
+});

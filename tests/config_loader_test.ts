@@ -79,3 +79,87 @@ Deno.test("loadConfig() reports bad text with the file's path and line", () => {
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+/** The module README's synopsis examples, as written there. */
+const readmeExamples: { name: string; config: string; ops: string[] }[] = [
+  {
+    name: "example 1 (echo with a send timeout)",
+    config: `stream {
+    server {
+        listen 1234;
+
+        echo_send_timeout   10s;    # default to 60s
+
+        echo "Hello, world!";
+        echo I really like doing downstream TCP;
+    }
+}`,
+    ops: ["echo", "echo"],
+  },
+  {
+    name: "example 2 (flush, sleep, duplicate)",
+    config: `stream {
+    server {
+        listen 1234;
+
+        echo "before sleep...";
+        echo_flush_wait;    # ensure that any pending output is flushed
+
+        echo_sleep 3.1;     # sleep for 3.1 sec
+
+        echo "after sleep...";
+        echo_duplicate 3 " hello";  # repeat " hello" for 3 times
+        echo;   # just to ouput a new line
+    }
+}`,
+    ops: ["echo", "flush_wait", "sleep", "echo", "duplicate", "echo"],
+  },
+  {
+    name: "example 3 (reading the request)",
+    config: `stream {
+    server {
+        listen 1234;
+
+        echo_read_buffer_size 2k;
+        echo_read_timeout 60s;
+
+        echo_read_bytes 2;
+        echo -n 'Got prompt: ';
+        echo_request_data;
+        echo;
+
+        echo_read_line;
+        echo -n "Got command: ";
+        echo_request_data;
+    }
+}`,
+    ops: [
+      "read_bytes",
+      "echo",
+      "request_data",
+      "echo",
+      "read_line",
+      "echo",
+      "request_data",
+    ],
+  },
+  {
+    name: "example 4 (a black hole)",
+    config: `stream {
+    server {
+        listen 1999;
+        echo_discard_request;
+        echo_sleep 3600;    # in sec
+    }
+}`,
+    ops: ["discard_request", "sleep"],
+  },
+];
+
+for (const c of readmeExamples) {
+  Deno.test(`the module README's ${c.name} loads unchanged`, () => {
+    const config = parseConfig(c.config, { file: "readme.conf" });
+    assert.deepEqual(config.servers[0].steps.map((s) => s.op), c.ops);
+    assert.deepEqual(config.notices, []);
+  });
+}
