@@ -119,6 +119,12 @@ for (const c of duplicateCases) {
   });
 }
 
+Deno.test("echo_duplicate of one long unit uses the unit itself as its chunk", () => {
+  const [step] = steps(`echo_duplicate 5 ${"z".repeat(70_000)};`) as DuplicateStep[];
+  assert.equal(step.chunk, step.unit);
+  assert.equal(step.chunk.length, 70_000);
+});
+
 Deno.test("echo_duplicate shares one chunk between servers that repeat the same string", () => {
   const config = "stream { server { listen 0; echo_duplicate 100000 ab; } " +
     "server { listen 0; echo_duplicate 200000 ab; } }";

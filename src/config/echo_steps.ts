@@ -75,6 +75,7 @@ export function compileEcho(d: Directive, scope: Scope): void {
 function duplicateChunk(state: CompileState, text: string, unit: Uint8Array, count: number) {
   if (unit.length === 0 || count === 0) return new Uint8Array(0);
   const reps = Math.min(count, Math.ceil(DUPLICATE_CHUNK_BYTES / unit.length));
+  if (reps === 1) return unit;
   const key = `${reps}:${text}`;
   const cached = state.chunkCache.get(key);
   if (cached !== undefined) return cached;
