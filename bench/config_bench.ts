@@ -10,7 +10,10 @@
  * compare with in-process (nginx checks configs with `nginx -t`, which also starts up).
  */
 
+import { compile } from "../src/config/compile.ts";
+import { Lexer } from "../src/config/lexer.ts";
 import { parseConfig } from "../src/config/loader.ts";
+import { parse } from "../src/config/parser.ts";
 
 const servers = Number(Deno.args[0] ?? 10_000);
 const WARMUP = 3;
@@ -58,9 +61,30 @@ for (let i = 0; i < WARMUP + RUNS; i++) {
 if (compiled !== servers) throw new Error(`compiled ${compiled} servers, expected ${servers}`);
 times.sort((a, b) => a - b);
 const median = times[Math.floor(times.length / 2)];
+
+// the same work split into its stages, to see where the time goes
+const stages = { lex: [] as number[], parse: [] as number[], compile: [] as number[] };
+const source = { baseDir: ".", readFile: () => "", listDir: () => [] };
+for (let i = 0; i < RUNS; i++) {
+  let start = performance.now();
+  const lexer = new Lexer(text, "bench.conf");
+  while (lexer.next().type !== "eof");
+  stages.lex.push(performance.now() - start);
+  start = performance.now();
+  const tree = parse(text, "bench.conf");
+  stages.parse.push(performance.now() - start);
+  start = performance.now();
+  compile(tree, { file: "bench.conf", fileKey: "/bench.conf", source });
+  stages.compile.push(performance.now() - start);
+}
+const med = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(1);
 const kib = (new TextEncoder().encode(text).length / 1024).toFixed(0);
 console.log(
   `config: parse+compile ${servers} servers (${lines} lines, ${kib} KiB): ` +
     `median ${median.toFixed(1)} ms, best ${times[0].toFixed(1)} ms over ${RUNS} runs ` +
     `(after ${WARMUP} warm-up runs)`,
+);
+console.log(
+  `config: stages (medians): lex ${med(stages.lex)} ms, lex+parse ${med(stages.parse)} ms, ` +
+    `compile ${med(stages.compile)} ms`,
 );
