@@ -52,9 +52,11 @@ export interface EchoSettings {
   lingeringTimeout: number;
 }
 
-interface StepBase {
+/** Fields every step has. */
+export interface StepBase {
   /** The directive this step was compiled from (for log messages), e.g. "echo_read_line". */
   directive: string;
+  /** Where it was written. */
   pos: Position;
 }
 
@@ -119,13 +121,15 @@ export type Step =
   | RequestDataStep
   | DiscardRequestStep;
 
-interface ListenBase {
+/** Fields every listener has. */
+export interface ListenBase {
   /** The `listen` argument as written, e.g. "127.0.0.1:1234" or "unix:/tmp/se.sock". */
   address: string;
   /** `ssl` parameter. */
   ssl: boolean;
   /** `backlog=N`, when given. */
   backlog?: number;
+  /** Where it was written. */
   pos: Position;
 }
 
@@ -157,11 +161,13 @@ export interface TlsSettings {
   cert: string;
   /** PEM text of the private key. */
   key: string;
+  /** Where it was written. */
   pos: Position;
 }
 
 /** One `server {}` block inside `stream {}`. */
 export interface ServerConfig {
+  /** Where it was written. */
   pos: Position;
   listen: Listen[];
   steps: Step[];
@@ -175,6 +181,7 @@ export interface ErrorLogTarget {
   /** "stderr" or a file path (relative paths resolved against the main config's folder). */
   target: string;
   level: LogLevel;
+  /** Where it was written. */
   pos: Position;
 }
 
@@ -195,6 +202,7 @@ export interface MainSettings {
 /** Something the loader accepted but wants the operator to know (e.g. an ignored directive). */
 export interface ConfigNotice {
   message: string;
+  /** Where it was written. */
   pos: Position;
 }
 
