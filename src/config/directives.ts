@@ -31,7 +31,7 @@ import {
 } from "./main_directives.ts";
 import type { Directive } from "./parser.ts";
 import type { ContextName, Scope } from "./scope.ts";
-import { setting } from "./settings.ts";
+import { setting, timeValue } from "./settings.ts";
 import {
   compileListen,
   compileServer,
@@ -102,7 +102,7 @@ export const DIRECTIVES: ReadonlyMap<string, DirectiveSpec> = new Map([
   ["use", entry(EVENTS, [1, 1], ignoredOnce(RUNTIME_EVENTS))],
   ["multi_accept", entry(EVENTS, [1, 1], ignoredOnce(RUNTIME_EVENTS, flag))],
   ["accept_mutex", entry(EVENTS, [1, 1], ignoredOnce(ONE_PROCESS, flag))],
-  ["accept_mutex_delay", entry(EVENTS, [1, 1], ignoredOnce(ONE_PROCESS))],
+  ["accept_mutex_delay", entry(EVENTS, [1, 1], ignoredOnce(ONE_PROCESS, (d) => void timeValue(d)))],
 
   // stream context
   ["server", entry(STREAM, [0, 0], compileServer, true)],
