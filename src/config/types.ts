@@ -62,7 +62,9 @@ export interface StepBase {
 
 /** `echo`: send pre-encoded bytes (arguments joined by spaces, plus LF unless `-n`). */
 export interface EchoStep extends StepBase {
+  /** Step kind. */
   op: "echo";
+  /** The bytes to send, pre-encoded at load. */
   data: Uint8Array;
 }
 
@@ -72,41 +74,53 @@ export interface EchoStep extends StepBase {
  * engine streams it without ever building count x length bytes. Empty when nothing is sent.
  */
 export interface DuplicateStep extends StepBase {
+  /** Step kind. */
   op: "duplicate";
+  /** The string to repeat, encoded. */
   unit: Uint8Array;
+  /** How many times to send `unit`. */
   count: number;
+  /** Whole repetitions of `unit`, built once at load. */
   chunk: Uint8Array;
 }
 
 /** `echo_flush_wait`: wait until all queued output has been handed to the socket. */
 export interface FlushWaitStep extends StepBase {
+  /** Step kind. */
   op: "flush_wait";
 }
 
 /** `echo_sleep SECONDS`: a timer of `ms` milliseconds. */
 export interface SleepStep extends StepBase {
+  /** Step kind. */
   op: "sleep";
+  /** Sleep time in milliseconds. */
   ms: number;
 }
 
 /** `echo_read_bytes SIZE`: append exactly `n` more bytes to the reading buffer. */
 export interface ReadBytesStep extends StepBase {
+  /** Step kind. */
   op: "read_bytes";
+  /** Number of bytes to read. */
   n: number;
 }
 
 /** `echo_read_line`: append through the next LF (EOF ends the line too). */
 export interface ReadLineStep extends StepBase {
+  /** Step kind. */
   op: "read_line";
 }
 
 /** `echo_request_data`: send the reading buffer, wait for the flush, clear it. */
 export interface RequestDataStep extends StepBase {
+  /** Step kind. */
   op: "request_data";
 }
 
 /** `echo_discard_request`: drop buffered and all future input. */
 export interface DiscardRequestStep extends StepBase {
+  /** Step kind. */
   op: "discard_request";
 }
 
@@ -135,8 +149,11 @@ export interface ListenBase {
 
 /** A TCP listener. `hostname` is "0.0.0.0" for `PORT` and `*:PORT`, "::1" for `[::1]:PORT`. */
 export interface TcpListen extends ListenBase {
+  /** Listener kind. */
   kind: "tcp";
+  /** Address to bind, e.g. "0.0.0.0", "127.0.0.1", "::1". */
   hostname: string;
+  /** Port to bind (0: any free port). */
   port: number;
   /** `reuseport` parameter. */
   reusePort: boolean;
@@ -146,7 +163,9 @@ export interface TcpListen extends ListenBase {
 
 /** A Unix-domain stream socket listener (`listen unix:/path`). */
 export interface UnixListen extends ListenBase {
+  /** Listener kind. */
   kind: "unix";
+  /** Socket file path. */
   path: string;
 }
 
@@ -155,7 +174,9 @@ export type Listen = TcpListen | UnixListen;
 
 /** Certificate and key for `listen ... ssl`, read at load time (so a reload re-reads them). */
 export interface TlsSettings {
+  /** Path of the `ssl_certificate` file. */
   certFile: string;
+  /** Path of the `ssl_certificate_key` file. */
   keyFile: string;
   /** PEM text of the certificate chain. */
   cert: string;
@@ -169,8 +190,11 @@ export interface TlsSettings {
 export interface ServerConfig {
   /** Where it was written. */
   pos: Position;
+  /** Its `listen` lines, in order. */
   listen: Listen[];
+  /** The script run for every connection, in order. */
   steps: Step[];
+  /** Effective `echo_*` settings (server values over stream values over defaults). */
   settings: EchoSettings;
   /** Present when any listener of this server has `ssl`. */
   tls?: TlsSettings;
@@ -180,6 +204,7 @@ export interface ServerConfig {
 export interface ErrorLogTarget {
   /** "stderr" or a file path (relative paths resolved against the main config's folder). */
   target: string;
+  /** Lowest level written. */
   level: LogLevel;
   /** Where it was written. */
   pos: Position;
@@ -201,6 +226,7 @@ export interface MainSettings {
 
 /** Something the loader accepted but wants the operator to know (e.g. an ignored directive). */
 export interface ConfigNotice {
+  /** What to tell the operator. */
   message: string;
   /** Where it was written. */
   pos: Position;
@@ -210,7 +236,10 @@ export interface ConfigNotice {
 export interface Config {
   /** The main config file path ("<string>" or the given name for text configs). */
   file: string;
+  /** Main-context settings. */
   main: MainSettings;
+  /** The `server {}` blocks of `stream {}`, in order. */
   servers: ServerConfig[];
+  /** Things accepted but worth telling (ignored directives). */
   notices: ConfigNotice[];
 }
