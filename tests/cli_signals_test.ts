@@ -197,3 +197,31 @@ Deno.test("no connection is refused while SIGHUP reloads run", async () => {
   p.kill("SIGTERM");
   assert.equal((await p.exited()).code, 0);
 });
+
+Deno.test("SIGUSR1 reopens the error log file after it was moved away", async () => {
+  using dir = new TempDir();
+  const log = dir.file("error.log");
+  const sock = dir.file("s.sock");
+  const conf = dir.write("a.conf", oneServer("echo hi;", `listen unix:${sock};`));
+  await using p = new CliProcess(["serve", "-c", conf, "--error-log", log], { cwd: dir.path });
+  const read = (path: string) => {
+    try {
+      return Deno.readTextFileSync(path);
+    } catch {
+      return "";
+    }
+  };
+  const until = async (ok: () => boolean) => {
+    for (let i = 0; i < 400 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(ok());
+  };
+  await until(() => read(log).includes("stream-echo started"));
+  Deno.renameSync(log, `${log}.1`);
+  p.kill("SIGUSR1");
+  await until(() => read(log).includes("logs reopened"));
+  assert.equal(await exchange({ transport: "unix", path: sock }), "hi\n");
+  await until(() => /client unix: connected/.test(read(log)));
+  assert.match(read(`${log}.1`), /signal SIGUSR1 received, reopening logs/);
+  p.kill("SIGTERM");
+  assert.equal((await p.exited()).code, 0);
+});

@@ -45,6 +45,7 @@ export async function serve(inv: Invocation, io: CliIO): Promise<number> {
     fatal(message(err));
     return 1;
   }
+  let current = config;
   const stderrSink = (line: string) => io.stderr(line);
   try {
     logs = openErrorLogs(chooseTargets(config.main.errorLog, inv), stderrSink);
@@ -108,8 +109,25 @@ export async function serve(inv: Invocation, io: CliIO): Promise<number> {
       const next = await reloadOnce(inv, handle, logger, stderrSink);
       if (next) {
         logs!.close();
-        logs = next;
+        logs = next.logs;
+        current = next.config;
         logger.log("notice", `configuration reloaded from ${name}`);
+      }
+    });
+  };
+  // SIGUSR1, as in nginx: reopen the log files (after logrotate moved them away).
+  const reopen = () => {
+    reloading = reloading.then(() => {
+      if (stopping) return;
+      logger.log("notice", "signal SIGUSR1 received, reopening logs");
+      try {
+        const next = openErrorLogs(chooseTargets(current.main.errorLog, inv), stderrSink);
+        logger.current = next.logger;
+        logs!.close();
+        logs = next;
+        logger.log("notice", "logs reopened");
+      } catch (err) {
+        logger.log("alert", `${message(err)}: still writing to the old log`);
       }
     });
   };
@@ -121,6 +139,7 @@ export async function serve(inv: Invocation, io: CliIO): Promise<number> {
       ["SIGTERM", () => stop("fast", "SIGTERM")],
       ["SIGQUIT", () => stop("graceful", "SIGQUIT")],
       ["SIGHUP", reload],
+      ["SIGUSR1", reopen],
     );
   } else {
     handlers.push(["SIGBREAK", () => stop("fast", "SIGBREAK")]);
@@ -175,14 +194,14 @@ function logListeners(logger: SwitchableLogger, config: Config, addrs: Deno.Addr
 /**
  * Reads the config again and swaps it in. A bad config, an error log that cannot be opened or
  * a listener that cannot be bound is logged (with file:line) and the running config kept.
- * Returns the new error log sinks on success.
+ * Returns the new config and error log sinks on success.
  */
 async function reloadOnce(
   inv: Invocation,
   handle: ServerHandle,
   logger: SwitchableLogger,
   stderrSink: (line: string) => void,
-): Promise<ErrorLogs | undefined> {
+): Promise<{ config: Config; logs: ErrorLogs } | undefined> {
   let config: Config;
   let next: ErrorLogs;
   try {
@@ -206,7 +225,7 @@ async function reloadOnce(
     logger.log("notice", `${n.message} in ${n.pos.file}:${n.pos.line}`);
   }
   logListeners(logger, config, handle.addrs);
-  return next;
+  return { config, logs: next };
 }
 
 function message(err: unknown): string {
