@@ -51,11 +51,13 @@ const text = buildConfig(servers);
 const lines = text.split("\n").length - 1;
 const times: number[] = [];
 let compiled = 0;
+let cold = 0;
 for (let i = 0; i < WARMUP + RUNS; i++) {
   const start = performance.now();
   const config = parseConfig(text, { file: "bench.conf" });
   const ms = performance.now() - start;
   compiled = config.servers.length;
+  if (i === 0) cold = ms;
   if (i >= WARMUP) times.push(ms);
 }
 if (compiled !== servers) throw new Error(`compiled ${compiled} servers, expected ${servers}`);
@@ -82,7 +84,7 @@ const kib = (new TextEncoder().encode(text).length / 1024).toFixed(0);
 console.log(
   `config: parse+compile ${servers} servers (${lines} lines, ${kib} KiB): ` +
     `median ${median.toFixed(1)} ms, best ${times[0].toFixed(1)} ms over ${RUNS} runs ` +
-    `(after ${WARMUP} warm-up runs)`,
+    `(after ${WARMUP} warm-up runs); first (cold) run ${cold.toFixed(1)} ms`,
 );
 console.log(
   `config: stages (medians): lex ${med(stages.lex)} ms, lex+parse ${med(stages.parse)} ms, ` +

@@ -38,7 +38,8 @@ export function parse(text: string, file = "<config>"): Directive[] {
   const root: Directive[] = [];
   const stack: Directive[][] = [];
   let current = root;
-  let words: string[] = [];
+  let name: string | null = null;
+  let args: string[] = [];
   let firstLine = 0;
   const at = (line: number): Position => ({ file, line });
 
@@ -46,33 +47,39 @@ export function parse(text: string, file = "<config>"): Directive[] {
     const token = lexer.next();
     switch (token.type) {
       case "word":
-        if (words.length === 0) firstLine = token.line;
-        words.push(token.value);
+        if (name === null) {
+          name = token.value;
+          firstLine = token.line;
+        } else {
+          args.push(token.value);
+        }
         break;
       case ";":
-        if (words.length === 0) throw new ConfigError('unexpected ";"', at(token.line));
-        current.push({ name: words[0], args: words.slice(1), pos: at(firstLine) });
-        words = [];
+        if (name === null) throw new ConfigError('unexpected ";"', at(token.line));
+        current.push({ name, args, pos: at(firstLine) });
+        name = null;
+        args = [];
         break;
       case "{": {
-        if (words.length === 0) throw new ConfigError('unexpected "{"', at(token.line));
+        if (name === null) throw new ConfigError('unexpected "{"', at(token.line));
         const block: Directive[] = [];
-        current.push({ name: words[0], args: words.slice(1), block, pos: at(firstLine) });
+        current.push({ name, args, block, pos: at(firstLine) });
         stack.push(current);
         current = block;
-        words = [];
+        name = null;
+        args = [];
         break;
       }
       case "}": {
         const parent = stack.pop();
-        if (words.length > 0 || parent === undefined) {
+        if (name !== null || parent === undefined) {
           throw new ConfigError('unexpected "}"', at(token.line));
         }
         current = parent;
         break;
       }
       case "eof":
-        if (words.length > 0) {
+        if (name !== null) {
           throw new ConfigError('unexpected end of file, expecting ";" or "}"', at(token.line));
         }
         if (stack.length > 0) {
