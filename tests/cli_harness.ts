@@ -51,6 +51,8 @@ export class TempDir implements Disposable {
 export interface CliProcessOptions {
   /** Working directory of the CLI. */
   cwd: string;
+  /** Run under `ulimit -n N` (via `sh`), to provoke EMFILE. @default {undefined} */
+  maxOpenFiles?: number;
 }
 
 /** A running CLI process whose stdout and stderr are collected as they arrive. */
@@ -66,7 +68,11 @@ export class CliProcess implements AsyncDisposable {
   readonly startedAt: number;
 
   constructor(args: readonly string[], options: CliProcessOptions) {
-    const [cmd, ...pre] = cliCommand();
+    let [cmd, ...pre] = cliCommand();
+    if (options.maxOpenFiles !== undefined) {
+      pre = ["-c", `ulimit -n ${options.maxOpenFiles} && exec "$@"`, "sh", cmd, ...pre];
+      cmd = "sh";
+    }
     this.startedAt = performance.now();
     this.#child = new Deno.Command(cmd, {
       args: [...pre, ...args],

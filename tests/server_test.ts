@@ -231,3 +231,25 @@ Deno.test("a listen address that cannot be bound rejects startServer with Listen
     return true;
   });
 });
+
+Deno.test("connections beyond worker_connections are dropped with nginx's alert", async () => {
+  const { lines, logger } = memoryLogger();
+  await using server = await startServer(
+    one("echo_read_line; echo ok;", "events { worker_connections 2; }"),
+    { logger },
+  );
+  const port = portOf(server.addrs[0]);
+  const held = [
+    await Deno.connect({ hostname: "127.0.0.1", port }),
+    await Deno.connect({ hostname: "127.0.0.1", port }),
+  ];
+  await new Promise((r) => setTimeout(r, 50));
+  const extra = await Deno.connect({ hostname: "127.0.0.1", port });
+  assert.equal(await new Response(extra.readable).text(), "");
+  assert.ok(lines.some((l) => l.includes("[alert] 1#0: 2 worker_connections are not enough")));
+  for (const c of held) {
+    await c.write(new TextEncoder().encode("x\n"));
+    assert.equal(await new Response(c.readable).text(), "ok\n");
+  }
+  assert.equal(await fetchText(port, "y\n"), "ok\n", "room again once sessions ended");
+});

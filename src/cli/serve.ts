@@ -173,9 +173,20 @@ export async function serve(inv: Invocation, io: CliIO): Promise<number> {
   logger.log("notice", "exit");
   logs.close();
   return 0;
+}
 
-  function logNotices(log: SwitchableLogger, c: Config): void {
-    for (const n of c.notices) log.log("notice", `${n.message} in ${n.pos.file}:${n.pos.line}`);
+/** The config's notices, and what this runtime does differently from nginx. */
+function logNotices(logger: SwitchableLogger, config: Config): void {
+  for (const n of config.notices) {
+    logger.log("notice", `${n.message} in ${n.pos.file}:${n.pos.line}`);
+  }
+  const workers = config.main.workerProcesses;
+  if (workers !== 1) {
+    logger.log(
+      "notice",
+      `"worker_processes ${workers}": stream-echo serves from one process; ` +
+        'run several with "listen ... reuseport" to spread load',
+    );
   }
 }
 
@@ -221,9 +232,7 @@ async function reloadOnce(
     return undefined;
   }
   logger.current = next.logger;
-  for (const n of config.notices) {
-    logger.log("notice", `${n.message} in ${n.pos.file}:${n.pos.line}`);
-  }
+  logNotices(logger, config);
   logListeners(logger, config, handle.addrs);
   return { config, logs: next };
 }

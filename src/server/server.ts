@@ -245,6 +245,15 @@ class Server implements ServerHandle {
   #accepted(conn: Deno.Conn, slot: Slot): void {
     const route = slot.route;
     const listen = slot.listen;
+    const limit = this.#config.main.workerConnections;
+    if (this.#sessions.size >= limit) {
+      // nginx's behaviour when its connection table is full: say so and drop the newcomer.
+      this.#logger.log("alert", `${limit} worker_connections are not enough`);
+      try {
+        conn.close();
+      } catch { /* already gone */ }
+      return;
+    }
     const id = ++this.#connections;
     if (isTcp(conn)) {
       try {
