@@ -6,10 +6,11 @@
  * - connections per second (connect, read the reply to EOF, close; C concurrent clients);
  * - server CPU per connection (utime + stime from /proc/<pid>/stat over the run);
  * - GB/s of `echo_duplicate` (stream-echo only: nginx's stream module has nothing like it; the
- *   ceiling shown is a bare Deno `conn.write` loop sending the same bytes);
+ *   ceiling shown is a bare Deno `conn.write` loop sending the same bytes, in its own process);
+ * - for reference, a bare Deno accept/write/close server: the runtime's floor per connection;
  * - RSS of the server while it streams 10 GB with `echo_duplicate` (flat memory).
  *
- *     deno run -A bench/engine_bench.ts [--duration 3] [--concurrency 16] [--stream-gb 10]
+ *     deno run -A bench/engine_bench.ts [--duration 3] [--warmup 1] [--concurrency 16] [--stream-gb 10]
  *
  * Loopback only, bounded (each phase stops itself), ports chosen by binding port 0. nginx comes
  * from `apt-get install nginx libnginx-mod-stream`; without it the nginx columns say so.
@@ -22,11 +23,13 @@ const { values: flags } = parseArgs({
   args: Deno.args,
   options: {
     duration: { type: "string", default: "3" },
+    warmup: { type: "string", default: "1" },
     concurrency: { type: "string", default: "16" },
     "stream-gb": { type: "string", default: "10" },
   },
 });
 const DURATION_MS = Number(flags.duration) * 1000;
+const WARMUP_MS = Number(flags.warmup) * 1000;
 const CONCURRENCY = Number(flags.concurrency);
 const STREAM_BYTES = Math.round(Number(flags["stream-gb"]) * 1e9);
 const REPLY = "Hello, world!\n";
@@ -159,14 +162,30 @@ interface RateResult {
   errors: number;
 }
 
-/** C clients, each: connect, read to EOF, check the reply, close; for DURATION_MS. */
+/**
+ * C clients, each: connect, read to EOF, check the reply, close; first for WARMUP_MS unmeasured
+ * (the JIT warms up), then for DURATION_MS.
+ */
 async function connectionRate(server: Server, port: number): Promise<RateResult> {
-  const expected = new TextEncoder().encode(REPLY);
-  const stopAt = performance.now() + DURATION_MS;
-  let conns = 0;
-  let errors = 0;
+  if (WARMUP_MS > 0) await clients(port, WARMUP_MS);
   const cpu0 = cpuSeconds(server.pid);
   const t0 = performance.now();
+  const { conns, errors } = await clients(port, DURATION_MS);
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpuSeconds(server.pid) - cpu0;
+  return {
+    conns,
+    perSecond: conns / seconds,
+    cpuPerConnUs: conns > 0 ? (cpu / conns) * 1e6 : NaN,
+    errors,
+  };
+}
+
+async function clients(port: number, ms: number): Promise<{ conns: number; errors: number }> {
+  const expected = new TextEncoder().encode(REPLY);
+  const stopAt = performance.now() + ms;
+  let conns = 0;
+  let errors = 0;
   const worker = async () => {
     const buf = new Uint8Array(256);
     while (performance.now() < stopAt) {
@@ -195,14 +214,7 @@ async function connectionRate(server: Server, port: number): Promise<RateResult>
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = cpuSeconds(server.pid) - cpu0;
-  return {
-    conns,
-    perSecond: conns / seconds,
-    cpuPerConnUs: conns > 0 ? (cpu / conns) * 1e6 : NaN,
-    errors,
-  };
+  return { conns, errors };
 }
 
 interface StreamResult {
@@ -244,29 +256,71 @@ async function streamRate(pid: number | null, port: number): Promise<StreamResul
   };
 }
 
-/** The ceiling: a bare Deno server writing the same bytes with conn.write in this process. */
-async function rawCeiling(totalBytes: number): Promise<number> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  const unit = new TextEncoder().encode(UNIT);
-  const chunk = new Uint8Array(unit.length * Math.floor((1 << 20) / unit.length));
-  for (let i = 0; i < chunk.length; i += unit.length) chunk.set(unit, i);
-  const serve = (async () => {
-    const conn = await listener.accept();
-    let left = totalBytes;
-    try {
-      while (left > 0) {
-        const piece = left >= chunk.length ? chunk : chunk.subarray(0, left);
-        left -= await conn.write(piece);
-      }
-    } finally {
-      conn.close();
-    }
-  })();
-  const result = await streamRate(null, port);
-  await serve;
-  listener.close();
-  return result.gbPerSecond;
+/**
+ * A bare Deno server in its own process, for reference: `mode` "reply" writes the one-line reply,
+ * half-closes and reads to EOF per connection; "stream" writes `bytes` of repeated `UNIT` with a
+ * plain `conn.write` loop (the ceiling for echo_duplicate).
+ */
+async function startBareDeno(port: number, mode: "reply" | "stream", bytes = 0): Promise<Server> {
+  const code = `
+    const l = Deno.listen({ hostname: "127.0.0.1", port: ${port} });
+    const reply = new TextEncoder().encode(${JSON.stringify(REPLY)});
+    const unit = new TextEncoder().encode(${JSON.stringify(UNIT)});
+    const chunk = new Uint8Array(unit.length * Math.floor((1 << 20) / unit.length));
+    for (let i = 0; i < chunk.length; i += unit.length) chunk.set(unit, i);
+    for (;;) {
+      let c;
+      try { c = await l.accept(); } catch { continue; }
+      (async () => {
+        try {
+          if (${JSON.stringify(mode)} === "reply") {
+            c.setNoDelay(true);
+            await c.write(reply);
+            await c.closeWrite();
+            const b = new Uint8Array(1024);
+            while ((await c.read(b)) !== null) { /* to EOF */ }
+          } else {
+            let left = ${bytes};
+            while (left > 0) left -= await c.write(left >= chunk.length ? chunk : chunk.subarray(0, left));
+          }
+        } catch { /* client gone */ }
+        try { c.close(); } catch { /* closed */ }
+      })();
+    }`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", code],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  if (mode === "reply") await waitListening(port, child);
+  else await waitPort(port, child);
+  return {
+    name: "bare Deno",
+    pid: child.pid,
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* gone */ }
+      await child.status;
+    },
+  };
+}
+
+/** Waits until something accepts on `port` without reading from it (for streaming servers). */
+async function waitPort(port: number, child: Deno.ChildProcess): Promise<void> {
+  const deadline = performance.now() + 15_000;
+  while (performance.now() < deadline) {
+    const listening = Deno.readTextFileSync("/proc/net/tcp").split("\n").some((line) => {
+      const f = line.trim().split(/\s+/);
+      return f[3] === "0A" &&
+        f[1]?.endsWith(`:${port.toString(16).toUpperCase().padStart(4, "0")}`);
+    });
+    if (listening) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill();
+  throw new Error(`nothing listens on port ${port}`);
 }
 
 function fmt(n: number, digits = 0): string {
@@ -284,6 +338,11 @@ try {
   const se = await startStreamEcho(dir, sePort, `echo ${JSON.stringify(REPLY.trimEnd())};`);
   const seRate = await connectionRate(se, sePort);
   await se.stop();
+
+  const barePort = freePort();
+  const bare = await startBareDeno(barePort, "reply");
+  const bareRate = await connectionRate(bare, barePort);
+  await bare.stop();
 
   const missing = nginxAvailable();
   let ngRate: RateResult | null = null;
@@ -311,6 +370,13 @@ try {
   } else {
     console.log(`  nginx:       not measured: ${missing}`);
   }
+  console.log(
+    `  bare Deno (accept, write, closeWrite, read to EOF, close; the runtime's floor): ${
+      fmt(bareRate.perSecond)
+    } conn/s, ${fmt(bareRate.cpuPerConnUs, 1)} us CPU/conn; stream-echo ${
+      fmt(seRate.perSecond / bareRate.perSecond, 2)
+    }x of its conn/s`,
+  );
 
   // --- echo_duplicate throughput and memory -------------------------------------------------
   const reps = Math.ceil(STREAM_BYTES / UNIT.length);
@@ -322,16 +388,20 @@ try {
   );
   const stream = await streamRate(dup.pid, dupPort);
   await dup.stop();
-  const ceiling = await rawCeiling(Math.min(STREAM_BYTES, 4e9));
+  const ceilPort = freePort();
+  const ceilBytes = Math.min(STREAM_BYTES, 4e9);
+  const ceilServer = await startBareDeno(ceilPort, "stream", ceilBytes);
+  const ceiling = (await streamRate(null, ceilPort)).gbPerSecond;
+  await ceilServer.stop();
   console.log(`\necho_duplicate ${reps} "${UNIT}" (${fmt(stream.bytes / 1e9, 1)} GB):`);
   console.log(
     `  stream-echo: ${fmt(stream.gbPerSecond, 2)} GB/s; server RSS ${fmt(stream.rssStartMiB, 1)}` +
       ` MiB at start, ${fmt(stream.rssMaxMiB, 1)} MiB max, ${fmt(stream.rssEndMiB, 1)} MiB at end`,
   );
   console.log(
-    `  bare Deno conn.write loop (ceiling): ${fmt(ceiling, 2)} GB/s; stream-echo reaches ${
-      fmt(stream.gbPerSecond / ceiling * 100)
-    }% of it`,
+    `  bare Deno conn.write loop, own process (ceiling): ${fmt(ceiling, 2)} GB/s over ${
+      fmt(ceilBytes / 1e9, 1)
+    } GB; stream-echo reaches ${fmt(stream.gbPerSecond / ceiling * 100)}% of it`,
   );
   console.log(
     "  nginx: its stream module has no echo_duplicate equivalent (`return` takes one string)",

@@ -177,15 +177,27 @@ export class ByteReader {
     }
     if (this.#eof) return null;
     if (this.#source.kind === "byob") {
-      const scratch = this.#scratch ?? new Uint8Array(DISCARD_CHUNK);
+      // The (empty) reading buffer serves as scratch until data keeps coming; then a larger
+      // scratch buffer takes over. A lingering close that only sees EOF allocates nothing.
+      const useBuf = this.#scratch === null && this.#buf.byteLength > 0;
+      const target = useBuf ? this.#buf : (this.#scratch ?? new Uint8Array(DISCARD_CHUNK));
+      const size = target.byteLength; // the read detaches target
       this.#scratch = null;
-      const result = await this.#byobRead(this.#source.reader, scratch);
-      if (result.value) this.#scratch = new Uint8Array(result.value.buffer);
+      const result = await this.#byobRead(this.#source.reader, target);
+      if (result.value) {
+        const adopted = new Uint8Array(result.value.buffer);
+        if (useBuf) this.#buf = adopted;
+        else this.#scratch = adopted;
+      }
       if (result.done || !result.value) {
         this.#eof = true;
         return null;
       }
-      return result.value.byteLength;
+      const n = result.value.byteLength;
+      if (useBuf && n === size && n < DISCARD_CHUNK) {
+        this.#scratch = new Uint8Array(DISCARD_CHUNK);
+      }
+      return n;
     }
     const result = await this.#guard(this.#source.reader.read());
     if (result.done) {
