@@ -253,3 +253,82 @@ Deno.test("connections beyond worker_connections are dropped with nginx's alert"
   }
   assert.equal(await fetchText(port, "y\n"), "ok\n", "room again once sessions ended");
 });
+
+const hasOpenssl = (() => {
+  try {
+    return new Deno.Command("openssl", { args: ["version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+/** A self-signed certificate for 127.0.0.1 with the given common name. */
+function selfSigned(dir: string, name: string): { cert: string; key: string } {
+  const out = new Deno.Command("openssl", {
+    args: [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      `${dir}/${name}.key`,
+      "-out",
+      `${dir}/${name}.pem`,
+      "-days",
+      "2",
+      "-subj",
+      `/CN=${name}`,
+      "-addext",
+      "subjectAltName=IP:127.0.0.1",
+      "-addext",
+      "basicConstraints=critical,CA:FALSE",
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).outputSync();
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+  return { cert: `${dir}/${name}.pem`, key: `${dir}/${name}.key` };
+}
+
+Deno.test({
+  name: "a reload that changes a TLS certificate re-binds that listener on the same port",
+  ignore: !hasOpenssl,
+  async fn() {
+    const dir = Deno.makeTempDirSync();
+    try {
+      const a = selfSigned(dir, "first");
+      const b = selfSigned(dir, "second");
+      const tlsConfig = (c: { cert: string; key: string }, reply: string) =>
+        config(
+          `server { listen 127.0.0.1:0 ssl; ssl_certificate ${c.cert}; ` +
+            `ssl_certificate_key ${c.key}; echo ${reply}; }`,
+        );
+      await using server = await startServer(tlsConfig(a, "one"));
+      const port = portOf(server.addrs[0]);
+      const get = async (caFile: string) => {
+        const conn = await Deno.connectTls({
+          hostname: "127.0.0.1",
+          port,
+          caCerts: [Deno.readTextFileSync(caFile)],
+        });
+        return await new Response(conn.readable).text();
+      };
+      assert.equal(await get(a.cert), "one\n");
+      await server.reload(tlsConfig(a, "two"));
+      assert.equal(portOf(server.addrs[0]), port);
+      assert.equal(await get(a.cert), "two\n", "same certificate: the socket stayed open");
+      await server.reload(config(
+        `server { listen 127.0.0.1:${port} ssl; ssl_certificate ${b.cert}; ` +
+          `ssl_certificate_key ${b.key}; echo three; }`,
+      ));
+      assert.equal(await get(b.cert), "three\n", "new certificate served on the same port");
+      await assert.rejects(() => get(a.cert));
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});

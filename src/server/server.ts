@@ -127,27 +127,27 @@ class Server implements ServerHandle {
   async reload(config: Config): Promise<void> {
     if (this.#stopping) throw new Error("the server is shutting down");
     const wanted = wantedListeners(config);
-    // Old listeners by key, in config order: several `listen 127.0.0.1:0` lines share a key
-    // and are matched up in order.
-    const free = new Map<string, Slot[]>();
-    for (const s of this.#slots) {
-      const list = free.get(s.bound.key) ?? [];
-      list.push(s);
-      free.set(s.bound.key, list);
-    }
+    // Old listeners are matched by the key of their listen line as written (several
+    // `listen 127.0.0.1:0` lines share a key and are matched up in order), then by the address
+    // they actually bound (so `listen 127.0.0.1:0` reloaded as `listen 127.0.0.1:40123` keeps
+    // the socket that got port 40123).
+    const taken = new Set<Slot>();
+    const pick = (key: (s: Slot) => string, want: string, tls: TlsSettings | undefined) =>
+      this.#slots.find((s) => !taken.has(s) && key(s) === want && sameTls(s.bound.tls, tls));
     const kept = new Map<Wanted, Slot>();
     const toOpen: Wanted[] = [];
     for (const w of wanted) {
-      const list = free.get(listenerKey(w.listen)) ?? [];
-      const i = list.findIndex((s) => sameTls(s.bound.tls, w.listen.ssl ? w.tls : undefined));
-      if (i >= 0) {
-        kept.set(w, list[i]);
-        list.splice(i, 1);
+      const tls = w.listen.ssl ? w.tls : undefined;
+      const want = listenerKey(w.listen);
+      const slot = pick((s) => s.bound.key, want, tls) ?? pick(boundKey, want, tls);
+      if (slot) {
+        kept.set(w, slot);
+        taken.add(slot);
       } else {
         toOpen.push(w);
       }
     }
-    const removed = [...free.values()].flat();
+    const removed = this.#slots.filter((s) => !taken.has(s));
     const opened = await this.#openAll(toOpen, removed);
     // Commit: nothing below can fail.
     this.#config = config;
@@ -179,7 +179,7 @@ class Server implements ServerHandle {
     const closedEarly: Slot[] = [];
     try {
       for (const w of toOpen) {
-        const clash = removed.filter((s) => clashes(s.listen, w.listen));
+        const clash = removed.filter((s) => clashes(s, w.listen));
         if (clash.length > 0) {
           deferred.push(w);
           continue;
@@ -188,9 +188,10 @@ class Server implements ServerHandle {
       }
       for (const w of deferred) {
         for (const s of removed) {
-          if (!s.stopped && clashes(s.listen, w.listen)) {
+          if (!s.stopped && clashes(s, w.listen)) {
             this.#stopSlot(s);
             closedEarly.push(s);
+            await s.loop; // the socket is released once the pending accept() has ended
           }
         }
         opened.set(w, await this.#open(w));
@@ -382,12 +383,25 @@ function wantedListeners(config: Config): Wanted[] {
   return out;
 }
 
-/** Could these two listeners not be bound at the same time (same port or same path)? */
-function clashes(a: Listen, b: Listen): boolean {
+/** Could this open listener and this listen line not be bound at once (same port or path)? */
+function clashes(slot: Slot, b: Listen): boolean {
+  const a = slot.listen;
   if (a.kind === "unix" || b.kind === "unix") {
     return a.kind === "unix" && b.kind === "unix" && a.path === b.path;
   }
-  return a.port !== 0 && a.port === b.port;
+  return b.port !== 0 && boundPort(slot) === b.port;
+}
+
+/** The port a TCP listener actually bound (its written port may be 0). */
+function boundPort(slot: Slot): number {
+  const addr = slot.bound.addr;
+  return addr.transport === "tcp" ? addr.port : -1;
+}
+
+/** The reload key of an open listener with its written port replaced by the bound one. */
+function boundKey(slot: Slot): string {
+  const l = slot.listen;
+  return l.kind === "tcp" ? listenerKey({ ...l, port: boundPort(slot) }) : slot.bound.key;
 }
 
 /** The client as nginx logs it: the IP address alone, or `unix:`. */
