@@ -8,11 +8,11 @@
  * here with a Python client: first reply byte 40-45 ms after the handshake with Nagle on,
  * under 1 ms with it off.
  *
- * How: on Linux, with `--allow-ffi`, the connection's descriptor is found by asking libc's
- * `getpeername`/`getsockname` about each descriptor in turn (Deno wants `--allow-all` to list
- * `/proc/self/fd`, so that is not used) until the local and remote ports match, and
- * `setsockopt(TCP_NODELAY)` is called on it. Elsewhere, or without the permission, it does
- * nothing and the server says so once.
+ * How: on Linux and macOS, with `--allow-ffi`, the connection's descriptor is found by asking
+ * the C library's `getpeername`/`getsockname` about each descriptor in turn (Deno wants
+ * `--allow-all` to list `/proc/self/fd`, so that is not used) until the local and remote ports
+ * match, and `setsockopt(TCP_NODELAY)` is called on it. Elsewhere (Windows), or without the
+ * permission, it does nothing and the server says so once.
  *
  * @module
  */
@@ -20,7 +20,13 @@
 const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
 const AF_INET = 2;
-const AF_INET6 = 10;
+/** AF_INET6 is 10 on Linux, 30 on macOS. */
+const AF_INET6 = Deno.build.os === "darwin" ? 30 : 10;
+/** The C library, per OS. */
+const LIBC: Partial<Record<typeof Deno.build.os, string>> = {
+  linux: "libc.so.6",
+  darwin: "libSystem.B.dylib",
+};
 
 const SYMBOLS = {
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
@@ -42,7 +48,8 @@ let unavailable = "";
 function load(): Libc | null {
   if (libc !== undefined) return libc;
   libc = null;
-  if (Deno.build.os !== "linux") {
+  const path = LIBC[Deno.build.os];
+  if (path === undefined) {
     unavailable = `not supported on ${Deno.build.os}`;
     return libc;
   }
@@ -52,7 +59,7 @@ function load(): Libc | null {
       unavailable = "needs --allow-ffi";
       return libc;
     }
-    libc = Deno.dlopen("libc.so.6", SYMBOLS).symbols;
+    libc = Deno.dlopen(path, SYMBOLS).symbols;
   } catch (err) {
     unavailable = `libc not loadable: ${err instanceof Error ? err.message : String(err)}`;
     libc = null;
@@ -65,7 +72,8 @@ function sockPort(call: Libc["getpeername"], fd: number): number {
   const len = new Uint32Array([addr.byteLength]);
   if (call(fd, addr, len) !== 0) return -1;
   const view = new DataView(addr.buffer);
-  const family = view.getUint16(0, true);
+  // Linux: 16-bit sa_family; macOS: 8-bit sa_len, then 8-bit sa_family.
+  const family = Deno.build.os === "darwin" ? view.getUint8(1) : view.getUint16(0, true);
   if (family !== AF_INET && family !== AF_INET6) return -1;
   return view.getUint16(2, false);
 }
