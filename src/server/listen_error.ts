@@ -3,8 +3,10 @@ import type { Listen } from "../config/types.ts";
 /**
  * A `listen` directive that could not be bound: the address is in use, not permitted, not
  * available on this host, or (for `unix:`) a live socket already answers there. The message
- * names the directive and where it was written, e.g.
- * `bind() to 127.0.0.1:1234 failed (Address already in use) for "listen 127.0.0.1:1234" in se.conf:3`.
+ * names the directive and where it was written, as nginx's `bind()` errors do:
+ *
+ *     bind() to 127.0.0.1:1234 failed (98: Address already in use)
+ *       for "listen 127.0.0.1:1234" in se.conf:3
  *
  * @example
  * ```ts
