@@ -21,8 +21,11 @@
 /** Called with each chunk that passed; the chunk must be copied if it is kept. */
 export type ChunkTap = (chunk: Uint8Array) => void;
 
-/** Size of the buffer a default (non-BYOB) read of a tapped byte stream gets. */
-const AUTO_CHUNK = 64 * 1024;
+/**
+ * Size of the buffer a default (non-BYOB) read of a tapped byte stream gets: the socket
+ * adapter's own default (src/engine/conn_io.ts), so such reads take what they would untapped.
+ */
+const AUTO_CHUNK = 16 * 1024;
 
 /**
  * A readable that yields exactly what `source` yields, reading from it only on demand, and shows
@@ -51,8 +54,9 @@ function tapByteSource(
     autoAllocateChunkSize: AUTO_CHUNK,
     async pull(controller) {
       // With autoAllocateChunkSize every pull has a request, default reads included.
-      const request = controller.byobRequest!;
-      const view = request.view!;
+      const request = controller.byobRequest;
+      const view = request?.view;
+      if (!request || !view) return;
       const { value, done } = await reader.read(
         new Uint8Array(view.buffer, view.byteOffset, view.byteLength),
       );
