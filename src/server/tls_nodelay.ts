@@ -109,7 +109,7 @@ function findSocketFd(lib: Libc, localPort: number, remotePort: number): number 
  * ```ts
  * import { setTlsNoDelay } from "./tls_nodelay.ts";
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
- * const client = await Deno.connect(listener.addr as Deno.NetAddr);
+ * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
  * const conn = await listener.accept();
  * const done: boolean = setTlsNoDelay(conn); // true on Linux with --allow-ffi
  * console.assert(typeof done === "boolean");
