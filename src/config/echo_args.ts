@@ -29,6 +29,11 @@ export interface EchoArgs {
  * ```
  */
 export function splitEchoArgs(args: readonly string[]): EchoArgs {
+  // the common case, no options at all: no copying
+  const first = args[0];
+  if (first === undefined || first.length < 2 || first[0] !== "-") {
+    return { opts: [], values: args as string[] };
+  }
   const opts: string[] = [];
   const values: string[] = [];
   let expectingOpts = true;

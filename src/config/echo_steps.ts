@@ -15,6 +15,7 @@ import { MAX_TIMER_MS, parseCount, parseDelay, parseSize } from "./units.ts";
 const encoder = new TextEncoder();
 const SLAB_BYTES = 64 * 1024;
 const SMALL_TEXT = 1024;
+const NON_ASCII = /[^\0-\u007f]/;
 
 /**
  * Encodes short texts into shared 64 KiB slabs (one ArrayBuffer for many steps instead of
@@ -27,10 +28,17 @@ function encode(state: CompileState, text: string): Uint8Array {
     state.slab = new Uint8Array(SLAB_BYTES);
     state.slabUsed = 0;
   }
+  const slab = state.slab;
   const start = state.slabUsed;
-  const { written } = encoder.encodeInto(text, state.slab.subarray(start));
-  state.slabUsed = start + written;
-  return state.slab.subarray(start, start + written);
+  let end = start;
+  if (!NON_ASCII.test(text)) {
+    // plain ASCII: copy the code units (cheaper than a call into the encoder per step)
+    for (let i = 0; i < text.length; i++) slab[end++] = text.charCodeAt(i);
+  } else {
+    end += encoder.encodeInto(text, slab.subarray(start)).written;
+  }
+  state.slabUsed = end;
+  return slab.subarray(start, end);
 }
 
 /** Repetitions of an `echo_duplicate` unit are grouped into chunks of at least this many bytes. */

@@ -44,6 +44,14 @@ const LBRACE = 123;
 const RBRACE = 125;
 const DOLLAR = 36;
 
+/** Characters that neither end a bare word nor need a closer look. */
+const PLAIN = /[^ \t\r\n;{\\$]*/y;
+/** Runs of blanks other than newlines. */
+const BLANKS = /[ \t\r]*/y;
+/** What matters inside a quoted word. */
+const DQUOTE_STOPS = /["\\\n]/g;
+const SQUOTE_STOPS = /['\\\n]/g;
+
 function isSpace(c: number): boolean {
   return c === SPACE || c === TAB || c === CR || c === LF;
 }
@@ -125,13 +133,32 @@ export class Lexer {
 
   /** The next token; after the end of the text, an "eof" token (again and again). */
   next(): Token {
+    const type = this.scan();
+    return { type, value: this.#value, line: this.#tokenLine, quoted: this.#quoted };
+  }
+
+  /** The last scanned word's value (after escapes); empty for punctuation and eof. */
+  get value(): string {
+    return this.#value;
+  }
+
+  /** The line the last scanned token starts on. */
+  get tokenLine(): number {
+    return this.#tokenLine;
+  }
+
+  /**
+   * Scans the next token without allocating one: returns its type and leaves its value and
+   * line in {@link Lexer.value} and {@link Lexer.tokenLine} (what the parser uses).
+   */
+  scan(): TokenType {
     const text = this.#text;
     const n = text.length;
     let i = this.#pos;
     for (;;) {
       if (i >= n) {
         this.#pos = i;
-        return { type: "eof", value: "", line: this.#line, quoted: false };
+        return this.#token("eof", "", this.#line, false);
       }
       const c = text.charCodeAt(i);
       if (c === LF) {
@@ -140,7 +167,9 @@ export class Lexer {
         continue;
       }
       if (c === SPACE || c === TAB || c === CR) {
-        i++;
+        BLANKS.lastIndex = i;
+        BLANKS.test(text);
+        i = BLANKS.lastIndex;
         continue;
       }
       if (c === HASH) {
@@ -150,25 +179,24 @@ export class Lexer {
       }
       if (c === SEMI || c === LBRACE || c === RBRACE) {
         this.#pos = i + 1;
-        return {
-          type: c === SEMI ? ";" : c === LBRACE ? "{" : "}",
-          value: "",
-          line: this.#line,
-          quoted: false,
-        };
+        return this.#token(c === SEMI ? ";" : c === LBRACE ? "{" : "}", "", this.#line, false);
       }
-      if (c === DQUOTE || c === SQUOTE) return this.#quoted(i, c);
-      return this.#bare(i);
+      if (c === DQUOTE || c === SQUOTE) return this.#quotedWord(i, c);
+      return this.#bareWord(i);
     }
   }
 
-  #quoted(open: number, quote: number): Token {
+  #quotedWord(open: number, quote: number): TokenType {
     const text = this.#text;
     const n = text.length;
     const line = this.#line;
+    const stops = quote === DQUOTE ? DQUOTE_STOPS : SQUOTE_STOPS;
     let i = open + 1;
     let escaped = false;
     for (;;) {
+      // jump to the next character that matters: the quote, a backslash or a newline
+      stops.lastIndex = i;
+      i = stops.test(text) ? stops.lastIndex - 1 : n;
       if (i >= n) {
         this.#pos = n;
         throw new ConfigError('unexpected end of file, expecting ";" or "}"', this.#at());
@@ -194,38 +222,60 @@ export class Lexer {
       }
     }
     this.#pos = i;
-    return { type: "word", value: escaped ? unescape(raw) : raw, line, quoted: true };
+    return this.#token("word", escaped ? unescape(raw) : raw, line, true);
   }
 
-  #bare(start: number): Token {
+  #bareWord(start: number): TokenType {
     const text = this.#text;
     const n = text.length;
     const line = this.#line;
     let i = start;
     let escaped = false;
-    let variable = false;
     while (i < n) {
+      // jump over characters that can neither end the word nor need a look
+      PLAIN.lastIndex = i;
+      PLAIN.test(text);
+      i = PLAIN.lastIndex;
+      if (i >= n) break;
       const c = text.charCodeAt(i);
       if (c === BACKSLASH) {
         escaped = true;
-        variable = false;
         if (text.charCodeAt(i + 1) === LF) this.#line++;
         i += 2;
         continue;
       }
-      if (c === LBRACE && variable) {
-        variable = false;
-        i++;
+      if (c === DOLLAR) {
+        // "${" does not open a block
+        i += text.charCodeAt(i + 1) === LBRACE ? 2 : 1;
         continue;
       }
-      if (isSpace(c) || c === SEMI || c === LBRACE) break;
-      variable = c === DOLLAR;
-      i++;
+      break; // whitespace, ";" or "{"
     }
     if (i > n) i = n;
     this.#pos = i;
     const raw = text.slice(start, i);
-    return { type: "word", value: escaped ? unescape(raw) : raw, line, quoted: false };
+    return this.#token("word", escaped ? unescape(raw) : this.#intern(raw), line, false);
+  }
+
+  #words = new Map<string, string>();
+  #value = "";
+  #tokenLine = 1;
+  #quoted = false;
+
+  #token(type: TokenType, value: string, line: number, quoted: boolean): TokenType {
+    this.#value = value;
+    this.#tokenLine = line;
+    this.#quoted = quoted;
+    return type;
+  }
+
+  /** One shared string per distinct short word: far fewer objects survive in big configs. */
+  #intern(word: string): string {
+    if (word.length > 32) return word;
+    const seen = this.#words.get(word);
+    if (seen !== undefined) return seen;
+    this.#words.set(word, word);
+    return word;
   }
 
   #at() {

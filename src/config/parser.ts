@@ -44,24 +44,24 @@ export function parse(text: string, file = "<config>"): Directive[] {
   const at = (line: number): Position => ({ file, line });
 
   for (;;) {
-    const token = lexer.next();
-    switch (token.type) {
+    const type = lexer.scan();
+    switch (type) {
       case "word":
         if (name === null) {
-          name = token.value;
-          firstLine = token.line;
+          name = lexer.value;
+          firstLine = lexer.tokenLine;
         } else {
-          args.push(token.value);
+          args.push(lexer.value);
         }
         break;
       case ";":
-        if (name === null) throw new ConfigError('unexpected ";"', at(token.line));
+        if (name === null) throw new ConfigError('unexpected ";"', at(lexer.tokenLine));
         current.push({ name, args, pos: at(firstLine) });
         name = null;
         args = [];
         break;
       case "{": {
-        if (name === null) throw new ConfigError('unexpected "{"', at(token.line));
+        if (name === null) throw new ConfigError('unexpected "{"', at(lexer.tokenLine));
         const block: Directive[] = [];
         current.push({ name, args, block, pos: at(firstLine) });
         stack.push(current);
@@ -73,17 +73,20 @@ export function parse(text: string, file = "<config>"): Directive[] {
       case "}": {
         const parent = stack.pop();
         if (name !== null || parent === undefined) {
-          throw new ConfigError('unexpected "}"', at(token.line));
+          throw new ConfigError('unexpected "}"', at(lexer.tokenLine));
         }
         current = parent;
         break;
       }
       case "eof":
         if (name !== null) {
-          throw new ConfigError('unexpected end of file, expecting ";" or "}"', at(token.line));
+          throw new ConfigError(
+            'unexpected end of file, expecting ";" or "}"',
+            at(lexer.tokenLine),
+          );
         }
         if (stack.length > 0) {
-          throw new ConfigError('unexpected end of file, expecting "}"', at(token.line));
+          throw new ConfigError('unexpected end of file, expecting "}"', at(lexer.tokenLine));
         }
         return root;
     }
