@@ -332,3 +332,23 @@ Deno.test({
     }
   },
 });
+
+Deno.test("concurrent reloads apply in call order; a reload racing a shutdown leaves nothing open", async () => {
+  const server = await startServer(one("echo r0;"));
+  const port = portOf(server.addrs[0]);
+  await Promise.all([
+    server.reload(
+      config("server { listen 127.0.0.1:0; echo r1; } server { listen 127.0.0.1:0; echo x; }"),
+    ),
+    server.reload(one("echo r2;")),
+  ]);
+  assert.equal(server.addrs.length, 1);
+  assert.equal(await fetchText(port), "r2\n");
+  const racing = server.reload(
+    config("server { listen 127.0.0.1:0; echo r3; } server { listen 127.0.0.1:0; echo y; }"),
+  );
+  const stopped = server.shutdown();
+  await assert.rejects(racing, /shutting down/);
+  await stopped;
+  await server.finished;
+});

@@ -73,6 +73,7 @@ class Server implements ServerHandle {
   #sessions = new SessionSet();
   #connections = 0;
   #warnedNagle = false;
+  #reloads: Promise<void> = Promise.resolve();
   #stopping: Promise<void> | undefined;
   #capTimer: ReturnType<typeof setTimeout> | undefined;
   #resolveFinished!: () => void;
@@ -124,7 +125,14 @@ class Server implements ServerHandle {
     return this.shutdown();
   }
 
-  async reload(config: Config): Promise<void> {
+  reload(config: Config): Promise<void> {
+    // One reload at a time, in call order; a failed one does not stop the next.
+    const run = this.#reloads.then(() => this.#reload(config));
+    this.#reloads = run.catch(() => {});
+    return run;
+  }
+
+  async #reload(config: Config): Promise<void> {
     if (this.#stopping) throw new Error("the server is shutting down");
     const wanted = wantedListeners(config);
     // Old listeners are matched by the key of their listen line as written (several
@@ -149,6 +157,11 @@ class Server implements ServerHandle {
     }
     const removed = this.#slots.filter((s) => !taken.has(s));
     const opened = await this.#openAll(toOpen, removed);
+    if (this.#stopping) {
+      // A shutdown began while sockets were being opened: drop the new ones.
+      for (const b of opened.values()) b.close();
+      throw new Error("the server is shutting down");
+    }
     // Commit: nothing below can fail.
     this.#config = config;
     const next: Slot[] = [];
