@@ -329,8 +329,10 @@ function fmt(n: number, digits = 0): string {
 
 const dir = Deno.makeTempDirSync({ prefix: "se_engine_bench_" });
 console.log(
-  `engine bench: ${CONCURRENCY} clients x ${DURATION_MS / 1000}s per server, loopback, ` +
-    `${navigator.hardwareConcurrency} cores (shared with the load generator)`,
+  `engine bench: ${CONCURRENCY} clients x ${DURATION_MS / 1000}s per server after ${
+    WARMUP_MS / 1000
+  }s warm-up, loopback, ${navigator.hardwareConcurrency} cores (shared with the load ` +
+    `generator; load average ${Deno.loadavg()[0].toFixed(2)} at start)`,
 );
 try {
   // --- connections per second and CPU per connection --------------------------------------
