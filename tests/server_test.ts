@@ -352,3 +352,15 @@ Deno.test("concurrent reloads apply in call order; a reload racing a shutdown le
   await stopped;
   await server.finished;
 });
+
+Deno.test("an onListen callback that throws rejects startServer and closes the listeners", async () => {
+  await assert.rejects(
+    () =>
+      startServer(one("echo hi;"), {
+        onListen: () => {
+          throw new Error("callback broke");
+        },
+      }),
+    /callback broke/,
+  );
+});

@@ -110,7 +110,12 @@ class Server implements ServerHandle {
         this.#signal.addEventListener("abort", this.#onAbort, { once: true });
       }
     }
-    this.#onListen?.(this.addrs);
+    try {
+      this.#onListen?.(this.addrs);
+    } catch (err) {
+      await this.close(); // a throwing callback must not leave sockets open behind a rejection
+      throw err;
+    }
   }
 
   shutdown(): Promise<void> {
