@@ -25,7 +25,7 @@ RUN deno compile --allow-net --allow-read --allow-write --allow-ffi --unstable-n
 
 # The container's default config: the module README's example 1, listening on every address
 # (127.0.0.1 inside a container is unreachable from outside it).
-COPY <<'CONF' /out/stream-echo.conf
+COPY <<CONF /out/stream-echo.conf
 stream {
     server {
         listen 1234;
