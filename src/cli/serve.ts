@@ -15,7 +15,7 @@ import { chooseTargets, type ErrorLogs, openErrorLogs, SwitchableLogger } from "
 import { loadCliConfig } from "./load.ts";
 import { type PidFile, writePidFile } from "./pid_file.ts";
 
-/** Where the CLI writes and how it learns about signals (injectable for tests). */
+/** Where the CLI writes its output (injectable, so `main()` can run inside a test). */
 export interface CliIO {
   stdout(text: string): void;
   stderr(text: string): void;
