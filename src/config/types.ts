@@ -234,7 +234,7 @@ export interface ConfigNotice {
 
 /** The whole compiled configuration. */
 export interface Config {
-  /** The main config file path ("<string>" or the given name for text configs). */
+  /** The main config file path ("<config>" or the given name for text configs). */
   file: string;
   /** Main-context settings. */
   main: MainSettings;
