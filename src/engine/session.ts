@@ -285,8 +285,11 @@ class Session implements StepContext {
     this.#scriptDone = true;
     this.halt(CLOSING);
     try {
-      // An abrupt end closes like nginx: input nobody read turns the close into a reset.
-      if (!this.#graceful && this.#io.reset) this.#io.reset();
+      // An abrupt end closes like nginx: input nobody read turns the close into a reset. No
+      // input can be waiting once the client's EOF was read or the connection was reset.
+      const end = this.#halt?.end;
+      const mayHaveInput = !this.#graceful && !this.#reader?.eof && end !== "reset";
+      if (mayHaveInput && this.#io.reset) this.#io.reset();
       else this.#io.close();
     } catch { /* already closed */ }
     await this.output.abandon(SETTLE_MS);
