@@ -10,6 +10,7 @@
  *   warning says so.
  * - `so_keepalive=on|off` is applied per accepted TCP connection (`setKeepAlive`); Deno has no
  *   keepalive (nor `setNoDelay`) for TLS connections, so it is ignored there, with a warning.
+ *   Nagle is turned off for TLS through the listening socket instead (tls_nodelay.ts).
  *   The idle/interval/count form `so_keepalive=30m::10` cannot be expressed.
  * - `listen unix:... ssl` is refused: Deno's TLS listener only speaks TCP.
  * - `ipv6only` cannot be set: `[::]:PORT` accepts IPv4 clients too where the OS allows it.
@@ -19,6 +20,7 @@
 import type { Listen, TlsSettings } from "../config/types.ts";
 import type { Logger } from "../log/logger.ts";
 import { ListenError } from "./listen_error.ts";
+import { setListenerNoDelay, tlsNoDelayUnavailable } from "./tls_nodelay.ts";
 
 /** An open listener plus what the server needs to know about it. */
 export interface BoundListener {
@@ -139,6 +141,14 @@ export async function openListener(
     }
   } catch (err) {
     throw new ListenError(osReason(err), listen, { cause: err });
+  }
+  if (listen.ssl && !setListenerNoDelay(listener)) {
+    const why = tlsNoDelayUnavailable() ?? "its socket was not found";
+    options.logger?.log(
+      "notice",
+      `TLS connections keep Nagle's algorithm on (${why}): small replies may wait for the ` +
+        `client's delayed ACK, for "listen ${listen.address}" in ${listen.pos.file}:${listen.pos.line}`,
+    );
   }
   return makeBound(listen, listener, listen.ssl ? tls : undefined, () => {});
 }

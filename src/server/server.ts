@@ -14,7 +14,6 @@ import type { ServerHandle, ServerOptions, SessionInfo, SessionObserver } from "
 import { acceptLoop } from "./accept_loop.ts";
 import { type BoundListener, formatAddr, listenerKey, openListener, sameTls } from "./listeners.ts";
 import { SessionSet } from "./session_set.ts";
-import { setTlsNoDelay, tlsNoDelayUnavailable } from "./tls_nodelay.ts";
 
 /** Which server block a listener currently serves; swapped atomically by reload. */
 interface Route {
@@ -72,7 +71,6 @@ class Server implements ServerHandle {
   #slots: Slot[] = [];
   #sessions = new SessionSet();
   #connections = 0;
-  #warnedNagle = false;
   #reloads: Promise<void> = Promise.resolve();
   #stopping: Promise<void> | undefined;
   #capTimer: ReturnType<typeof setTimeout> | undefined;
@@ -281,13 +279,6 @@ class Server implements ServerHandle {
           conn.setKeepAlive(listen.keepAlive);
         }
       } catch { /* the client may already be gone; the session will notice */ }
-    } else if (listen.ssl && !setTlsNoDelay(conn) && !this.#warnedNagle) {
-      this.#warnedNagle = true;
-      const why = tlsNoDelayUnavailable() ?? "the socket was not found";
-      this.#logger.log(
-        "notice",
-        `TLS connections keep Nagle's algorithm on (${why}): small replies may be delayed`,
-      );
     }
     const info: SessionInfo = {
       id,

@@ -8,10 +8,12 @@
  * here with a Python client: first reply byte 40-45 ms after the handshake with Nagle on,
  * under 1 ms with it off.
  *
- * How: on Linux and macOS, with `--allow-ffi`, the connection's descriptor is found by asking
- * the C library's `getpeername`/`getsockname` about each descriptor in turn (Deno wants
- * `--allow-all` to list `/proc/self/fd`, so that is not used) until the local and remote ports
- * match, and `setsockopt(TCP_NODELAY)` is called on it. Elsewhere (Windows), or without the
+ * How: accepted sockets inherit `TCP_NODELAY` from their listening socket (Linux; BSD and
+ * macOS copy it too), so it is set once on the listener. Deno does not expose descriptors, so on
+ * Linux and macOS, with `--allow-ffi`, the listening socket's descriptor is found by asking the C
+ * library's `getsockname` about descriptors 3, 4, ... (Deno wants `--allow-all` to list
+ * `/proc/self/fd`, so that is not used) and `setsockopt(TCP_NODELAY)` is called on it: one scan
+ * per listener at bind time, nothing per connection. Elsewhere (Windows), or without the
  * permission, it does nothing and the server says so once.
  *
  * @module
@@ -67,67 +69,61 @@ function load(): Libc | null {
   return libc;
 }
 
+const ADDR = new Uint8Array(128);
+const ADDR_VIEW = new DataView(ADDR.buffer);
+const ADDR_LEN = new Uint32Array(1);
+
+/** The port in a sockaddr_in/sockaddr_in6 that `call` writes for `fd`, or -1. */
 function sockPort(call: Libc["getpeername"], fd: number): number {
-  const addr = new Uint8Array(128);
-  const len = new Uint32Array([addr.byteLength]);
-  if (call(fd, addr, len) !== 0) return -1;
-  const view = new DataView(addr.buffer);
+  ADDR_LEN[0] = ADDR.byteLength;
+  if (call(fd, ADDR, ADDR_LEN) !== 0) return -1;
   // Linux: 16-bit sa_family; macOS: 8-bit sa_len, then 8-bit sa_family.
-  const family = Deno.build.os === "darwin" ? view.getUint8(1) : view.getUint16(0, true);
+  const family = Deno.build.os === "darwin" ? ADDR_VIEW.getUint8(1) : ADDR_VIEW.getUint16(0, true);
   if (family !== AF_INET && family !== AF_INET6) return -1;
-  return view.getUint16(2, false);
+  return ADDR_VIEW.getUint16(2, false);
 }
 
-/** Highest descriptor a socket was found at so far: the scan bound grows with it. */
-let highest = 0;
 /** Never scan beyond this many descriptors. */
 const SCAN_LIMIT = 65536;
 
 /**
- * The descriptor of the TCP socket with these local and remote ports, or -1. Scans upwards from
- * 3; a closed descriptor costs one failing `getpeername` call (well under a microsecond).
- */
-function findSocketFd(lib: Libc, localPort: number, remotePort: number): number {
-  const bound = Math.min(SCAN_LIMIT, Math.max(1024, highest * 2 + 64));
-  // Usually found below the bound; if not (many descriptors opened since), look further once.
-  for (const [from, to] of [[3, bound], [bound, SCAN_LIMIT]]) {
-    for (let fd = from; fd < to; fd++) {
-      if (sockPort(lib.getpeername, fd) !== remotePort) continue;
-      if (sockPort(lib.getsockname, fd) !== localPort) continue;
-      if (fd > highest) highest = fd;
-      return fd;
-    }
-  }
-  return -1;
-}
-
-/**
- * Sets `TCP_NODELAY` on the socket under a TLS (or TCP) connection. Returns true when it did;
- * false when the platform or permissions do not allow it. Never throws.
+ * Sets `TCP_NODELAY` on the listening socket(s) bound to `listener`'s port, so that every
+ * connection it accepts (TLS included) starts with Nagle off. Returns true when at least one
+ * socket was set; false when the platform or permissions do not allow it. Never throws.
  *
  * @example
  * ```ts
- * import { setTlsNoDelay } from "./tls_nodelay.ts";
+ * import { setListenerNoDelay } from "./tls_nodelay.ts";
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
- * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
- * const conn = await listener.accept();
- * const done: boolean = setTlsNoDelay(conn); // true on Linux with --allow-ffi
+ * const done: boolean = setListenerNoDelay(listener); // true on Linux with --allow-ffi
  * console.assert(typeof done === "boolean");
- * conn.close();
- * client.close();
  * listener.close();
  * ```
  */
-export function setTlsNoDelay(conn: Deno.Conn): boolean {
+export function setListenerNoDelay(listener: Deno.Listener): boolean {
   try {
-    const local = conn.localAddr;
-    const remote = conn.remoteAddr;
-    if (local.transport !== "tcp" || remote.transport !== "tcp") return false;
+    const addr = listener.addr;
+    if (addr.transport !== "tcp") return false;
     const lib = load();
     if (!lib) return false;
-    const fd = findSocketFd(lib, local.port, remote.port);
-    if (fd < 0) return false;
-    return lib.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, new Int32Array([1]), 4) === 0;
+    const one = new Int32Array([1]);
+    let set = 0;
+    // The listener was just opened: its descriptor is among the highest in use, but holes
+    // below are filled first, so scan them all (a closed descriptor is one failing call).
+    let misses = 0;
+    for (let fd = 3; fd < SCAN_LIMIT && misses < 1024; fd++) {
+      const port = sockPort(lib.getsockname, fd);
+      if (port < 0) {
+        misses++;
+        continue;
+      }
+      misses = 0;
+      // A listening socket has our port and no peer (sockets of other listeners on the same
+      // port, e.g. 127.0.0.1:P and [::1]:P, get it too, which is what they want as well).
+      if (port !== addr.port || sockPort(lib.getpeername, fd) >= 0) continue;
+      if (lib.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, one, 4) === 0) set++;
+    }
+    return set > 0;
   } catch {
     return false;
   }
