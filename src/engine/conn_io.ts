@@ -31,7 +31,8 @@ export interface ConnIOOptions {
  * ```ts
  * import { connIO } from "./conn_io.ts";
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
- * const client = await Deno.connect(listener.addr as Deno.NetAddr);
+ * const port = (listener.addr as Deno.NetAddr).port;
+ * const client = await Deno.connect({ hostname: "127.0.0.1", port });
  * const io = connIO(await listener.accept());
  * const writer = io.writable.getWriter();
  * await writer.write(new TextEncoder().encode("hi"));

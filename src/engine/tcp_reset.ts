@@ -83,7 +83,8 @@ function findFd(lib: Libc, local: Deno.NetAddr, remote: Deno.NetAddr): number | 
  * ```ts
  * import { resetIfUnread } from "./tcp_reset.ts";
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
- * const client = await Deno.connect(listener.addr as Deno.NetAddr);
+ * const port = (listener.addr as Deno.NetAddr).port;
+ * const client = await Deno.connect({ hostname: "127.0.0.1", port });
  * const conn = await listener.accept();
  * console.assert(resetIfUnread(conn) === false); // nothing unread
  * conn.close();
