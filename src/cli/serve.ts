@@ -180,6 +180,9 @@ function logNotices(logger: SwitchableLogger, config: Config): void {
   for (const n of config.notices) {
     logger.log("notice", `${n.message} in ${n.pos.file}:${n.pos.line}`);
   }
+  if (!config.servers.some((s) => s.listen.length > 0)) {
+    logger.log("warn", 'no "listen" directive in the configuration: nothing is served');
+  }
   const workers = config.main.workerProcesses;
   if (workers !== 1) {
     logger.log(
