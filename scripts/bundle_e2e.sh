@@ -5,6 +5,9 @@
 #
 #   scripts/bundle_e2e.sh            # bundle + all tests/cli_*_test.ts and tests/e2e_*_test.ts
 #   scripts/bundle_e2e.sh FILTER     # only tests whose name contains FILTER
+#   PEER_SUITE=../shared/peer-suite scripts/bundle_e2e.sh
+#                                    # also run the module's suite (--no-log-checks) against the
+#                                    # bundle with the binary's permissions
 set -eu
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,3 +29,10 @@ filter=""
 if [ $# -gt 0 ]; then filter="--filter=$1"; fi
 deno test --config "$repo/deno.json" --allow-run --allow-env --allow-read --allow-write --allow-net \
   $filter "$repo"/tests/cli_*_test.ts "$repo"/tests/e2e_*_test.ts
+
+if [ -n "${PEER_SUITE:-}" ]; then
+  suite=$(cd "$repo" && cd "$PEER_SUITE" && pwd)
+  python3 "$suite/run.py" --target cmd --cwd "$work" --no-log-checks \
+    --cmd "deno run $perms --no-config $work/stream-echo.js serve --config {config}" \
+    "$suite/t/*.t"
+fi
