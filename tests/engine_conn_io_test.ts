@@ -247,3 +247,52 @@ Deno.test("connIO: closing the writable half-closes; the read side stays open", 
     listener.close();
   }
 });
+
+Deno.test("connIO: every script x client behaviour combination ends cleanly", async () => {
+  const bodies = [
+    "echo_read_timeout 200ms; echo_read_line; echo_request_data; echo_read_bytes 3; echo_request_data;",
+    "echo_discard_request; echo hi; echo_sleep 0.05;",
+    'echo_read_timeout 200ms; echo_duplicate 100_000 "abc"; echo_read_line; echo_request_data;',
+    "echo_read_timeout 30ms; echo_read_bytes 10;",
+    "echo_send_timeout 30ms; echo_duplicate 10_000_000 x;",
+    "echo_lingering_close off; echo_read_timeout 200ms; echo_read_bytes 1; echo_request_data;",
+    "echo_lingering_close always; echo_lingering_timeout 30ms; echo hi;",
+    "echo_read_timeout 200ms; echo_read_buffer_size 4; echo_read_line;",
+  ];
+  type Behaviour = (c: Deno.TcpConn) => Promise<void>;
+  const request = enc.encode("hello\nworld\n");
+  const drain = async (c: Deno.TcpConn, limit = Infinity) => {
+    const buf = new Uint8Array(65536);
+    let got = 0;
+    while (got < limit) {
+      const n = await c.read(buf);
+      if (n === null) break;
+      got += n;
+    }
+  };
+  const behaviours: Behaviour[] = [
+    (c) => drain(c), // silent reader
+    async (c) => (await c.write(request), await drain(c)), // request, then read
+    async (c) => (await c.write(request), await c.closeWrite(), await drain(c)), // half-close
+    async (c) => void (await c.write(request)), // send and vanish
+    async (c) => (await c.write(request), await drain(c, 100)), // reads a little, then closes
+    () => Promise.resolve(), // connects and closes at once
+  ];
+  for (const body of bodies) {
+    await using server = scriptServer(script(body));
+    for (const behave of behaviours) {
+      const client = await connect(server.port);
+      const killer = setTimeout(() => client.close(), 500);
+      try {
+        await behave(client);
+      } catch { /* resets are part of the game */ }
+      clearTimeout(killer);
+      try {
+        client.close();
+      } catch { /* closed by the killer */ }
+      const result = await server.nextResult();
+      assert(["eof", "reset", "timeout", "error"].includes(result.end), JSON.stringify(result));
+    }
+    assertEquals(server.results.length, behaviours.length);
+  }
+});

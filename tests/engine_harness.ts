@@ -163,7 +163,7 @@ export interface ScriptServer extends AsyncDisposable {
   logger: ReturnType<typeof captureLogger>;
   /** Results of finished sessions, in order of ending. */
   results: SessionResult[];
-  /** Resolves with the next session result. */
+  /** Resolves with the next session result not yet taken (in order of ending). */
   nextResult(): Promise<SessionResult>;
 }
 
@@ -172,7 +172,8 @@ export function scriptServer(s: SessionScript): ScriptServer {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const logger = captureLogger();
   const results: SessionResult[] = [];
-  const waiters: ((r: SessionResult) => void)[] = [];
+  const waiters: { index: number; resolve: (r: SessionResult) => void }[] = [];
+  let taken = 0;
   const sessions = new Set<Promise<void>>();
   const ac = new AbortController();
   let n = 0;
@@ -193,7 +194,10 @@ export function scriptServer(s: SessionScript): ScriptServer {
         context: { connection: id, client: "127.0.0.1", server: `127.0.0.1:${port}` },
       }).then((r) => {
         results.push(r);
-        waiters.shift()?.(r);
+        while (waiters.length > 0 && waiters[0].index < results.length) {
+          const w = waiters.shift()!;
+          w.resolve(results[w.index]);
+        }
       });
       sessions.add(p);
       p.finally(() => sessions.delete(p));
@@ -205,9 +209,9 @@ export function scriptServer(s: SessionScript): ScriptServer {
     logger,
     results,
     nextResult() {
-      const done = results.length > waiters.length ? results[waiters.length] : undefined;
-      if (done) return Promise.resolve(done);
-      return new Promise((resolve) => waiters.push(resolve));
+      const index = taken++;
+      if (index < results.length) return Promise.resolve(results[index]);
+      return new Promise((resolve) => waiters.push({ index, resolve }));
     },
     async [Symbol.asyncDispose]() {
       listener.close();
