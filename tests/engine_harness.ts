@@ -28,7 +28,7 @@ export function script(body: string, streamLevel = ""): SessionScript {
 }
 
 /** A logger that keeps its lines. */
-export function captureLogger(level: LogLevel = "debug"): Logger & { lines: string[] } {
+export function captureLogger(level: LogLevel = "info"): Logger & { lines: string[] } {
   const lines: string[] = [];
   const logger = createLogger((line) => lines.push(line), { level, pid: 4242 });
   return Object.assign(logger, { lines });

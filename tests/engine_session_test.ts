@@ -453,3 +453,26 @@ Deno.test("runSession: never rejects, even when the writable throws synchronousl
   assertEquals(result.end, "reset");
   assertMatch(logger.lines[0], /writev\(\) failed \(boom\)/);
 });
+
+Deno.test("runSession: at debug level, steps and timers are logged in nginx's words", async () => {
+  const logger = captureLogger("debug");
+  const s = script(`${off} echo hi; echo_flush_wait; echo_sleep 0.043;`);
+  const result = await runSession(s, {
+    readable: new ReadableStream({ start: (c) => c.close() }),
+    writable: new WritableStream(),
+    close: () => {},
+  }, { logger, context: { connection: 3 } });
+  assertEquals(result, { end: "eof" });
+  const text = logger.lines.join("");
+  for (
+    const want of [
+      "[debug] 4242#0: *3 stream echo running echo while running stream echo commands",
+      "stream echo running flush-wait (busy: ",
+      "stream echo writer handler",
+      "stream echo running sleep (delay: 43)",
+      "event timer add: 3: 43:",
+      "event timer add: 3: 60000:",
+      "stream echo sleep event handler",
+    ]
+  ) assert(text.includes(want), `no ${JSON.stringify(want)} in\n${text}`);
+});

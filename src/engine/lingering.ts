@@ -24,6 +24,8 @@ export interface LingerOptions {
   firstWait?: number;
   /** Wraps waits so a halting session stops lingering. @default {(p) => p} */
   until?: <T>(p: Promise<T>) => Promise<T>;
+  /** Told each wait's length in ms (for debug logging). */
+  onWait?: (ms: number) => void;
 }
 
 /** How lingering ended. */
@@ -60,6 +62,7 @@ export async function linger(discarder: Discarder, options: LingerOptions): Prom
       done.catch(() => {});
       return "timeout";
     }
+    options.onWait?.(wait);
     const end = await withTimeout(done, wait);
     if (end !== TIMED_OUT) return end.kind;
   }

@@ -13,6 +13,10 @@ export interface OutputOptions {
   sendTimeout: number;
   /** Called once when writing fails for good: "timeout", or the error the writable raised. */
   onFail: (cause: "timeout" | { error: unknown }) => void;
+  /** Called when the send timer starts running (for debug logging). */
+  onTimerStart?: () => void;
+  /** Called after each write completed (for debug logging). */
+  onWritten?: () => void;
 }
 
 /** One queued piece of output: `chunk`, written whole `times` times, then `tail` once. */
@@ -238,6 +242,7 @@ export class Output {
         this.#inFlight--;
         this.#written += size;
         this.#lastProgress = now();
+        this.#options.onWritten?.();
         this.#checkIdle();
       },
       (err) => {
@@ -252,6 +257,7 @@ export class Output {
     if (this.#watching || this.#failed) return;
     this.#lastProgress = now();
     this.#watching = true;
+    this.#options.onTimerStart?.();
     watch(this.#onTick);
   }
 

@@ -84,6 +84,7 @@ class Session implements StepContext {
   #io: SessionIO;
   #logger: Logger;
   #ctx: LogContext;
+  #debugOn: boolean;
   #signal: AbortSignal | undefined;
   #reader: ByteReader | null = null;
   #discarder: Discarder | null = null;
@@ -101,8 +102,11 @@ class Session implements StepContext {
     this.#logger = options.logger;
     this.#ctx = { ...options.context, action: options.context?.action ?? SESSION_ACTION };
     this.#signal = options.signal;
+    this.#debugOn = options.logger.enabled("debug");
     this.output = new Output(io.writable.getWriter(), {
       sendTimeout: script.settings.sendTimeout,
+      onTimerStart: this.#debugOn ? () => this.debugTimer(script.settings.sendTimeout) : undefined,
+      onWritten: this.#debugOn ? () => this.debug("stream echo writer handler") : undefined,
       onFail: (cause) =>
         this.halt(
           cause === "timeout"
@@ -166,6 +170,7 @@ class Session implements StepContext {
 
   async fill(): Promise<number | null> {
     let got: number | null | typeof TIMED_OUT;
+    this.debugTimer(this.settings.readTimeout);
     try {
       got = await this.until(withTimeout(this.reader().fill(), this.settings.readTimeout));
     } catch (err) {
@@ -188,6 +193,16 @@ class Session implements StepContext {
         end.kind === "eof" ? CLIENT_EOF : this.clientError("reset", osFailure("recv", end.error)),
       );
     });
+  }
+
+  debug(message: string): void {
+    if (this.#debugOn) this.#logger.log("debug", message, this.#ctx);
+  }
+
+  debugTimer(ms: number): void {
+    if (!this.#debugOn) return;
+    const id = this.#ctx.connection ?? 0;
+    this.debug(`event timer add: ${id}: ${Math.ceil(ms)}:${Math.round(performance.now() + ms)}`);
   }
 
   clientError(end: SessionEnd, message: string): SessionHalt {
@@ -242,6 +257,7 @@ class Session implements StepContext {
       lingeringTimeout: this.settings.lingeringTimeout,
       firstWait,
       until: (p) => this.until(p),
+      onWait: this.#debugOn ? (ms) => this.debugTimer(ms) : undefined,
     });
     this.#graceful = end === "eof";
   }

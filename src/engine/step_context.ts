@@ -33,6 +33,10 @@ export interface StepContext {
   fill(): Promise<number | null>;
   /** Drops buffered input and discards all further input in the background. */
   startDiscard(): void;
+  /** Logs `message` at debug level (a no-op unless the logger writes debug lines). */
+  debug(message: string): void;
+  /** Logs the start of a timer of `ms` milliseconds at debug level, in nginx's words. */
+  debugTimer(ms: number): void;
   /** A halt for a client-caused error, logged at `echo_client_error_log_level`. */
   clientError(end: SessionEnd, message: string): SessionHalt;
 }

@@ -11,5 +11,6 @@ import type { StepContext } from "../step_context.ts";
  */
 export function runDiscardRequest(ctx: StepContext): void {
   if (ctx.discarding) return;
+  ctx.debug("stream echo running discard-request");
   ctx.startDiscard();
 }

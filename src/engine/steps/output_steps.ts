@@ -29,6 +29,7 @@ function streamChunk(chunk: Uint8Array, unit: number, total: number): Uint8Array
 
 /** `echo`: queues the precompiled bytes; does not wait for the socket. */
 export function runEcho(ctx: StepContext, step: EchoStep): void {
+  ctx.debug("stream echo running echo");
   ctx.output.push(step.data);
 }
 
@@ -37,6 +38,7 @@ export function runEcho(ctx: StepContext, step: EchoStep): void {
  * stays flat however large the count.
  */
 export function runDuplicate(ctx: StepContext, step: DuplicateStep): void {
+  ctx.debug("stream echo running echo");
   const unit = step.unit.byteLength;
   if (step.count <= 0 || unit === 0 || step.chunk.byteLength === 0) return;
   let chunk = step.chunk;
@@ -50,5 +52,6 @@ export function runDuplicate(ctx: StepContext, step: DuplicateStep): void {
 
 /** `echo_flush_wait`: waits until all queued output has been handed to the socket. */
 export async function runFlushWait(ctx: StepContext): Promise<void> {
+  ctx.debug(`stream echo running flush-wait (busy: ${ctx.output.idle ? 0 : 1})`);
   await ctx.until(ctx.output.drained());
 }

@@ -24,6 +24,7 @@ function notAfterDiscard(directive: string): SessionHalt {
  * close; a full buffer first is "too small".
  */
 export async function runReadBytes(ctx: StepContext, step: ReadBytesStep): Promise<void> {
+  ctx.debug(`stream echo running read-bytes (busy: ${ctx.output.idle ? 0 : 1})`);
   if (ctx.discarding) throw notAfterDiscard("echo_read_bytes");
   if (step.n <= 0) return;
   const reader = ctx.reader();
@@ -42,6 +43,7 @@ export async function runReadBytes(ctx: StepContext, step: ReadBytesStep): Promi
  * line too; a line that does not fit the buffer is "too small".
  */
 export async function runReadLine(ctx: StepContext, _step: ReadLineStep): Promise<void> {
+  ctx.debug(`stream echo running read-line (busy: ${ctx.output.idle ? 0 : 1})`);
   if (ctx.discarding) throw notAfterDiscard("echo_read_line");
   const reader = ctx.reader();
   for (;;) {
@@ -57,6 +59,7 @@ export async function runReadLine(ctx: StepContext, _step: ReadLineStep): Promis
  * discarding.
  */
 export async function runRequestData(ctx: StepContext): Promise<void> {
+  ctx.debug(`stream echo running echo-request (busy: ${ctx.output.idle ? 0 : 1})`);
   if (ctx.discarding || !ctx.hasReader()) return;
   const reader = ctx.reader();
   if (reader.requestLength === 0) return;

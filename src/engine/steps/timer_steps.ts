@@ -9,6 +9,9 @@ import { sleep } from "../timers.ts";
 
 /** `echo_sleep`: waits `ms` milliseconds (queued output keeps flowing meanwhile). */
 export async function runSleep(ctx: StepContext, step: SleepStep): Promise<void> {
+  ctx.debug(`stream echo running sleep (delay: ${step.ms})`);
   if (step.ms <= 0) return;
+  ctx.debugTimer(step.ms);
   await ctx.until(sleep(step.ms, ctx.signal));
+  ctx.debug("stream echo sleep event handler");
 }
