@@ -96,6 +96,23 @@ Deno.test("ByteReader: discard drops buffered bytes first, then reads", async ()
   assertEquals(await reader.discard(), null);
 });
 
+Deno.test("ByteReader: discard does not count bytes already claimed by a read step", async () => {
+  const reader = new ByteReader(chunks("get x\r\n"), { size: 16 });
+  await reader.fill();
+  assert(reader.claimLine());
+  assertEquals(reader.unread, 0);
+  assertEquals(await reader.discard(), null, "the claimed line is dropped, then EOF");
+  assertEquals(reader.requestLength, 0);
+});
+
+Deno.test("ByteReader: discard counts only what lies beyond the claimed request", async () => {
+  const reader = new ByteReader(chunks("ab\ncd"), { size: 16 });
+  await reader.fill();
+  assert(reader.claimLine());
+  assertEquals(await reader.discard(), 2);
+  assertEquals(await reader.discard(), null);
+});
+
 Deno.test("ByteReader: discard reads into the empty buffer, then one reused scratch", async () => {
   const asked: number[] = [];
   const reader = new ByteReader(byteStream("x".repeat(10_000), asked), { size: 8 });

@@ -170,11 +170,11 @@ export class ByteReader {
    * one read from the stream. Resolves with the number of bytes dropped, or null at EOF.
    */
   async discard(): Promise<number | null> {
-    const buffered = this.unread + this.#req;
-    if (buffered > 0) {
-      this.clear();
-      return buffered;
-    }
+    // Bytes already claimed by read steps (the request region) are dropped silently: they are
+    // not input the client sent beyond what the script read, so they must not extend lingering.
+    const fresh = this.unread;
+    if (fresh + this.#req > 0) this.clear();
+    if (fresh > 0) return fresh;
     if (this.#eof) return null;
     if (this.#source.kind === "byob") {
       // The (empty) reading buffer serves as scratch until data keeps coming; then a larger
