@@ -4,6 +4,34 @@
  * @module
  */
 
+/** The longest delay `setTimeout` honours (longer ones fire at once). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Calls `fn` after `ms` milliseconds, also beyond {@linkcode MAX_TIMER_MS} (chained timers).
+ * Returns a function that cancels it.
+ *
+ * @example
+ * ```ts
+ * import { after } from "./timers.ts";
+ * const cancel = after(2 ** 33, () => console.log("in about 100 days"));
+ * cancel();
+ * ```
+ */
+export function after(ms: number, fn: () => void): () => void {
+  let timer: ReturnType<typeof setTimeout>;
+  const deadline = performance.now() + Math.max(0, ms);
+  const arm = (left: number) => {
+    timer = setTimeout(() => {
+      const rest = deadline - performance.now();
+      if (rest > 1 && left > MAX_TIMER_MS) arm(rest);
+      else fn();
+    }, Math.min(Math.max(0, left), MAX_TIMER_MS));
+  };
+  arm(Math.max(0, ms));
+  return () => clearTimeout(timer);
+}
+
 /** What {@linkcode withTimeout} resolves to when the timer fired first. */
 export const TIMED_OUT: unique symbol = Symbol("timed out");
 
@@ -20,12 +48,12 @@ export const TIMED_OUT: unique symbol = Symbol("timed out");
  * ```
  */
 export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let cancel = () => {};
   const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMED_OUT), Math.max(0, ms));
+    cancel = after(ms, () => resolve(TIMED_OUT));
   });
   p.catch(() => {});
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([p, timeout]).finally(() => cancel());
 }
 
 /**
@@ -44,11 +72,11 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
     const done = () => {
-      clearTimeout(timer);
+      cancel();
       signal?.removeEventListener("abort", done);
       resolve();
     };
-    const timer = setTimeout(done, Math.max(0, ms));
+    const cancel = after(ms, done);
     signal?.addEventListener("abort", done, { once: true });
   });
 }
