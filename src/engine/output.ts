@@ -7,12 +7,18 @@
  * @module
  */
 
+/**
+ * Why output failed: the send timeout, or an error from writing (`call` "writev") or from
+ * half-closing (`call` "shutdown").
+ */
+export type OutputFailure = "timeout" | { error: unknown; call?: "writev" | "shutdown" };
+
 /** Options for {@linkcode Output}. */
 export interface OutputOptions {
   /** Milliseconds without write progress, while output is pending, before giving up. */
   sendTimeout: number;
   /** Called once when writing fails for good: "timeout", or the error the writable raised. */
-  onFail: (cause: "timeout" | { error: unknown }) => void;
+  onFail: (cause: OutputFailure) => void;
   /** Called when the send timer starts running (for debug logging). */
   onTimerStart?: () => void;
   /** Called after each write completed (for debug logging). */
@@ -145,7 +151,7 @@ export class Output {
       await this.#writer.close();
       this.#closed = true;
     } catch (err) {
-      this.#fail({ error: err });
+      this.#fail({ error: err, call: "shutdown" });
       throw this.#failure;
     } finally {
       this.#inFlight--;
@@ -275,7 +281,7 @@ export class Output {
     unwatch(this.#onTick);
   }
 
-  #fail(cause: "timeout" | { error: unknown }): void {
+  #fail(cause: OutputFailure): void {
     if (this.#failed) return;
     this.#failed = true;
     this.#failure = cause === "timeout"

@@ -111,7 +111,7 @@ class Session implements StepContext {
         this.halt(
           cause === "timeout"
             ? this.clientError("timeout", "stream client send timed out")
-            : this.clientError("reset", osFailure("writev", cause.error)),
+            : this.clientError("reset", osFailure(cause.call ?? "writev", cause.error)),
         ),
     });
   }
