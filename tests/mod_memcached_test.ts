@@ -85,3 +85,15 @@ Deno.test("each connection gets its own transcript, listed in the order sessions
   assert.deepEqual(ts.map((t) => text(t.received)), ["get k1\r\n", "get k2\r\n", "get k3\r\n"]);
   assert.equal(new Set(ts.map((t) => t.id)).size, 3);
 });
+
+Deno.test("the transcript is ready right after the reply, while the client still holds its connection", async () => {
+  await using server = await serve({ server: String.raw`echo_read_line; echo -n "END\r\n";` });
+  using client = await MemcachedClient.connect(server.addrs[0].port);
+  assert.equal(await client.get("k"), undefined);
+  const t0 = performance.now();
+  // Nothing unread is pending, so the mock closes without lingering (nginx's `on` rule).
+  const [t] = await server.waitForSessions(1, { timeout: 1000 });
+  assert.ok(performance.now() - t0 < 1000);
+  assert.equal(text(t.received), "get k\r\n");
+  assert.equal(t.end, "eof");
+});
