@@ -280,3 +280,57 @@ Deno.test("backlog, so_keepalive and reuseport are applied; two servers can shar
   b.kill("SIGTERM");
   assert.equal((await b.exited()).code, 0);
 });
+
+Deno.test({
+  name:
+    "failed TLS handshakes are logged as nginx does, at the client error level, and harm nobody",
+  ignore: !hasOpenssl,
+  async fn() {
+    using dir = new TempDir();
+    const { ca } = makeCertificates(dir);
+    const conf = dir.write(
+      "tls.conf",
+      oneServer(
+        "ssl_certificate cert.pem; ssl_certificate_key key.pem; echo_read_timeout 300ms; echo hi;",
+        "listen 127.0.0.1:0 ssl;",
+      ),
+    );
+    await using p = new CliProcess(["serve", "-c", conf], { cwd: dir.path });
+    const port = await p.port();
+    // Plain text where a ClientHello is expected.
+    const plain = await Deno.connect({ hostname: "127.0.0.1", port });
+    await plain.write(new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
+    await new Response(plain.readable).arrayBuffer().catch(() => {});
+    await p.waitFor(
+      /\[info\] \d+#0: \*1 SSL_do_handshake\(\) failed \(.+\) while SSL handshaking, client: 127\.0\.0\.1, server: 127\.0\.0\.1:\d+/,
+    );
+    // A client that connects and says nothing: the handshake times out (echo_read_timeout).
+    const t0 = performance.now();
+    const silent = await Deno.connect({ hostname: "127.0.0.1", port });
+    const eof = new Response(silent.readable).arrayBuffer().then(() => "eof", () => "eof");
+    let guard: ReturnType<typeof setTimeout> | undefined;
+    const outcome = await Promise.race([
+      eof,
+      new Promise<string>((r) => guard = setTimeout(() => r("still open after 5 s"), 5000)),
+    ]);
+    clearTimeout(guard);
+    if (outcome !== "eof") silent.close();
+    assert.equal(outcome, "eof", "the server closes a client that never completes the handshake");
+    const ms = performance.now() - t0;
+    assert.ok(ms >= 250 && ms < 2000, `silent client closed after ${ms.toFixed(0)} ms`);
+    await p.waitFor(/\*2 client timed out \(110: Connection timed out\) while SSL handshaking/);
+    // A client that goes away in the middle.
+    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+    await p.waitFor(/\*3 peer closed connection in SSL handshake .*while SSL handshaking/);
+    // And a proper client is served.
+    const conn = await Deno.connectTls({
+      hostname: "localhost",
+      port,
+      caCerts: [Deno.readTextFileSync(ca)],
+    });
+    assert.equal(await new Response(conn.readable).text(), "hi\n");
+    p.kill("SIGTERM");
+    assert.equal((await p.exited()).code, 0);
+    assert.doesNotMatch(p.stderr, /\[(error|crit|alert|emerg)\]/);
+  },
+});

@@ -10,7 +10,7 @@
  *   warning says so.
  * - `so_keepalive=on|off` is applied per accepted TCP connection (`setKeepAlive`); Deno has no
  *   keepalive (nor `setNoDelay`) for TLS connections, so it is ignored there, with a warning.
- *   Nagle is turned off for TLS through the listening socket instead (tls_nodelay.ts).
+ *   Nagle is turned off for TLS through the listening socket instead (socket_ffi.ts).
  *   The idle/interval/count form `so_keepalive=30m::10` cannot be expressed.
  * - `listen unix:... ssl` is refused: Deno's TLS listener only speaks TCP.
  * - `ipv6only` cannot be set: `[::]:PORT` accepts IPv4 clients too where the OS allows it.
@@ -20,7 +20,7 @@
 import type { Listen, TlsSettings } from "../config/types.ts";
 import type { Logger } from "../log/logger.ts";
 import { ListenError } from "./listen_error.ts";
-import { setListenerNoDelay, tlsNoDelayUnavailable } from "./tls_nodelay.ts";
+import { setListenerNoDelay, socketFfiUnavailable } from "./socket_ffi.ts";
 
 /** An open listener plus what the server needs to know about it. */
 export interface BoundListener {
@@ -143,7 +143,7 @@ export async function openListener(
     throw new ListenError(osReason(err), listen, { cause: err });
   }
   if (listen.ssl && !setListenerNoDelay(listener)) {
-    const why = tlsNoDelayUnavailable() ?? "its socket was not found";
+    const why = socketFfiUnavailable() ?? "its socket was not found";
     options.logger?.log(
       "notice",
       `TLS connections keep Nagle's algorithm on (${why}): small replies may wait for the ` +

@@ -14,6 +14,7 @@ import type { ServerHandle, ServerOptions, SessionInfo, SessionObserver } from "
 import { acceptLoop } from "./accept_loop.ts";
 import { type BoundListener, formatAddr, listenerKey, openListener, sameTls } from "./listeners.ts";
 import { SessionSet } from "./session_set.ts";
+import { isTlsConn, tlsHandshake } from "./tls_handshake.ts";
 
 /** Which server block a listener currently serves; swapped atomically by reload. */
 interface Route {
@@ -315,13 +316,26 @@ class Server implements ServerHandle {
     let io: SessionIO | undefined;
     let result: SessionResult;
     try {
-      io = connIO(conn);
-      if (this.#observer?.wrap) io = this.#observer.wrap(io, info);
-      result = await runSession(
-        { steps: route.server.steps, settings: route.server.settings },
-        io,
-        { logger: this.#logger, context, signal },
-      );
+      const failed = isTlsConn(conn)
+        ? await tlsHandshake(conn, { timeout: route.server.settings.readTimeout, signal })
+        : undefined;
+      if (failed) {
+        result = { end: failed.end, reason: failed.reason };
+        if (failed.end !== "shutdown") {
+          this.#logger.log(route.server.settings.clientErrorLogLevel, failed.reason, {
+            ...context,
+            action: "SSL handshaking",
+          });
+        }
+      } else {
+        io = connIO(conn);
+        if (this.#observer?.wrap) io = this.#observer.wrap(io, info);
+        result = await runSession(
+          { steps: route.server.steps, settings: route.server.settings },
+          io,
+          { logger: this.#logger, context, signal },
+        );
+      }
     } catch (err) {
       // runSession never rejects; this is connIO or an observer failing.
       result = { end: "error", reason: message(err) };
@@ -334,12 +348,15 @@ class Server implements ServerHandle {
         conn.close();
       } catch { /* already closed */ }
     }
-    if (this.#observer?.ended) {
-      try {
-        this.#observer.ended(info, result, startedAt, new Date());
-      } catch (err) {
-        this.#logger.log("alert", `session observer failed: ${message(err)}`, context);
-      }
+    this.#ended(info, result, startedAt, context);
+  }
+
+  #ended(info: SessionInfo, result: SessionResult, startedAt: Date, context: LogContext): void {
+    if (!this.#observer?.ended) return;
+    try {
+      this.#observer.ended(info, result, startedAt, new Date());
+    } catch (err) {
+      this.#logger.log("alert", `session observer failed: ${message(err)}`, context);
     }
   }
 

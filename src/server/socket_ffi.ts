@@ -1,20 +1,23 @@
 /**
- * Turning Nagle's algorithm off on TLS connections, which Deno does not offer (`Deno.TlsConn`
- * has no `setNoDelay`).
+ * Two socket operations Deno does not offer, done through the C library (Linux and macOS, with
+ * `--allow-ffi`; elsewhere or without the permission they do nothing and say so):
  *
- * Why it matters: after a TLS 1.3 handshake the server sends its session ticket; with Nagle on,
- * the first reply bytes then wait for the client's delayed ACK (about 40 ms on Linux, up to
- * 200 ms elsewhere), and so does every later small write while one is unacknowledged. Measured
- * here with a Python client: first reply byte 40-45 ms after the handshake with Nagle on,
- * under 1 ms with it off.
+ * 1. **Nagle off on TLS connections** (`Deno.TlsConn` has no `setNoDelay`). After a TLS 1.3
+ *    handshake the server sends its session ticket; with Nagle on, the first reply bytes then
+ *    wait for the client's delayed ACK (about 40 ms on Linux, up to 200 ms elsewhere), and so
+ *    does every later small write while one is unacknowledged. Measured here with a Python
+ *    client: first reply byte 40-45 ms after the handshake with Nagle on, under 1 ms with it
+ *    off. Accepted sockets inherit `TCP_NODELAY` from their listening socket (Linux; BSD and
+ *    macOS copy it too), so it is set once on the listener ({@linkcode setListenerNoDelay}):
+ *    one descriptor scan per listener at bind time, nothing per connection.
+ * 2. **Closing a connection whose TLS handshake has not finished.** Deno's `close()` then
+ *    interrupts the pending operation but leaves the TCP socket open (the client never sees
+ *    EOF, the descriptor stays in use). {@linkcode shutdownSocket} calls `shutdown(SHUT_RDWR)`
+ *    on it, after which Deno's own task ends and the descriptor is released.
  *
- * How: accepted sockets inherit `TCP_NODELAY` from their listening socket (Linux; BSD and
- * macOS copy it too), so it is set once on the listener. Deno does not expose descriptors, so on
- * Linux and macOS, with `--allow-ffi`, the listening socket's descriptor is found by asking the C
- * library's `getsockname` about descriptors 3, 4, ... (Deno wants `--allow-all` to list
- * `/proc/self/fd`, so that is not used) and `setsockopt(TCP_NODELAY)` is called on it: one scan
- * per listener at bind time, nothing per connection. Elsewhere (Windows), or without the
- * permission, it does nothing and the server says so once.
+ * Deno does not expose descriptors, and wants `--allow-all` to list `/proc/self/fd`, so the
+ * descriptor is found by asking `getsockname`/`getpeername` about descriptors 3, 4, ... until
+ * the ports match (a closed descriptor costs one failing call; buffers are preallocated).
  *
  * @module
  */
@@ -34,14 +37,17 @@ const SYMBOLS = {
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   getpeername: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  shutdown: { parameters: ["i32", "i32"], result: "i32" },
 } as const;
+
+const SHUT_RDWR = 2;
 
 type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
 let libc: Libc | null | undefined;
 
-/** Why {@linkcode setTlsNoDelay} cannot work here, or undefined when it can. */
-export function tlsNoDelayUnavailable(): string | undefined {
+/** Why these helpers cannot work here, or undefined when they can. */
+export function socketFfiUnavailable(): string | undefined {
   return load() ? undefined : unavailable;
 }
 
@@ -93,7 +99,7 @@ const SCAN_LIMIT = 65536;
  *
  * @example
  * ```ts
- * import { setListenerNoDelay } from "./tls_nodelay.ts";
+ * import { setListenerNoDelay } from "./socket_ffi.ts";
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * const done: boolean = setListenerNoDelay(listener); // true on Linux with --allow-ffi
  * console.assert(typeof done === "boolean");
@@ -124,6 +130,48 @@ export function setListenerNoDelay(listener: Deno.Listener): boolean {
       if (lib.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, one, 4) === 0) set++;
     }
     return set > 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Shuts down (both directions) the TCP socket under `conn`, found by its local and remote
+ * ports, so that closing it really closes it even mid-handshake. Returns true when it did.
+ * Never throws.
+ *
+ * @example
+ * ```ts
+ * import { shutdownSocket } from "./socket_ffi.ts";
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * const conn = await listener.accept();
+ * const done: boolean = shutdownSocket(conn); // true on Linux with --allow-ffi
+ * console.assert(typeof done === "boolean");
+ * conn.close();
+ * client.close();
+ * listener.close();
+ * ```
+ */
+export function shutdownSocket(conn: Deno.Conn): boolean {
+  try {
+    const local = conn.localAddr;
+    const remote = conn.remoteAddr;
+    if (local.transport !== "tcp" || remote.transport !== "tcp") return false;
+    const lib = load();
+    if (!lib) return false;
+    let misses = 0;
+    for (let fd = 3; fd < SCAN_LIMIT && misses < 1024; fd++) {
+      const peer = sockPort(lib.getpeername, fd);
+      if (peer < 0) {
+        misses = sockPort(lib.getsockname, fd) < 0 ? misses + 1 : 0;
+        continue;
+      }
+      misses = 0;
+      if (peer !== remote.port || sockPort(lib.getsockname, fd) !== local.port) continue;
+      return lib.shutdown(fd, SHUT_RDWR) === 0;
+    }
+    return false;
   } catch {
     return false;
   }
