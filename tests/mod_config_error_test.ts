@@ -1,6 +1,6 @@
 /** serve() reports a bad config with the file and line of the user's own text. */
 import assert from "node:assert/strict";
-import { ConfigError, parseConfig, serve } from "../mod.ts";
+import { ConfigError, ListenError, parseConfig, serve } from "../mod.ts";
 
 const BODY_CASES: { body: string; line: number; reason: RegExp }[] = [
   { body: "ech hi;", line: 1, reason: /^unknown directive "ech"$/ },
@@ -67,4 +67,15 @@ Deno.test("parseConfig() and serve() agree on a good config", async () => {
   assert.deepEqual(config.servers[0].steps.map((s) => s.op), ["read_line", "echo"]);
   await using server = await serve({ config: text, file: "a.conf" });
   assert.equal(server.addrs.length, 1);
+});
+
+Deno.test("serve() rejects with ListenError, naming the listen line, when the port is taken", async () => {
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = taken.addr;
+  const config = `stream {\n  server {\n    listen 127.0.0.1:${port};\n    echo hi;\n  }\n}\n`;
+  const err = await serve({ config, file: "busy.conf" }).catch((e) => e);
+  assert.ok(err instanceof ListenError, String(err));
+  assert.equal(err.file, "busy.conf");
+  assert.equal(err.line, 3);
+  assert.match(err.message, /Address already in use/);
 });
