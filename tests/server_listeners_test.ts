@@ -1,0 +1,111 @@
+/** listeners.ts helpers: reload keys, address formatting, OS error wording, opening errors. */
+import assert from "node:assert/strict";
+import type { Listen, TlsSettings } from "../src/config/types.ts";
+import {
+  formatAddr,
+  listenerKey,
+  openListener,
+  osReason,
+  sameTls,
+} from "../src/server/listeners.ts";
+import { ListenError } from "../src/server/listen_error.ts";
+
+const pos = { file: "t.conf", line: 7 };
+const tcp = (over: Partial<Listen & { kind: "tcp" }> = {}): Listen => ({
+  kind: "tcp",
+  address: "127.0.0.1:0",
+  hostname: "127.0.0.1",
+  port: 0,
+  ssl: false,
+  reusePort: false,
+  pos,
+  ...over,
+});
+
+Deno.test("listenerKey is equal exactly when a socket can be kept across a reload", () => {
+  const base = listenerKey(tcp());
+  assert.equal(listenerKey(tcp({ pos: { file: "other.conf", line: 1 } })), base);
+  assert.equal(listenerKey(tcp({ keepAlive: true })), base, "keepalive is per connection");
+  for (
+    const changed of [
+      tcp({ port: 1 }),
+      tcp({ hostname: "0.0.0.0" }),
+      tcp({ ssl: true }),
+      tcp({ reusePort: true }),
+      tcp({ backlog: 16 }),
+    ]
+  ) {
+    assert.notEqual(listenerKey(changed), base);
+  }
+  const unix: Listen = { kind: "unix", address: "unix:/a", path: "/a", ssl: false, pos };
+  assert.notEqual(listenerKey(unix), listenerKey({ ...unix, path: "/b" }));
+});
+
+Deno.test("sameTls compares certificate and key text, not file names", () => {
+  const t = (cert: string, key: string): TlsSettings => ({
+    certFile: "c.pem",
+    keyFile: "k.pem",
+    cert,
+    key,
+    pos,
+  });
+  assert.ok(sameTls(undefined, undefined));
+  assert.ok(sameTls(t("C", "K"), { ...t("C", "K"), certFile: "elsewhere.pem" }));
+  assert.ok(!sameTls(t("C", "K"), t("C2", "K")));
+  assert.ok(!sameTls(t("C", "K"), t("C", "K2")));
+  assert.ok(!sameTls(t("C", "K"), undefined));
+});
+
+Deno.test("formatAddr writes addresses as nginx logs them", () => {
+  assert.equal(formatAddr({ transport: "tcp", hostname: "127.0.0.1", port: 80 }), "127.0.0.1:80");
+  assert.equal(formatAddr({ transport: "tcp", hostname: "::1", port: 80 }), "[::1]:80");
+  assert.equal(formatAddr({ transport: "unix", path: "/run/s.sock" }), "unix:/run/s.sock");
+});
+
+Deno.test("osReason turns Deno's '(os error N)' into nginx's 'N: reason'", () => {
+  assert.equal(
+    osReason(new Error("Address already in use (os error 98)")),
+    "98: Address already in use",
+  );
+  assert.equal(osReason(new Error("something else")), "something else");
+  assert.equal(osReason("plain"), "plain");
+});
+
+Deno.test("openListener binds port 0, and a taken port is a ListenError naming the directive", async () => {
+  const bound = await openListener(tcp());
+  try {
+    const port = (bound.addr as Deno.NetAddr).port;
+    assert.notEqual(port, 0);
+    await assert.rejects(
+      () => openListener(tcp({ port, address: `127.0.0.1:${port}` })),
+      (e: unknown) => {
+        assert.ok(e instanceof ListenError);
+        assert.equal(e.file, "t.conf");
+        assert.equal(e.line, 7);
+        assert.equal(e.reason, "98: Address already in use");
+        return true;
+      },
+    );
+  } finally {
+    bound.close();
+    bound.close(); // idempotent
+  }
+});
+
+Deno.test("openListener refuses ssl without a certificate and ssl on a unix socket", async () => {
+  await assert.rejects(() => openListener(tcp({ ssl: true })), ListenError);
+  const tls: TlsSettings = { certFile: "c", keyFile: "k", cert: "", key: "", pos };
+  await assert.rejects(
+    () =>
+      openListener({
+        kind: "unix",
+        address: "unix:/tmp/x.sock",
+        path: "/tmp/x.sock",
+        ssl: true,
+        pos,
+      }, {
+        tls,
+      }),
+    /ssl is not supported on unix sockets/,
+  );
+});
