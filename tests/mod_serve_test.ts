@@ -89,6 +89,10 @@ Deno.test("record: false keeps ends and times but no bytes", async () => {
   const [t] = await server.waitForSessions(1);
   assert.equal(t.end, "eof");
   assert.equal(t.received.byteLength + t.sent.byteLength, 0);
+  await assert.rejects(
+    server.waitForSessions(2, { timeout: 10 }),
+    /^TimedOut: waitForSessions\(2\) timed out after 10 ms: 1 session\(s\) ended$/,
+  );
 });
 
 Deno.test("reload() swaps the script and keeps the port", async () => {

@@ -107,7 +107,8 @@ export class StreamEchoServer<A extends Deno.Addr = Deno.Addr> implements AsyncD
         reject(
           new Deno.errors.TimedOut(
             `waitForSessions(${n}) timed out after ${timeout} ms: ` +
-              `${log.count} session(s) ended, ${log.inFlight} still running`,
+              `${log.count} session(s) ended` +
+              (log.inFlight === undefined ? "" : `, ${log.inFlight} still running`),
           ),
         )
       ), timeout);

@@ -84,9 +84,9 @@ export class TranscriptLog {
     return this.#done.length;
   }
 
-  /** Sessions being recorded right now. */
-  get inFlight(): number {
-    return this.#live.size;
+  /** Sessions running right now; undefined when not recording (sessions are then not wrapped). */
+  get inFlight(): number | undefined {
+    return this.observer.wrap ? this.#live.size : undefined;
   }
 
   /** Transcripts of the sessions that have ended so far (a copy of the list). */
