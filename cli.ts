@@ -56,15 +56,6 @@ export async function main(args: readonly string[], io: CliIO = processIO): Prom
 }
 
 if (import.meta.main) {
-  // A last line of defence: a bug must not take every connection down with the process.
-  globalThis.addEventListener("unhandledrejection", (e) => {
-    e.preventDefault();
-    const reason = e.reason instanceof Error ? e.reason.stack ?? e.reason.message : e.reason;
-    processIO.stderr(
-      formatLogLine("alert", `unhandled rejection: ${reason}`, undefined, new Date(), Deno.pid) +
-        "\n",
-    );
-  });
   let code: number;
   try {
     code = await main(Deno.args);

@@ -145,8 +145,16 @@ export async function serve(inv: Invocation, io: CliIO): Promise<number> {
     handlers.push(["SIGBREAK", () => stop("fast", "SIGBREAK")]);
   }
   for (const [sig, fn] of handlers) Deno.addSignalListener(sig, fn);
+  // A last line of defence: a bug must not take every connection down with the process.
+  const onUnhandled = (e: PromiseRejectionEvent) => {
+    e.preventDefault();
+    const reason = e.reason instanceof Error ? e.reason.stack ?? e.reason.message : e.reason;
+    logger.log("alert", `unhandled rejection (a bug, please report it): ${reason}`);
+  };
+  globalThis.addEventListener("unhandledrejection", onUnhandled);
   const removeHandlers = () => {
     for (const [sig, fn] of handlers) Deno.removeSignalListener(sig, fn);
+    globalThis.removeEventListener("unhandledrejection", onUnhandled);
   };
 
   try {
