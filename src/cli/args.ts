@@ -14,6 +14,7 @@ export type CommandName = typeof COMMANDS[number];
 
 /** What the command line asks for. */
 export interface Invocation {
+  /** The command to run (`-t` means "check", `--version` "version", `--help` "help"). */
   command: CommandName;
   /** `--config FILE` / `-c FILE`; absent means the built-in default config. */
   config?: string;
@@ -31,6 +32,7 @@ export interface Invocation {
 
 /** A command line that cannot be understood: the CLI prints usage and exits 2. */
 export class UsageError extends Error {
+  /** `message` says what is wrong, e.g. `unknown flag "--x"`. */
   constructor(message: string) {
     super(message);
     this.name = "UsageError";

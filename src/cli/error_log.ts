@@ -13,6 +13,7 @@ export const DEFAULT_ERROR_LOG = { target: "stderr", level: "info" as LogLevel }
 
 /** Open error log sinks. */
 export interface ErrorLogs {
+  /** Writes to every sink at its level. */
   logger: Logger;
   /** True when one of the sinks is stderr. */
   toStderr: boolean;
@@ -22,6 +23,7 @@ export interface ErrorLogs {
 
 /** An error log file that cannot be opened: a startup (or reload) error. */
 export class ErrorLogOpenError extends Error {
+  /** `pos` is the `error_log` directive; absent means the `--error-log` flag. */
   constructor(path: string, cause: unknown, pos?: Position) {
     const reason = cause instanceof Error ? cause.message : String(cause);
     super(
@@ -122,6 +124,7 @@ export function openErrorLogs(
 export class SwitchableLogger implements Logger {
   #current: Logger;
 
+  /** Starts out writing to `initial`. */
   constructor(initial: Logger) {
     this.#current = initial;
   }

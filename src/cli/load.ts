@@ -10,6 +10,7 @@ import { DEFAULT_CONFIG, DEFAULT_CONFIG_NAME } from "./default_config.ts";
 
 /** The config file itself cannot be read (missing, a directory, no permission). */
 export class ConfigReadError extends Error {
+  /** `cause` is the error reading `path` gave. */
   constructor(path: string, cause: unknown) {
     const reason = cause instanceof Error ? cause.message : String(cause);
     super(`open() "${path}" failed (${reason})`, { cause });

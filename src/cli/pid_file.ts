@@ -7,6 +7,7 @@ import type { Position } from "../config/types.ts";
 
 /** A pid file that cannot be written: a startup error. */
 export class PidFileError extends Error {
+  /** `pos` is the `pid` directive; absent means the `--pid` flag. */
   constructor(path: string, cause: unknown, pos?: Position) {
     const reason = cause instanceof Error ? cause.message : String(cause);
     super(
@@ -20,6 +21,7 @@ export class PidFileError extends Error {
 
 /** A written pid file. */
 export interface PidFile {
+  /** Where it was written. */
   readonly path: string;
   /** Removes the file if it still holds this process's pid. Idempotent. */
   remove(): void;

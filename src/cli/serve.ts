@@ -17,7 +17,9 @@ import { type PidFile, writePidFile } from "./pid_file.ts";
 
 /** Where the CLI writes its output (injectable, so `main()` can run inside a test). */
 export interface CliIO {
+  /** Normal output (help, version). */
   stdout(text: string): void;
+  /** Usage errors, check results and, by default, the error log. */
   stderr(text: string): void;
 }
 

@@ -28,6 +28,7 @@ export class ListenError extends Error {
   /** The 1-based line of the `listen` directive. */
   readonly line: number;
 
+  /** `reason` is the OS's (e.g. "98: Address already in use"), `listen` the directive. */
   constructor(reason: string, listen: Listen, options?: ErrorOptions) {
     const where = listen.kind === "unix" ? `unix:${listen.path}` : listen.address;
     super(

@@ -10,6 +10,7 @@ import { shutdownSocket } from "./socket_ffi.ts";
 
 /** A handshake that did not complete. */
 export interface HandshakeFailure {
+  /** How the session ends: "reset", "timeout", "error" or "shutdown". */
   end: SessionEnd;
   /** nginx-style message, e.g. `SSL_do_handshake() failed (...)`. */
   reason: string;
