@@ -14,9 +14,11 @@ export interface AcceptLoopOptions {
   logger: Logger;
   /** True once the listener is being closed on purpose: errors then end the loop quietly. */
   stopped: () => boolean;
-  /** Pause after EMFILE/ENFILE before accepting again, in ms. @default {100} */
+  /** Pause after EMFILE/ENFILE before accepting again, in ms; doubled for each error in a row,
+   * up to 1000. @default {100} */
   exhaustedDelay?: number;
-  /** Pause after an unexpected accept error, in ms. @default {10} */
+  /** Pause after an unexpected accept error, in ms; doubled for each error in a row, up to
+   * 1000. @default {10} */
   errorDelay?: number;
 }
 
@@ -50,10 +52,12 @@ export async function acceptLoop<C extends Deno.Conn>(
   options: AcceptLoopOptions,
 ): Promise<void> {
   const { logger, stopped } = options;
+  let failures = 0; // consecutive unexpected errors: the pause doubles, up to a second
   for (;;) {
     let conn: C;
     try {
       conn = await listener.accept();
+      failures = 0;
     } catch (err) {
       if (stopped() || err instanceof Deno.errors.BadResource) return;
       const code = errorCode(err);
@@ -63,7 +67,8 @@ export async function acceptLoop<C extends Deno.Conn>(
       }
       const exhausted = EXHAUSTED.has(code);
       logger.log(exhausted ? "crit" : "alert", `accept() failed (${osReason(err)})`);
-      await delay(exhausted ? options.exhaustedDelay ?? 100 : options.errorDelay ?? 10);
+      const base = exhausted ? options.exhaustedDelay ?? 100 : options.errorDelay ?? 10;
+      await delay(Math.min(1000, base * 2 ** Math.min(failures++, 10)));
       if (stopped()) return;
       continue;
     }
