@@ -19,6 +19,7 @@ export class ConfigError extends Error {
   /** The 1-based line the mistake is on. */
   readonly line: number;
 
+  /** Makes the error for `reason` found at `pos`. */
   constructor(reason: string, pos: Position, options?: ErrorOptions) {
     super(`${reason} in ${pos.file}:${pos.line}`, options);
     this.name = "ConfigError";
