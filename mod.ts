@@ -66,7 +66,23 @@ export type {
   UnixListen,
 } from "./src/config/types.ts";
 
-/** Options for {@linkcode parseConfig}. */
+/**
+ * Options for {@linkcode parseConfig}.
+ *
+ * @example Includes read from memory instead of the file system
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseConfig, type ParseConfigOptions } from "@stream-echo/stream-echo";
+ *
+ * const files: Record<string, string> = { "/etc/se/mock.conf": "server { listen 9; echo hi; }" };
+ * const options: ParseConfigOptions = {
+ *   file: "/etc/se/main.conf",
+ *   readFile: (path) => files[path] ?? "",
+ * };
+ * const config = parseConfig("stream { include mock.conf; }", options);
+ * assert.equal(config.servers[0].steps[0].pos.file, "/etc/se/mock.conf");
+ * ```
+ */
 export interface ParseConfigOptions {
   /** Name used in error messages and as the base for includes. @default {"<config>"} */
   file?: string;

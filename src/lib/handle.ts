@@ -9,7 +9,18 @@ import type { ServerHandle } from "../server/types.ts";
 import { compileSource, type ServeSource } from "./source.ts";
 import type { Transcript, TranscriptLog } from "./transcript.ts";
 
-/** Options for {@linkcode StreamEchoServer.waitForSessions}. */
+/**
+ * Options for {@linkcode StreamEchoServer.waitForSessions}.
+ *
+ * @example Give up quickly when no client comes
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { serve } from "@stream-echo/stream-echo";
+ *
+ * await using server = await serve({ server: "echo hi;" });
+ * await assert.rejects(server.waitForSessions(1, { timeout: 20 }), Deno.errors.TimedOut);
+ * ```
+ */
 export interface WaitForSessionsOptions {
   /** Give up after this many milliseconds. @default {5000} */
   timeout?: number;

@@ -12,7 +12,28 @@ import { compileSource, type ConfigSource, type ServerBodySource } from "./sourc
 import { TranscriptLog } from "./transcript.ts";
 import { StreamEchoServer } from "./handle.ts";
 
-/** Options every form of {@linkcode serve} takes. */
+/**
+ * Options every form of {@linkcode serve} takes.
+ *
+ * @example Log to an array, keep at most 16 bytes per direction
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createLogger, serve } from "@stream-echo/stream-echo";
+ *
+ * const lines: string[] = [];
+ * await using server = await serve({
+ *   server: "echo_duplicate 100 x;",
+ *   logger: createLogger((line) => lines.push(line), { level: "info" }),
+ *   maxTranscriptBytes: 16,
+ * });
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addrs[0].port });
+ * assert.equal((await new Response(conn.readable).text()).length, 100);
+ * const [t] = await server.waitForSessions(1);
+ * assert.equal(t.sent.byteLength, 16);
+ * assert.equal(t.truncated.sent, true);
+ * assert.ok(lines.some((l) => l.includes("[info]")));
+ * ```
+ */
 export interface ServeCommonOptions {
   /** Aborting it closes the server fast, like {@linkcode StreamEchoServer.close}. */
   signal?: AbortSignal;
@@ -26,11 +47,45 @@ export interface ServeCommonOptions {
   record?: boolean;
 }
 
-/** {@linkcode serve} with full config text. */
+/**
+ * {@linkcode serve} with full config text.
+ *
+ * @example
+ * ```ts
+ * import { type ServeConfigOptions, serve } from "@stream-echo/stream-echo";
+ *
+ * const options: ServeConfigOptions = {
+ *   config: "stream { server { listen 127.0.0.1:0; echo hi; } }",
+ *   record: false,
+ * };
+ * await using _server = await serve(options);
+ * ```
+ */
 export type ServeConfigOptions = ConfigSource & ServeCommonOptions;
-/** {@linkcode serve} with the body of one server block, listening on 127.0.0.1:0. */
+/**
+ * {@linkcode serve} with the body of one server block, listening on 127.0.0.1:0.
+ *
+ * @example
+ * ```ts
+ * import { serve, type ServeServerOptions } from "@stream-echo/stream-echo";
+ *
+ * const options: ServeServerOptions = { server: "echo hi;", signal: AbortSignal.timeout(5000) };
+ * await using _server = await serve(options);
+ * ```
+ */
 export type ServeServerOptions = ServerBodySource & ServeCommonOptions;
-/** Everything {@linkcode serve} takes. */
+/**
+ * Everything {@linkcode serve} takes.
+ *
+ * @example
+ * ```ts
+ * import { serve, type ServeOptions } from "@stream-echo/stream-echo";
+ *
+ * const mocks: ServeOptions[] = [{ server: "echo a;" }, { server: "echo b;" }];
+ * const servers = await Promise.all(mocks.map((m) => serve(m)));
+ * await Promise.all(servers.map((s) => s.close()));
+ * ```
+ */
 export type ServeOptions = ServeConfigOptions | ServeServerOptions;
 
 /**

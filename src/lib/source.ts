@@ -7,7 +7,22 @@ import type { Config } from "../config/types.ts";
 import { ConfigError } from "../config/errors.ts";
 import { parseConfig } from "../config/loader.ts";
 
-/** Full config text, as in a config file. */
+/**
+ * Full config text, as in a config file.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type ConfigSource, serve } from "@stream-echo/stream-echo";
+ *
+ * const source: ConfigSource = {
+ *   config: "stream { server { listen 127.0.0.1:0; echo hi; } }",
+ *   file: "mock.conf",
+ * };
+ * await using server = await serve(source);
+ * assert.equal(server.addrs.length, 1);
+ * ```
+ */
 export interface ConfigSource {
   /** Config text with `stream { server { listen ...; ... } }`. */
   config: string;
@@ -19,7 +34,19 @@ export interface ConfigSource {
   baseDir?: string;
 }
 
-/** The body of one `server {}` block; it listens on 127.0.0.1 on a free port. */
+/**
+ * The body of one `server {}` block; it listens on 127.0.0.1 on a free port.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { serve, type ServerBodySource } from "@stream-echo/stream-echo";
+ *
+ * const source: ServerBodySource = { server: "echo_read_line;\necho ok;", file: "ok.body" };
+ * await using server = await serve(source);
+ * assert.equal(server.addrs[0].hostname, "127.0.0.1");
+ * ```
+ */
 export interface ServerBodySource {
   /** Directives of one server, e.g. `echo_read_line; echo "+OK";` (no `listen`). */
   server: string;
@@ -31,7 +58,21 @@ export interface ServerBodySource {
   baseDir?: string;
 }
 
-/** Where a server's config comes from: full text, or one server's body. */
+/**
+ * Where a server's config comes from: full text, or one server's body. `reload()` takes it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { serve, type ServeSource } from "@stream-echo/stream-echo";
+ *
+ * await using server = await serve({ server: "echo v1;" });
+ * const next: ServeSource = { server: "echo v2;" };
+ * await server.reload(next);
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addrs[0].port });
+ * assert.equal(await new Response(conn.readable).text(), "v2\n");
+ * ```
+ */
 export type ServeSource = ConfigSource | ServerBodySource;
 
 /**

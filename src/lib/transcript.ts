@@ -10,7 +10,26 @@ import type { SessionInfo, SessionObserver } from "../server/types.ts";
 import { ByteRecorder } from "./byte_recorder.ts";
 import { tapReadable, tapWritable } from "./tap.ts";
 
-/** What one finished session looked like from the server's side. */
+/**
+ * What one finished session looked like from the server's side.
+ *
+ * @example Check what a client sent and how the session ended
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { serve, type Transcript } from "@stream-echo/stream-echo";
+ *
+ * await using server = await serve({ server: "echo_read_bytes 4; echo_request_data;" });
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addrs[0].port });
+ * await conn.write(new TextEncoder().encode("ping"));
+ * await new Response(conn.readable).text();
+ * const [t]: Transcript[] = await server.waitForSessions(1);
+ * assert.equal(new TextDecoder().decode(t.received), "ping");
+ * assert.equal(new TextDecoder().decode(t.sent), "ping");
+ * assert.deepEqual(t.truncated, { received: false, sent: false });
+ * assert.equal(t.end, "eof");
+ * assert.ok(t.endedAt >= t.startedAt);
+ * ```
+ */
 export interface Transcript {
   /** Connection number, as in log lines (`*N`). */
   id: number;
