@@ -5,10 +5,10 @@
  * sends a reset instead of a FIN, and the client sees "connection reset by peer". Deno's
  * `conn.close()` always half-closes first (`shutdown(SHUT_WR)`), so the client sees a clean EOF
  * and the reset that follows is never noticed. {@linkcode resetIfUnread} restores the C
- * behaviour: it finds the connection's descriptor, asks the kernel how much input is unread
- * (`FIONREAD`) and, if any is, disconnects it with a reset (`connect(AF_UNSPEC)`) before Deno
- * closes it. It needs `--allow-ffi` and `--allow-read` (for `/proc/self/fd`); without them, or
- * off Linux, it does nothing and the close stays a plain one.
+ * behaviour: it finds the connection's descriptor (probing `getpeername`/`getsockname`), asks
+ * the kernel how much input is unread (`FIONREAD`) and, if any is, disconnects it with a reset
+ * (`connect(AF_UNSPEC)`) before Deno closes it. It needs `--allow-ffi`; without it, or off
+ * Linux, it does nothing and the close stays a plain one.
  *
  * @module
  */
@@ -34,9 +34,7 @@ function loadLibc(): Libc | null {
   libc = null;
   if (Deno.build.os !== "linux") return libc;
   try {
-    const ffi = Deno.permissions.querySync({ name: "ffi" });
-    const read = Deno.permissions.querySync({ name: "read", path: "/proc/self/fd" });
-    if (ffi.state !== "granted" || read.state !== "granted") return libc;
+    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return libc;
     libc = Deno.dlopen("libc.so.6", SYMBOLS).symbols;
   } catch {
     libc = null;
@@ -55,19 +53,25 @@ function sockPort(call: Libc["getpeername"], fd: number): number {
   return view.getUint16(2, false);
 }
 
-/** Finds the descriptor of a TCP connection by its local and remote ports. */
+/** Highest descriptor probed, and how many non-sockets in a row end the scan. */
+const SCAN_LIMIT = 1 << 20;
+const SCAN_MISSES = 1024;
+
+/**
+ * Finds the descriptor of a TCP connection by its local and remote ports. Deno wants
+ * `--allow-all` to list `/proc/self/fd`, so descriptors are probed in order (Linux hands out the
+ * lowest free one, so open ones are dense) until 1024 in a row are not sockets.
+ */
 function findFd(lib: Libc, local: Deno.NetAddr, remote: Deno.NetAddr): number | null {
-  let entries: Iterable<Deno.DirEntry>;
-  try {
-    entries = Deno.readDirSync("/proc/self/fd");
-  } catch {
-    return null;
-  }
-  for (const entry of entries) {
-    const fd = Number(entry.name);
-    if (!Number.isInteger(fd) || fd < 3) continue;
-    if (sockPort(lib.getpeername, fd) !== remote.port) continue;
-    if (sockPort(lib.getsockname, fd) !== local.port) continue;
+  let misses = 0;
+  for (let fd = 3; fd < SCAN_LIMIT && misses < SCAN_MISSES; fd++) {
+    const peer = sockPort(lib.getpeername, fd);
+    if (peer < 0) {
+      misses = sockPort(lib.getsockname, fd) < 0 ? misses + 1 : 0;
+      continue;
+    }
+    misses = 0;
+    if (peer !== remote.port || sockPort(lib.getsockname, fd) !== local.port) continue;
     return fd;
   }
   return null;
