@@ -58,11 +58,27 @@ const SCAN_LIMIT = 1 << 20;
 const SCAN_MISSES = 1024;
 
 /**
+ * Descriptors of the TCP connections seen by the last scan, by "localPort:remotePort". Entries
+ * may be stale (the descriptor closed, its number reused): each use is verified first, and a miss
+ * rescans, so a scan is paid once per batch of new connections, not per close.
+ */
+let index = new Map<string, number>();
+
+function matches(lib: Libc, fd: number, local: Deno.NetAddr, remote: Deno.NetAddr): boolean {
+  return sockPort(lib.getpeername, fd) === remote.port &&
+    sockPort(lib.getsockname, fd) === local.port;
+}
+
+/**
  * Finds the descriptor of a TCP connection by its local and remote ports. Deno wants
  * `--allow-all` to list `/proc/self/fd`, so descriptors are probed in order (Linux hands out the
  * lowest free one, so open ones are dense) until 1024 in a row are not sockets.
  */
 function findFd(lib: Libc, local: Deno.NetAddr, remote: Deno.NetAddr): number | null {
+  const key = `${local.port}:${remote.port}`;
+  const known = index.get(key);
+  if (known !== undefined && matches(lib, known, local, remote)) return known;
+  const fresh = new Map<string, number>();
   let misses = 0;
   for (let fd = 3; fd < SCAN_LIMIT && misses < SCAN_MISSES; fd++) {
     const peer = sockPort(lib.getpeername, fd);
@@ -71,10 +87,11 @@ function findFd(lib: Libc, local: Deno.NetAddr, remote: Deno.NetAddr): number | 
       continue;
     }
     misses = 0;
-    if (peer !== remote.port || sockPort(lib.getsockname, fd) !== local.port) continue;
-    return fd;
+    const own = sockPort(lib.getsockname, fd);
+    if (own >= 0) fresh.set(`${own}:${peer}`, fd);
   }
-  return null;
+  index = fresh;
+  return fresh.get(key) ?? null;
 }
 
 /**
