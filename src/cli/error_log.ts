@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { openFailed } from "../config/os_error.ts";
 import type { ErrorLogTarget, Position } from "../config/types.ts";
 import type { Logger, LogLevel } from "../log/logger.ts";
 import { createLogger, teeLogger } from "../log/logger.ts";
@@ -25,9 +26,8 @@ export interface ErrorLogs {
 export class ErrorLogOpenError extends Error {
   /** `pos` is the `error_log` directive; absent means the `--error-log` flag. */
   constructor(path: string, cause: unknown, pos?: Position) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
     super(
-      `open() "${path}" failed (${reason})` +
+      openFailed(path, cause) +
         (pos ? ` for "error_log" in ${pos.file}:${pos.line}` : " for --error-log"),
       { cause },
     );

@@ -6,14 +6,15 @@
 import type { Config } from "../config/types.ts";
 import { ConfigError } from "../config/errors.ts";
 import { loadConfig, parseConfig } from "../config/loader.ts";
+import { openFailed } from "../config/os_error.ts";
+import { resolve } from "node:path";
 import { DEFAULT_CONFIG, DEFAULT_CONFIG_NAME } from "./default_config.ts";
 
 /** The config file itself cannot be read (missing, a directory, no permission). */
 export class ConfigReadError extends Error {
-  /** `cause` is the error reading `path` gave. */
+  /** `cause` is the error reading `path` gave. The message names the absolute path. */
   constructor(path: string, cause: unknown) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    super(`open() "${path}" failed (${reason})`, { cause });
+    super(openFailed(resolve(path), cause), { cause });
     this.name = "ConfigReadError";
   }
 }

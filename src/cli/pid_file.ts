@@ -3,15 +3,15 @@
  *
  * @module
  */
+import { openFailed } from "../config/os_error.ts";
 import type { Position } from "../config/types.ts";
 
 /** A pid file that cannot be written: a startup error. */
 export class PidFileError extends Error {
   /** `pos` is the `pid` directive; absent means the `--pid` flag. */
   constructor(path: string, cause: unknown, pos?: Position) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
     super(
-      `open() "${path}" failed (${reason})` +
+      openFailed(path, cause) +
         (pos ? ` for "pid" in ${pos.file}:${pos.line}` : " for --pid"),
       { cause },
     );

@@ -193,14 +193,6 @@ function logNotices(logger: SwitchableLogger, config: Config): void {
   if (!config.servers.some((s) => s.listen.length > 0)) {
     logger.log("warn", 'no "listen" directive in the configuration: nothing is served');
   }
-  const workers = config.main.workerProcesses;
-  if (workers !== 1) {
-    logger.log(
-      "notice",
-      `"worker_processes ${workers}": stream-echo serves from one process; ` +
-        'run several with "listen ... reuseport" to spread load',
-    );
-  }
 }
 
 /** One line per listener: the address actually bound and the directive it came from. */

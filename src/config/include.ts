@@ -14,7 +14,7 @@ import { expandGlob, hasGlob } from "./glob.ts";
 import { resolvePath } from "./main_directives.ts";
 import { type Directive, parse } from "./parser.ts";
 import type { Scope } from "./scope.ts";
-import { describeError } from "./tls.ts";
+import { openFailed } from "./os_error.ts";
 
 /** How deep includes may nest (a guard far above any real config). */
 export const MAX_INCLUDE_DEPTH = 64;
@@ -48,7 +48,7 @@ export function compileInclude(d: Directive, scope: Scope): void {
     try {
       text = state.source.readFile(file);
     } catch (err) {
-      throw new ConfigError(`open() "${file}" failed (${describeError(err)})`, d.pos);
+      throw new ConfigError(openFailed(file, err), d.pos);
     }
     const tree = parse(text, file);
     state.includeStack.push(key);

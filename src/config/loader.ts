@@ -10,7 +10,7 @@ import { compile } from "./compile.ts";
 import { ConfigError } from "./errors.ts";
 import type { GlobEntry } from "./glob.ts";
 import { parse } from "./parser.ts";
-import { describeError } from "./tls.ts";
+import { openFailed } from "./os_error.ts";
 import type { Config } from "./types.ts";
 
 /** Options of {@link parseConfig}. */
@@ -92,7 +92,7 @@ export function loadConfig(path: string): Config {
   try {
     text = Deno.readTextFileSync(path);
   } catch (err) {
-    throw new ConfigError(`open() "${path}" failed (${describeError(err)})`, {
+    throw new ConfigError(openFailed(path, err), {
       file: path,
       line: 1,
     });

@@ -80,7 +80,15 @@ export function number(d: Directive): void {
 /** `worker_processes N|auto`. */
 export function compileWorkerProcesses(d: Directive, scope: Scope): void {
   once(d, scope);
-  scope.state.main.workerProcesses = d.args[0] === "auto" ? "auto" : positive(d, d.args[0]);
+  const workers = d.args[0] === "auto" ? "auto" : positive(d, d.args[0]);
+  scope.state.main.workerProcesses = workers;
+  if (workers !== 1) {
+    scope.state.notices.push({
+      message: `"worker_processes" is ${workers}, but stream-echo serves from one process; ` +
+        'run several with "listen ... reuseport" to spread load',
+      pos: d.pos,
+    });
+  }
 }
 
 /**

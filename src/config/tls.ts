@@ -8,19 +8,11 @@
  */
 
 import { ConfigError } from "./errors.ts";
+import { describeError } from "./os_error.ts";
 import { resolvePath } from "./main_directives.ts";
 import type { Directive } from "./parser.ts";
 import type { CompileState, Scope, TlsFileRef, TlsPartial } from "./scope.ts";
 import type { Position, TlsSettings } from "./types.ts";
-
-/** Words for an OS error, like nginx's `(2: No such file or directory)` without the number. */
-export function describeError(err: unknown): string {
-  if (err instanceof Deno.errors.NotFound) return "No such file or directory";
-  if (err instanceof Deno.errors.PermissionDenied) return "Permission denied";
-  if (err instanceof Deno.errors.IsADirectory) return "Is a directory";
-  if (err instanceof Error) return err.message;
-  return String(err);
-}
 
 const PEM_CERT = /-----BEGIN [A-Z0-9 ]*CERTIFICATE-----/;
 const PEM_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
