@@ -5,7 +5,7 @@
  * @module
  */
 import denoJson from "./deno.json" with { type: "json" };
-import { parseArgs, UsageError } from "./src/cli/args.ts";
+import { isCommand, parseArgs, UsageError } from "./src/cli/args.ts";
 import { check } from "./src/cli/check.ts";
 import { type CliIO, serve } from "./src/cli/serve.ts";
 import { commandHelp, USAGE } from "./src/cli/usage.ts";
@@ -36,7 +36,9 @@ export async function main(args: readonly string[], io: CliIO = processIO): Prom
     inv = parseArgs(args);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    io.stderr(`stream-echo: ${err.message}\n\n${USAGE}`);
+    // The usage of the command the user was typing, when one is named; else the overview.
+    const named = args.find(isCommand);
+    io.stderr(`stream-echo: ${err.message}\n\n${named ? commandHelp(named) : USAGE}`);
     return 2;
   }
   switch (inv.command) {

@@ -35,4 +35,6 @@ if [ -n "${PEER_SUITE:-}" ]; then
   python3 "$suite/run.py" --target cmd --cwd "$work" --no-log-checks \
     --cmd "deno run $perms --no-config $work/stream-echo.js serve --config {config}" \
     "$suite/t/*.t"
+else
+  echo "bundle_e2e: the module's suite was not run (set PEER_SUITE=../shared/peer-suite to run it)"
 fi

@@ -6,7 +6,12 @@
 #   scripts/smoke.sh deno run --allow-net --allow-read --allow-write --allow-ffi --unstable-net dist/stream-echo.js
 set -euo pipefail
 [ $# -gt 0 ] || { echo "usage: $0 COMMAND..." >&2; exit 2; }
-cmd=("$@")
+# The script works in a temporary directory: make relative paths among the arguments
+# (./stream-echo, dist/stream-echo.js) absolute first.
+cmd=()
+for arg in "$@"; do
+  if [[ "$arg" != /* && -e "$arg" ]]; then cmd+=("$PWD/$arg"); else cmd+=("$arg"); fi
+done
 work=$(mktemp -d "${TMPDIR:-/tmp}/stream-echo-smoke-XXXXXX")
 pid=""
 cleanup() {

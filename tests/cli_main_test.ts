@@ -23,7 +23,13 @@ Deno.test("main() returns 2 and prints usage on stderr for a usage error", async
   const c = capture();
   assert.equal(await main(["serve", "--nope"], c.io), 2);
   assert.equal(c.out(), "");
-  assert.match(c.err(), /^stream-echo: unknown flag "--nope"\n\nUsage: stream-echo/);
+  assert.match(c.err(), /^stream-echo: unknown flag "--nope"\n\nUsage: stream-echo serve /);
+});
+
+Deno.test("main() shows the overall usage for a usage error that names no command", async () => {
+  const c = capture();
+  assert.equal(await main(["--nope"], c.io), 2);
+  assert.match(c.err(), /^stream-echo: unknown flag "--nope"\n\nUsage: stream-echo <command>/);
 });
 
 Deno.test("main(check) returns 0 or 1 with nginx's lines on stderr", async () => {

@@ -161,6 +161,7 @@ export function parseArgs(args: readonly string[]): Invocation {
   return inv;
 }
 
-function isCommand(s: string): s is CommandName {
+/** Is `s` one of the command names? */
+export function isCommand(s: string): s is CommandName {
   return (COMMANDS as readonly string[]).includes(s);
 }

@@ -48,7 +48,7 @@ Signals:
 Exit codes: 0 stopped by a signal, 1 config, listen or runtime failure, 2 usage error.
 `;
 
-const CHECK = `Usage: stream-echo check [--config FILE] [-q]
+const CHECK = `Usage: stream-echo check [-c|--config FILE] [-q]
        stream-echo -t [-q] -c FILE
 
 Tests a config file the way "nginx -t" does and prints, on stderr:
