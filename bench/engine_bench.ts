@@ -228,7 +228,7 @@ interface StreamResult {
 /** Reads one connection's whole reply as fast as possible, sampling the server's RSS. */
 async function streamRate(pid: number | null, port: number): Promise<StreamResult> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const buf = new Uint8Array(1 << 20);
+  const buf = new Uint8Array(4 << 20);
   const mib = (b: number) => b / (1 << 20);
   const rssStart = pid ? rssBytes(pid) : 0;
   let rssMax = rssStart;
