@@ -341,11 +341,12 @@ class Server implements ServerHandle {
       result = { end: "error", reason: message(err) };
       this.#logger.log("alert", `stream session failed: ${message(err)}`, context);
     } finally {
+      // io.close() is idempotent and closes the connection (runSession has normally done it
+      // already); closing conn again would throw on every session. Only a connection that never
+      // got its io (failed handshake, connIO failing) is closed here directly.
       try {
-        io?.close();
-      } catch { /* already closed */ }
-      try {
-        conn.close();
+        if (io) io.close();
+        else conn.close();
       } catch { /* already closed */ }
     }
     this.#ended(info, result, startedAt, context);
