@@ -13,17 +13,7 @@ import type { Scope } from "./scope.ts";
 import { timeValue } from "./settings.ts";
 import type { LogLevel } from "./types.ts";
 import { parseInteger } from "./units.ts";
-
-const LOG_LEVELS: readonly LogLevel[] = [
-  "debug",
-  "info",
-  "notice",
-  "warn",
-  "error",
-  "crit",
-  "alert",
-  "emerg",
-];
+import { LOG_LEVELS } from "../log/logger.ts";
 
 /** Resolves a path against the main config's folder (absolute paths stay as they are). */
 export function resolvePath(scope: Scope, path: string): string {

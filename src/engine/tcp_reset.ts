@@ -13,86 +13,10 @@
  * @module
  */
 
-const FIONREAD = 0x541b;
-const AF_INET = 2;
-const AF_INET6 = 10;
+import { connFd, libc } from "../sys/libc.ts";
+
+const FIONREAD = 0x541b; // Linux
 const AF_UNSPEC = 0;
-
-const SYMBOLS = {
-  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
-  connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
-  getpeername: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-} as const;
-
-type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
-
-let libc: Libc | null | undefined;
-
-function loadLibc(): Libc | null {
-  if (libc !== undefined) return libc;
-  libc = null;
-  if (Deno.build.os !== "linux") return libc;
-  try {
-    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return libc;
-    libc = Deno.dlopen("libc.so.6", SYMBOLS).symbols;
-  } catch {
-    libc = null;
-  }
-  return libc;
-}
-
-/** The port of a sockaddr_in/sockaddr_in6 written by getpeername/getsockname, or -1. */
-function sockPort(call: Libc["getpeername"], fd: number): number {
-  const addr = new Uint8Array(128);
-  const len = new Uint32Array([addr.byteLength]);
-  if (call(fd, addr, len) !== 0) return -1;
-  const view = new DataView(addr.buffer);
-  const family = view.getUint16(0, true);
-  if (family !== AF_INET && family !== AF_INET6) return -1;
-  return view.getUint16(2, false);
-}
-
-/** Highest descriptor probed, and how many non-sockets in a row end the scan. */
-const SCAN_LIMIT = 1 << 20;
-const SCAN_MISSES = 1024;
-
-/**
- * Descriptors of the TCP connections seen by the last scan, by "localPort:remotePort". Entries
- * may be stale (the descriptor closed, its number reused): each use is verified first, and a miss
- * rescans, so a scan is paid once per batch of new connections, not per close.
- */
-let index = new Map<string, number>();
-
-function matches(lib: Libc, fd: number, local: Deno.NetAddr, remote: Deno.NetAddr): boolean {
-  return sockPort(lib.getpeername, fd) === remote.port &&
-    sockPort(lib.getsockname, fd) === local.port;
-}
-
-/**
- * Finds the descriptor of a TCP connection by its local and remote ports. Deno wants
- * `--allow-all` to list `/proc/self/fd`, so descriptors are probed in order (Linux hands out the
- * lowest free one, so open ones are dense) until 1024 in a row are not sockets.
- */
-function findFd(lib: Libc, local: Deno.NetAddr, remote: Deno.NetAddr): number | null {
-  const key = `${local.port}:${remote.port}`;
-  const known = index.get(key);
-  if (known !== undefined && matches(lib, known, local, remote)) return known;
-  const fresh = new Map<string, number>();
-  let misses = 0;
-  for (let fd = 3; fd < SCAN_LIMIT && misses < SCAN_MISSES; fd++) {
-    const peer = sockPort(lib.getpeername, fd);
-    if (peer < 0) {
-      misses = sockPort(lib.getsockname, fd) < 0 ? misses + 1 : 0;
-      continue;
-    }
-    misses = 0;
-    const own = sockPort(lib.getsockname, fd);
-    if (own >= 0) fresh.set(`${own}:${peer}`, fd);
-  }
-  index = fresh;
-  return fresh.get(key) ?? null;
-}
 
 /**
  * If the kernel holds input nobody read on `conn`, resets the connection (the client gets
@@ -118,9 +42,10 @@ export function resetIfUnread(conn: Deno.Conn): boolean {
     const local = conn.localAddr;
     const remote = conn.remoteAddr;
     if (local.transport !== "tcp" || remote.transport !== "tcp") return false;
-    const lib = loadLibc();
+    if (Deno.build.os !== "linux") return false;
+    const lib = libc();
     if (!lib) return false;
-    const fd = findFd(lib, local, remote);
+    const fd = connFd(lib, local, remote);
     if (fd === null) return false;
     const pending = new Int32Array(1);
     if (lib.ioctl(fd, BigInt(FIONREAD), pending) !== 0 || pending[0] <= 0) return false;
