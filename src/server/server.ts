@@ -273,12 +273,10 @@ class Server implements ServerHandle {
       return;
     }
     const id = ++this.#connections;
-    if (isTcp(conn)) {
+    // Nagle is turned off by connIO (once per connection: the setsockopt is not free).
+    if (isTcp(conn) && listen.kind === "tcp" && listen.keepAlive !== undefined) {
       try {
-        conn.setNoDelay(true);
-        if (listen.kind === "tcp" && listen.keepAlive !== undefined) {
-          conn.setKeepAlive(listen.keepAlive);
-        }
+        conn.setKeepAlive(listen.keepAlive);
       } catch { /* the client may already be gone; the session will notice */ }
     }
     const info: SessionInfo = {
