@@ -208,17 +208,16 @@ export class ByteReader {
   }
 
   /**
-   * Cancels the source stream and releases it; pending reads end. Resolves once the source has
-   * finished cancelling. Never rejects.
+   * Cancels the source stream; pending reads end (cancelling closes the stream). Resolves once
+   * the source has finished cancelling. Never rejects. The reader keeps its lock on the closed
+   * stream: releasing it would reject the reader's `closed` promise with a fresh TypeError, a
+   * cost paid on every session for a stream nobody reads again.
    */
   async cancel(): Promise<void> {
     this.#broken = true;
     try {
       await this.#source.reader.cancel();
     } catch { /* already errored */ }
-    try {
-      this.#source.reader.releaseLock();
-    } catch { /* a read may still be pending on a stream that ignores cancel */ }
   }
 
   async #byobRead(

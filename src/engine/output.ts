@@ -161,7 +161,9 @@ export class Output {
 
   /**
    * Gives up: stops the pump and the watchdog, aborts the writable side, and waits (at most
-   * `graceMs`) for writes in flight to settle. Never rejects.
+   * `graceMs`) for writes in flight to settle. Never rejects. The writer keeps its lock on the
+   * (closed or aborted) stream: releasing it would reject the writer's `closed` promise with a
+   * fresh TypeError, a cost paid on every session for a stream nobody writes to again.
    */
   async abandon(graceMs = 200): Promise<void> {
     if (!this.#failed) {
@@ -180,9 +182,6 @@ export class Output {
       ]);
       clearTimeout(timer);
     }
-    try {
-      this.#writer.releaseLock();
-    } catch { /* pending writes keep the lock on some streams */ }
   }
 
   #hasRoom(): boolean {
