@@ -309,7 +309,11 @@ class Session implements StepContext {
       else this.#io.close();
     } catch { /* already closed */ }
     await this.output.abandon(SETTLE_MS);
-    if (this.#reader) {
+    if (this.#reader?.eof) {
+      // The reader saw EOF: its stream is closed, and cancelling a closed stream resolves at
+      // once, so no settle timer (a setTimeout and a clearTimeout per session) is needed.
+      await this.#reader.cancel();
+    } else if (this.#reader) {
       await withTimeout(this.#reader.cancel(), SETTLE_MS);
     } else if (!this.#io.readable.locked) {
       await withTimeout(this.#io.readable.cancel().catch(() => {}), SETTLE_MS);
