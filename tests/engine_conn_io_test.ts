@@ -24,6 +24,24 @@ Deno.test("connIO: a session's reply arrives whole over TCP, then EOF", async ()
   assertEquals(server.logger.lines, []);
 });
 
+Deno.test("connIO: output after two large duplicates keeps its order (C then D, last)", async () => {
+  await using server = scriptServer(
+    script("echo_duplicate 200000 a; echo_duplicate 200000 b; echo -n C; echo -n D;"),
+  );
+  for (let i = 0; i < 3; i++) {
+    const client = await connect(server.port);
+    try {
+      const text = await readAll(client);
+      assertEquals(text.length, 400_002);
+      assertEquals(text.slice(-4), "bbCD");
+      assertEquals(text.indexOf("b"), 200_000);
+    } finally {
+      client.close();
+    }
+    assertEquals(await server.nextResult(), { end: "eof" });
+  }
+});
+
 Deno.test("connIO: pipelined lines are answered one by one", async () => {
   await using server = scriptServer(
     script(

@@ -97,3 +97,49 @@ Deno.test("Output: close() drains then closes the writable (half-close)", async 
   assert(closed);
   assertEquals(sizes, [3]);
 });
+
+/** A small deterministic PRNG (mulberry32), so a failing trial can be replayed. */
+function prng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+Deno.test("Output: random pushes interleaved with waits keep their order, and drained() means written", async () => {
+  const random = prng(20261124);
+  for (let trial = 0; trial < 400; trial++) {
+    const got: number[] = [];
+    const writable = new WritableStream<Uint8Array>({
+      async write(chunk) {
+        for (const b of chunk) got.push(b);
+        if (random() < 0.5) await null;
+        if (random() < 0.2) await new Promise((r) => setTimeout(r, 0));
+      },
+    }, new ByteLengthQueuingStrategy({ highWaterMark: 2 }));
+    const out = new Output(writable.getWriter(), { sendTimeout: 10_000, onFail: () => {} });
+    const expected: number[] = [];
+    let next = 0;
+    for (let i = 0; i < 20; i++) {
+      const n = 1 + Math.floor(random() * 3);
+      const data = new Uint8Array(n).map(() => next++ & 255);
+      if (random() < 0.3) {
+        out.pushRepeat(data, n * 2);
+        expected.push(...data, ...data);
+      } else {
+        out.push(data);
+        expected.push(...data);
+      }
+      for (let j = Math.floor(random() * 4); j > 0; j--) await null;
+      if (random() < 0.2) {
+        await out.drained();
+        assertEquals(got.length, expected.length, `trial ${trial}: drained() before written`);
+      }
+    }
+    await out.drained();
+    assertEquals(got, expected, `trial ${trial}: bytes out of order`);
+    await out.abandon(10);
+  }
+});

@@ -195,7 +195,9 @@ export class Output {
     this.#pump()
       .catch((err) => this.#fail({ error: err }))
       .finally(() => {
-        this.#pumping = false;
+        // #pump() already cleared #pumping when its loop ended. Clearing it again here would be
+        // wrong: a push since then may have started a newer pump that is still running (it
+        // would lose its piece's place in the order, and idle/drained() would lie).
         if (this.#queue.length > 0 && !this.#failed) this.#kick();
         else this.#checkIdle();
       });
