@@ -89,6 +89,55 @@ export function sockPort(call: Libc["getpeername"], fd: number): number {
   return ADDR_VIEW.getUint16(2, false);
 }
 
+/**
+ * The address `call` (getsockname or getpeername) writes for `fd` as a key
+ * `"<address>|<port>"`, with IPv6 addresses as eight plain hex groups, or null when `fd` is not
+ * an open IPv4/IPv6 socket (or, for getpeername, not connected).
+ */
+export function sockKey(call: Libc["getpeername"], fd: number): string | null {
+  ADDR_LEN[0] = ADDR.byteLength;
+  if (call(fd, ADDR, ADDR_LEN) !== 0) return null;
+  const family = Deno.build.os === "darwin" ? ADDR_VIEW.getUint8(1) : ADDR_VIEW.getUint16(0, true);
+  const port = ADDR_VIEW.getUint16(2, false);
+  if (family === AF_INET) return `${ADDR.subarray(4, 8).join(".")}|${port}`;
+  if (family !== AF_INET6) return null;
+  const groups: string[] = [];
+  for (let i = 0; i < 8; i++) groups.push(ADDR_VIEW.getUint16(8 + 2 * i, false).toString(16));
+  return `${groups.join(":")}|${port}`;
+}
+
+/**
+ * The key {@linkcode sockKey} gives for the socket address `addr`, or null for a hostname that
+ * is not an IP address.
+ *
+ * @example
+ * ```ts
+ * import { netAddrKey } from "./libc.ts";
+ * const key = netAddrKey({ transport: "tcp", hostname: "::ffff:127.0.0.1", port: 80 });
+ * console.assert(key === "0:0:0:0:0:ffff:7f00:1|80");
+ * console.assert(netAddrKey({ transport: "tcp", hostname: "127.0.0.1", port: 80 }) === "127.0.0.1|80");
+ * ```
+ */
+export function netAddrKey(addr: Deno.NetAddr): string | null {
+  const host = addr.hostname.replace(/^\[|\]$/g, "").split("%")[0];
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(host)) return `${host}|${addr.port}`;
+  if (!host.includes(":")) return null;
+  // An IPv4 tail (::ffff:1.2.3.4) becomes two hex groups, then "::" expands to zero groups.
+  const text = host.replace(
+    /(\d+)\.(\d+)\.(\d+)\.(\d+)$/,
+    (_, a, b, c, d) => `${((+a << 8) | +b).toString(16)}:${((+c << 8) | +d).toString(16)}`,
+  );
+  const [left, right, extra] = text.split("::");
+  if (extra !== undefined) return null;
+  const head = left ? left.split(":") : [];
+  const tail = right ? right.split(":") : [];
+  const zeros = right === undefined ? 0 : 8 - head.length - tail.length;
+  if (zeros < 0) return null;
+  const groups = [...head, ...Array(zeros).fill("0"), ...tail].map((g) => parseInt(g, 16));
+  if (groups.length !== 8 || groups.some((g) => !(g >= 0 && g <= 0xffff))) return null;
+  return `${groups.map((g) => g.toString(16)).join(":")}|${addr.port}`;
+}
+
 /** Never probe beyond this descriptor, and stop after this many non-sockets in a row. */
 const SCAN_LIMIT = 1 << 20;
 const SCAN_MISSES = 1024;
@@ -111,15 +160,18 @@ export function forEachSocketFd(lib: Libc, visit: (fd: number) => void): void {
 }
 
 /**
- * Descriptors of the TCP connections seen by the last scan, by "localPort:remotePort". Entries
- * may be stale (the descriptor closed, its number reused): each use is verified first, and a miss
- * rescans, so a scan is paid once per batch of new connections, not per lookup.
+ * Descriptors of the TCP connections seen by the last scan, by their full local and remote
+ * addresses (-1 where two descriptors claimed the same pair, which a dual-stack listener could
+ * show). Entries may be stale (the descriptor closed, its number reused): each use is verified
+ * first, and a miss rescans, so a scan is paid once per batch of new connections, not per lookup.
  */
 let index = new Map<string, number>();
 
-function matches(lib: Libc, fd: number, local: Deno.NetAddr, remote: Deno.NetAddr): boolean {
-  return sockPort(lib.getpeername, fd) === remote.port &&
-    sockPort(lib.getsockname, fd) === local.port;
+function connKey(lib: Libc, fd: number): string | null {
+  const peer = sockKey(lib.getpeername, fd);
+  if (peer === null) return null;
+  const own = sockKey(lib.getsockname, fd);
+  return own === null ? null : `${own} ${peer}`;
 }
 
 /**
@@ -143,14 +195,18 @@ function matches(lib: Libc, fd: number, local: Deno.NetAddr, remote: Deno.NetAdd
  * ```
  */
 export function connFd(lib: Libc, local: Deno.NetAddr, remote: Deno.NetAddr): number | null {
-  const key = `${local.port}:${remote.port}`;
+  const own = netAddrKey(local);
+  const peer = netAddrKey(remote);
+  if (own === null || peer === null) return null;
+  const key = `${own} ${peer}`;
   const known = index.get(key);
-  if (known !== undefined && matches(lib, known, local, remote)) return known;
+  if (known !== undefined && known >= 0 && connKey(lib, known) === key) return known;
   const fresh = new Map<string, number>();
   forEachSocketFd(lib, (fd) => {
-    const peer = sockPort(lib.getpeername, fd);
-    if (peer >= 0) fresh.set(`${sockPort(lib.getsockname, fd)}:${peer}`, fd);
+    const k = connKey(lib, fd);
+    if (k !== null) fresh.set(k, fresh.has(k) ? -1 : fd);
   });
   index = fresh;
-  return fresh.get(key) ?? null;
+  const fd = fresh.get(key);
+  return fd === undefined || fd < 0 ? null : fd; // never act on an ambiguous match
 }
