@@ -7,6 +7,100 @@
 /** The longest delay `setTimeout` honours (longer ones fire at once). */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** A pending {@linkcode after}: its deadline, creation order, and callback (null once done). */
+interface Pending {
+  at: number;
+  seq: number;
+  fn: (() => void) | null;
+}
+
+/**
+ * Every pending {@linkcode after}, in a min-heap by deadline (then creation order), behind one
+ * shared `setTimeout` armed for the earliest: the lingering probe and the read and settle timers
+ * of every session cost a heap push and a flag instead of a setTimeout and a clearTimeout each.
+ * Cancelled entries stay in the heap until they reach its top; when none is left pending the
+ * shared timer is cleared, so nothing outlives the last pending timer.
+ */
+const heap: Pending[] = [];
+let pending = 0;
+let created = 0;
+let shared: ReturnType<typeof setTimeout> | undefined;
+/** The deadline the shared timer was armed for (capped at {@linkcode MAX_TIMER_MS} ahead). */
+let armedAt = Infinity;
+
+function earlier(a: Pending, b: Pending): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+}
+
+function heapPush(e: Pending): void {
+  let i = heap.push(e) - 1;
+  while (i > 0) {
+    const up = (i - 1) >> 1;
+    if (!earlier(heap[i], heap[up])) break;
+    [heap[i], heap[up]] = [heap[up], heap[i]];
+    i = up;
+  }
+}
+
+function heapPop(): void {
+  const last = heap.pop()!;
+  if (heap.length === 0) return;
+  heap[0] = last;
+  for (let i = 0;;) {
+    const l = 2 * i + 1;
+    const r = l + 1;
+    let min = i;
+    if (l < heap.length && earlier(heap[l], heap[min])) min = l;
+    if (r < heap.length && earlier(heap[r], heap[min])) min = r;
+    if (min === i) return;
+    [heap[i], heap[min]] = [heap[min], heap[i]];
+    i = min;
+  }
+}
+
+/** Arms the shared timer for the earliest pending deadline, unless it already is early enough. */
+function arm(): void {
+  while (heap.length > 0 && heap[0].fn === null) heapPop();
+  if (heap.length === 0) return;
+  const now = performance.now();
+  const at = Math.min(heap[0].at, now + MAX_TIMER_MS);
+  if (shared !== undefined) {
+    if (armedAt <= at) return;
+    clearTimeout(shared);
+  }
+  armedAt = at;
+  shared = setTimeout(fire, Math.max(0, at - now));
+}
+
+function fire(): void {
+  shared = undefined;
+  // Everything due by now, or by the deadline the timer was armed for (a timer of its own
+  // would have fired with this one), in deadline order.
+  const cutoff = Math.max(performance.now(), armedAt);
+  armedAt = Infinity;
+  const due: (() => void)[] = [];
+  while (heap.length > 0 && (heap[0].fn === null || heap[0].at <= cutoff)) {
+    const e = heap[0];
+    heapPop();
+    if (e.fn === null) continue;
+    due.push(e.fn);
+    e.fn = null;
+    pending--;
+  }
+  if (pending === 0) heap.length = 0;
+  else arm();
+  for (const fn of due) {
+    try {
+      fn();
+    } catch (err) {
+      // As from a timer of its own: an uncaught error, without skipping the other callbacks.
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
+  }
+}
+
 /**
  * Calls `fn` after `ms` milliseconds, also beyond {@linkcode MAX_TIMER_MS} (chained timers).
  * Returns a function that cancels it.
@@ -19,17 +113,20 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
  * ```
  */
 export function after(ms: number, fn: () => void): () => void {
-  let timer: ReturnType<typeof setTimeout>;
-  const deadline = performance.now() + Math.max(0, ms);
-  const arm = (left: number) => {
-    timer = setTimeout(() => {
-      const rest = deadline - performance.now();
-      if (rest > 1 && left > MAX_TIMER_MS) arm(rest);
-      else fn();
-    }, Math.min(Math.max(0, left), MAX_TIMER_MS));
+  const e: Pending = { at: performance.now() + Math.max(0, ms), seq: created++, fn };
+  pending++;
+  heapPush(e);
+  arm();
+  return () => {
+    if (e.fn === null) return;
+    e.fn = null;
+    if (--pending === 0) {
+      heap.length = 0;
+      if (shared !== undefined) clearTimeout(shared);
+      shared = undefined;
+      armedAt = Infinity;
+    }
   };
-  arm(Math.max(0, ms));
-  return () => clearTimeout(timer);
 }
 
 /** What {@linkcode withTimeout} resolves to when the timer fired first. */
