@@ -67,6 +67,45 @@ Deno.test("Output: slow but steady progress does not time out", async () => {
   assertEquals(sizes.length, 12);
 });
 
+Deno.test("Output: bytes the socket accepts inside one long write count as progress", async () => {
+  // One write that takes 300 ms to complete while the socket keeps accepting parts of it.
+  let accepted = 0;
+  let failed = false;
+  const writable = new WritableStream<Uint8Array>({
+    async write(chunk) {
+      for (let sent = 0; sent < chunk.byteLength; sent += 1024) {
+        await new Promise((r) => setTimeout(r, 20));
+        accepted += 1024;
+      }
+    },
+  });
+  const out = new Output(writable.getWriter(), {
+    sendTimeout: 100,
+    onFail: () => failed = true,
+    progress: () => accepted,
+  });
+  out.push(new Uint8Array(15 * 1024));
+  await out.drained();
+  assert(!failed, "partial progress kept the send timer from firing");
+  await out.abandon(10);
+});
+
+Deno.test("Output: without partial progress the same long write times out", async () => {
+  let failed = false;
+  const writable = new WritableStream<Uint8Array>({
+    write: () => new Promise((r) => setTimeout(r, 300)),
+  });
+  const out = new Output(writable.getWriter(), {
+    sendTimeout: 100,
+    onFail: () => failed = true,
+    progress: () => 0,
+  });
+  out.push(new Uint8Array(15 * 1024));
+  await rejects(out.drained());
+  assert(failed);
+  await out.abandon(400);
+});
+
 Deno.test("Output: a write error fails once and rejects drained()", async () => {
   const causes: unknown[] = [];
   const writable = new WritableStream<Uint8Array>({

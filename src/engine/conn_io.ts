@@ -48,6 +48,7 @@ export function connIO(conn: Deno.Conn, options: ConnIOOptions = {}): SessionIO 
   let closed = false;
   let pendingRead: Promise<unknown> = Promise.resolve();
   let pendingWrite: Promise<unknown> = Promise.resolve();
+  let accepted = 0;
   const setNoDelay = (conn as Partial<Deno.TcpConn>).setNoDelay;
   if (typeof setNoDelay === "function") {
     try {
@@ -109,6 +110,7 @@ export function connIO(conn: Deno.Conn, options: ConnIOOptions = {}): SessionIO 
           const n = await write;
           if (n <= 0) throw new Deno.errors.WriteZero("the socket accepted no bytes");
           offset += n;
+          accepted += n;
         }
       },
       async close() {
@@ -130,6 +132,7 @@ export function connIO(conn: Deno.Conn, options: ConnIOOptions = {}): SessionIO 
       if (!closed) await conn.closeWrite();
     },
     close,
+    accepted: () => accepted,
     reset() {
       if (!closed) resetIfUnread(conn);
       close();

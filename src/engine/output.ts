@@ -23,6 +23,12 @@ export interface OutputOptions {
   onTimerStart?: () => void;
   /** Called after each write completed (for debug logging). */
   onWritten?: () => void;
+  /**
+   * Bytes the socket has accepted so far, partial writes included (`SessionIO.accepted`): any
+   * change counts as progress for the send timer, so a slow but steady reader is not cut off
+   * in the middle of one large write.
+   */
+  progress?: () => number;
 }
 
 /** One queued piece of output: `chunk`, written whole `times` times, then `tail` once. */
@@ -88,6 +94,7 @@ export class Output {
   #waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   #watching = false;
   #lastProgress = 0;
+  #lastAccepted = -1;
   #written = 0;
   #settleWaiters: (() => void)[] = [];
   #closed = false;
@@ -271,6 +278,12 @@ export class Output {
   #onTick = (): void => {
     if (this.#failed || this.idle) {
       this.#stopWatchdog();
+      return;
+    }
+    const accepted = this.#options.progress?.();
+    if (accepted !== undefined && accepted !== this.#lastAccepted) {
+      this.#lastAccepted = accepted;
+      this.#lastProgress = now();
       return;
     }
     if (now() - this.#lastProgress >= this.#options.sendTimeout) this.#fail("timeout");

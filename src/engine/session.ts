@@ -107,6 +107,7 @@ class Session implements StepContext {
       sendTimeout: script.settings.sendTimeout,
       onTimerStart: this.#debugOn ? () => this.debugTimer(script.settings.sendTimeout) : undefined,
       onWritten: this.#debugOn ? () => this.debug("stream echo writer handler") : undefined,
+      progress: io.accepted ? () => io.accepted!() : undefined,
       onFail: (cause) =>
         this.halt(
           cause === "timeout"

@@ -29,6 +29,11 @@ export interface SessionIO {
    * does). Absent: the engine calls `close()`.
    */
   reset?(): void;
+  /**
+   * Bytes the socket has accepted so far, partial writes included. Lets the send timer see a
+   * slow reader's progress inside one large write. Absent: progress counts whole writes.
+   */
+  accepted?(): number;
 }
 
 /**
