@@ -173,6 +173,27 @@ Deno.test("a reload that cannot bind rejects with ListenError and leaves the old
   assert.equal(await fetchText(port), "old\n");
 });
 
+Deno.test("a failed reload racing close() never reopens a listener after the server stopped", async () => {
+  for (const ticks of [0, 1, 2, 3, 5, 8, 13]) {
+    // 127.0.0.2:P is taken, so a reload from 127.0.0.1:P to 0.0.0.0:P closes the old listener,
+    // fails to bind, and would reopen the old one: close() comes in at some point of that.
+    using other = Deno.listen({ hostname: "127.0.0.2", port: 0 });
+    const port = other.addr.port;
+    const server = await startServer(config(`server { listen 127.0.0.1:${port}; echo a; }`));
+    const reload = server.reload(config(`server { listen 0.0.0.0:${port}; echo b; }`))
+      .then(() => "reloaded", (e) => e);
+    for (let i = 0; i < ticks; i++) await null;
+    await server.close();
+    await reload;
+    await server.finished;
+    await assert.rejects(
+      () => Deno.connect({ hostname: "127.0.0.1", port }),
+      Deno.errors.ConnectionRefused,
+      `after ${ticks} ticks the old listener is open again`,
+    );
+  }
+});
+
 Deno.test("a unix listener's socket file is removed when the server stops", async () => {
   const dir = Deno.makeTempDirSync();
   const path = `${dir}/s.sock`;

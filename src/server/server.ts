@@ -223,12 +223,19 @@ class Server implements ServerHandle {
 
   async #reopen(slot: Slot): Promise<void> {
     await slot.loop;
+    // A stop that began meanwhile wants every listener closed: reopening would leave one that
+    // nothing ever stops, still accepting after `finished`.
+    if (this.#stopping) return;
     try {
       const bound = await this.#open({
         listen: slot.listen,
         tls: slot.bound.tls,
         route: slot.route,
       });
+      if (this.#stopping) {
+        bound.close();
+        return;
+      }
       const fresh = this.#startSlot(bound, { listen: slot.listen, route: slot.route });
       this.#slots[this.#slots.indexOf(slot)] = fresh;
     } catch (err) {
