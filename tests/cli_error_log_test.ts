@@ -68,11 +68,33 @@ Deno.test("writeAllSync continues after short writes and swallows a failing writ
     },
   }, "abc");
   assert.deepEqual(got, [97, 98, 99]);
-  writeAllSync({
+  const failure = writeAllSync({
     writeSync(): number {
       throw new Error("EPIPE");
     },
   }, "x");
+  assert.equal((failure as Error).message, "EPIPE");
+});
+
+Deno.test("an error_log file on a full disk says so on stderr once, and logging goes on", () => {
+  try {
+    Deno.statSync("/dev/full");
+  } catch {
+    return; // not Linux
+  }
+  const errs: string[] = [];
+  const logs = openErrorLogs([{ target: "/dev/full", level: "info" }], (l) => errs.push(l));
+  try {
+    logs.logger.log("error", "first");
+    logs.logger.log("error", "second");
+  } finally {
+    logs.close();
+  }
+  assert.equal(errs.length, 1);
+  assert.match(
+    errs[0],
+    /\[alert\] \d+#0: write\(\) to error_log "\/dev\/full" failed \(No space left on device\): its lines are lost/,
+  );
 });
 
 Deno.test("SwitchableLogger sends lines to whichever logger is current", () => {

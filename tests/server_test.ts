@@ -194,6 +194,21 @@ Deno.test("a failed reload racing close() never reopens a listener after the ser
   }
 });
 
+Deno.test("a logger that throws on every line never takes the server down", async () => {
+  let calls = 0;
+  const logger = {
+    enabled: () => true,
+    log: () => {
+      calls++;
+      throw new Error("log sink full");
+    },
+  };
+  await using server = await startServer(one("echo_read_line; echo ok;"), { logger });
+  const port = portOf(server.addrs[0]);
+  for (let i = 0; i < 3; i++) assert.equal(await fetchText(port, "x\n"), "ok\n");
+  assert.ok(calls > 0);
+});
+
 Deno.test("a unix listener's socket file is removed when the server stops", async () => {
   const dir = Deno.makeTempDirSync();
   const path = `${dir}/s.sock`;

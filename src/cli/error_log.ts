@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { openFailed } from "../config/os_error.ts";
+import { describeError, openFailed } from "../config/os_error.ts";
 import type { ErrorLogTarget, Position } from "../config/types.ts";
 import type { Logger, LogLevel } from "../log/logger.ts";
-import { createLogger, teeLogger } from "../log/logger.ts";
+import { createLogger, formatLogLine, teeLogger } from "../log/logger.ts";
 
 /** The default when neither the config nor a flag names an error log. */
 export const DEFAULT_ERROR_LOG = { target: "stderr", level: "info" as LogLevel };
@@ -66,14 +66,61 @@ export function chooseTargets(
 }
 
 /**
- * Writes a whole string to a synchronous writer (a short write is continued, never lost). A
- * failing log write (disk full, closed stderr) is dropped: logging must never end a session.
+ * Writes a whole string to a synchronous writer (a short write is continued, never lost). It
+ * never throws: a failing write (disk full, closed stderr) is returned for the caller to report,
+ * since logging must never end a session.
  */
-export function writeAllSync(w: { writeSync(p: Uint8Array): number }, text: string): void {
+export function writeAllSync(w: { writeSync(p: Uint8Array): number }, text: string): unknown {
   let bytes = new TextEncoder().encode(text);
   try {
     while (bytes.length > 0) bytes = bytes.subarray(w.writeSync(bytes));
-  } catch { /* nowhere left to report it */ }
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}
+
+/**
+ * A sink for an `error_log` file that says so on stderr, once, when the file stops taking lines
+ * (a full disk, a revoked mount), and once more when it takes them again.
+ */
+function fileSink(
+  file: { writeSync(p: Uint8Array): number },
+  path: string,
+  stderr: (line: string) => void,
+) {
+  let failing = false;
+  return (line: string) => {
+    const err = writeAllSync(file, line);
+    if (err === undefined) {
+      if (failing) {
+        failing = false;
+        stderr(
+          formatLogLine(
+            "notice",
+            `error_log "${path}" takes lines again`,
+            undefined,
+            new Date(),
+            Deno.pid,
+          ) + "\n",
+        );
+      }
+      return;
+    }
+    if (failing) return;
+    failing = true;
+    stderr(
+      formatLogLine(
+        "alert",
+        `write() to error_log "${path}" failed (${
+          describeError(err)
+        }): its lines are lost until it takes them again`,
+        undefined,
+        new Date(),
+        Deno.pid,
+      ) + "\n",
+    );
+  };
 }
 
 /**
@@ -101,7 +148,7 @@ export function openErrorLogs(
         throw new ErrorLogOpenError(t.target, err, t.pos);
       }
       files.push(file);
-      loggers.push(createLogger((line) => writeAllSync(file, line), { level: t.level }));
+      loggers.push(createLogger(fileSink(file, t.target, stderr), { level: t.level }));
     }
   } catch (err) {
     for (const f of files) f.close();

@@ -121,6 +121,34 @@ export function createLogger(write: (line: string) => void, options: LoggerOptio
   };
 }
 
+/**
+ * A logger that never throws: a line the wrapped logger fails on (a full disk, a throwing
+ * callback) is dropped instead of ending the session or the accept loop that logged it.
+ *
+ * @example
+ * ```ts
+ * import { safeLogger } from "./logger.ts";
+ * const log = safeLogger({ enabled: () => true, log: () => { throw new Error("disk full"); } });
+ * log.log("error", "dropped, not thrown");
+ * ```
+ */
+export function safeLogger(logger: Logger): Logger {
+  return {
+    enabled(level) {
+      try {
+        return logger.enabled(level);
+      } catch {
+        return false;
+      }
+    },
+    log(level, message, ctx) {
+      try {
+        logger.log(level, message, ctx);
+      } catch { /* dropped: logging must never end a session */ }
+    },
+  };
+}
+
 /** Fans one line out to several loggers (several `error_log` directives). */
 export function teeLogger(loggers: Logger[]): Logger {
   if (loggers.length === 1) return loggers[0];

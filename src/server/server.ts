@@ -6,7 +6,7 @@
 import type { Config, Listen, ServerConfig, TlsSettings } from "../config/types.ts";
 import { ConfigError } from "../config/errors.ts";
 import type { LogContext, Logger } from "../log/logger.ts";
-import { quietLogger } from "../log/logger.ts";
+import { quietLogger, safeLogger } from "../log/logger.ts";
 import type { SessionIO, SessionResult } from "../engine/types.ts";
 import { runSession } from "../engine/session.ts";
 import { connIO } from "../engine/conn_io.ts";
@@ -81,7 +81,9 @@ class Server implements ServerHandle {
 
   constructor(config: Config, options: ServerOptions) {
     this.#config = config;
-    this.#logger = options.logger ?? quietLogger;
+    // The caller's logger may throw (a library user's callback, a full disk): never let that
+    // reach the accept loop or a session.
+    this.#logger = options.logger ? safeLogger(options.logger) : quietLogger;
     this.#observer = options.observer;
     this.#signal = options.signal;
     this.#onListen = options.onListen;
