@@ -8,6 +8,7 @@
 import type { EchoSettings } from "../config/types.ts";
 import type { LogContext, Logger } from "../log/logger.ts";
 import { ByteReader } from "./byte_reader.ts";
+import { directSource } from "./conn_io.ts";
 import { Discarder } from "./discarder.ts";
 import { osFailure, SessionHalt, toHalt } from "./halt.ts";
 import { linger, PROBE_MS } from "./lingering.ts";
@@ -140,7 +141,9 @@ class Session implements StepContext {
   }
 
   reader(): ByteReader {
-    this.#reader ??= new ByteReader(this.#io.readable, { size: this.settings.readBufferSize });
+    this.#reader ??= new ByteReader(directSource(this.#io) ?? this.#io.readable, {
+      size: this.settings.readBufferSize,
+    });
     return this.#reader;
   }
 
@@ -311,12 +314,13 @@ class Session implements StepContext {
     } catch { /* already closed */ }
     await this.output.abandon(SETTLE_MS);
     if (this.#reader?.eof) {
-      // The reader saw EOF: its stream is closed, and cancelling a closed stream resolves at
-      // once, so no settle timer (a setTimeout and a clearTimeout per session) is needed.
+      // The reader saw EOF: no read is in flight (its stream is closed, or its direct source's
+      // last read settled), so cancelling resolves at once and needs no settle timer.
       await this.#reader.cancel();
     } else if (this.#reader) {
       await withTimeout(this.#reader.cancel(), SETTLE_MS);
-    } else if (!this.#io.readable.locked) {
+    } else if (!directSource(this.#io) && !this.#io.readable.locked) {
+      // (A connIO io is read directly: its readable was never built, and it was closed above.)
       await withTimeout(this.#io.readable.cancel().catch(() => {}), SETTLE_MS);
     }
   }
