@@ -7,6 +7,8 @@
  * @module
  */
 
+import type { OutputWriter } from "./direct_writer.ts";
+
 /**
  * Why output failed: the send timeout, or an error from writing (`call` "writev") or from
  * half-closing (`call` "shutdown").
@@ -69,7 +71,8 @@ function unwatch(check: () => void): void {
 }
 
 /**
- * Ordered, backpressured output over a `WritableStreamDefaultWriter`.
+ * Ordered, backpressured output over a `WritableStreamDefaultWriter` (or a
+ * {@linkcode OutputWriter} with its semantics, such as the socket adapter's direct writer).
  *
  * @example
  * ```ts
@@ -84,7 +87,7 @@ function unwatch(check: () => void): void {
  * ```
  */
 export class Output {
-  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #writer: OutputWriter;
   #options: OutputOptions;
   #queue: Item[] = [];
   #pumping = false;
@@ -99,7 +102,7 @@ export class Output {
   #settleWaiters: (() => void)[] = [];
   #closed = false;
 
-  constructor(writer: WritableStreamDefaultWriter<Uint8Array>, options: OutputOptions) {
+  constructor(writer: OutputWriter, options: OutputOptions) {
     this.#writer = writer;
     this.#options = options;
   }
