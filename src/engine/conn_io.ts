@@ -14,25 +14,11 @@
  * @module
  */
 import type { DirectSource } from "./byte_reader.ts";
-import { type DirectSink, DirectWriter, type OutputWriter } from "./direct_writer.ts";
 import { resetIfUnread } from "./tcp_reset.ts";
 import type { SessionIO } from "./types.ts";
 
 /** The direct source of each io made by {@linkcode connIO}, by the io itself. */
 const directSources = new WeakMap<SessionIO, DirectSource>();
-/** The sink (and its high-water mark) of each io made by {@linkcode connIO}. */
-const directSinks = new WeakMap<SessionIO, { sink: DirectSink; highWaterMark: number }>();
-
-/**
- * The engine's way to write to an io made by {@linkcode connIO} without its `writable` stream
- * (which is then never built): a writer with the stream's semantics straight over the socket.
- * Undefined for any other io, including a wrapper around a connIO one (an observer's taps must
- * see the bytes). Call it once per io: each call makes a new writer.
- */
-export function directWriter(io: SessionIO): OutputWriter | undefined {
-  const direct = directSinks.get(io);
-  return direct && new DirectWriter(direct.sink, direct.highWaterMark);
-}
 
 /**
  * The engine's way to read an io made by {@linkcode connIO} without its `readable` stream
@@ -139,40 +125,35 @@ export function connIO(conn: Deno.Conn, options: ConnIOOptions = {}): SessionIO 
     }
   };
 
-  const sink: DirectSink = {
-    async write(chunk) {
-      let offset = 0;
-      while (offset < chunk.byteLength) {
-        const write = conn.write(chunk.subarray(offset));
-        pendingWrite = write.catch(() => {});
-        const n = await write;
-        if (n <= 0) throw new Deno.errors.WriteZero("the socket accepted no bytes");
-        offset += n;
-        accepted += n;
-      }
+  const writable = new WritableStream<Uint8Array>(
+    {
+      async write(chunk) {
+        let offset = 0;
+        while (offset < chunk.byteLength) {
+          const write = conn.write(chunk.subarray(offset));
+          pendingWrite = write.catch(() => {});
+          const n = await write;
+          if (n <= 0) throw new Deno.errors.WriteZero("the socket accepted no bytes");
+          offset += n;
+          accepted += n;
+        }
+      },
+      async close() {
+        if (closed) return;
+        await conn.closeWrite();
+      },
+      async abort() {
+        await pendingWrite;
+      },
     },
-    async close() {
-      if (closed) return;
-      await conn.closeWrite();
-    },
-    async abort() {
-      await pendingWrite;
-    },
-  };
-  const highWaterMark = options.writeHighWaterMark ?? 262144;
-  // Built on first use only: the engine writes through directWriter(io) instead.
-  let writable: WritableStream<Uint8Array> | undefined;
+    new ByteLengthQueuingStrategy({ highWaterMark: options.writeHighWaterMark ?? 262144 }),
+  );
 
   const io: SessionIO = {
     get readable(): ReadableStream<Uint8Array> {
       return readable ??= new ReadableStream(source);
     },
-    get writable(): WritableStream<Uint8Array> {
-      return writable ??= new WritableStream<Uint8Array>(
-        sink,
-        new ByteLengthQueuingStrategy({ highWaterMark }),
-      );
-    },
+    writable,
     async closeWrite() {
       await pendingWrite;
       if (!closed) await conn.closeWrite();
@@ -191,7 +172,6 @@ export function connIO(conn: Deno.Conn, options: ConnIOOptions = {}): SessionIO 
       await pendingRead;
     },
   });
-  directSinks.set(io, { sink, highWaterMark });
   return io;
 }
 

@@ -7,8 +7,6 @@
  * @module
  */
 
-import type { OutputWriter } from "./direct_writer.ts";
-
 /**
  * Why output failed: the send timeout, or an error from writing (`call` "writev") or from
  * half-closing (`call` "shutdown").
@@ -71,8 +69,7 @@ function unwatch(check: () => void): void {
 }
 
 /**
- * Ordered, backpressured output over a `WritableStreamDefaultWriter` (or a
- * {@linkcode OutputWriter} with its semantics, such as the socket adapter's direct writer).
+ * Ordered, backpressured output over a `WritableStreamDefaultWriter`.
  *
  * @example
  * ```ts
@@ -87,7 +84,7 @@ function unwatch(check: () => void): void {
  * ```
  */
 export class Output {
-  #writer: OutputWriter;
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
   #options: OutputOptions;
   #queue: Item[] = [];
   #pumping = false;
@@ -102,7 +99,7 @@ export class Output {
   #settleWaiters: (() => void)[] = [];
   #closed = false;
 
-  constructor(writer: OutputWriter, options: OutputOptions) {
+  constructor(writer: WritableStreamDefaultWriter<Uint8Array>, options: OutputOptions) {
     this.#writer = writer;
     this.#options = options;
   }

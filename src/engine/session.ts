@@ -8,7 +8,7 @@
 import type { EchoSettings } from "../config/types.ts";
 import type { LogContext, Logger } from "../log/logger.ts";
 import { ByteReader } from "./byte_reader.ts";
-import { directSource, directWriter } from "./conn_io.ts";
+import { directSource } from "./conn_io.ts";
 import { Discarder } from "./discarder.ts";
 import { osFailure, SessionHalt, toHalt } from "./halt.ts";
 import { linger, PROBE_MS } from "./lingering.ts";
@@ -104,7 +104,7 @@ class Session implements StepContext {
     this.#ctx = { ...options.context, action: options.context?.action ?? SESSION_ACTION };
     this.#signal = options.signal;
     this.#debugOn = options.logger.enabled("debug");
-    this.output = new Output(directWriter(io) ?? io.writable.getWriter(), {
+    this.output = new Output(io.writable.getWriter(), {
       sendTimeout: script.settings.sendTimeout,
       onTimerStart: this.#debugOn ? () => this.debugTimer(script.settings.sendTimeout) : undefined,
       onWritten: this.#debugOn ? () => this.debug("stream echo writer handler") : undefined,
