@@ -13,21 +13,8 @@
  *
  * @module
  */
-import type { DirectSource } from "./byte_reader.ts";
 import { resetIfUnread } from "./tcp_reset.ts";
 import type { SessionIO } from "./types.ts";
-
-/** The direct source of each io made by {@linkcode connIO}, by the io itself. */
-const directSources = new WeakMap<SessionIO, DirectSource>();
-
-/**
- * The engine's way to read an io made by {@linkcode connIO} without its `readable` stream
- * (which is then never built): `conn.read()` straight into the reading buffer. Undefined for
- * any other io, including a wrapper around a connIO one (an observer's taps must see the bytes).
- */
-export function directSource(io: SessionIO): DirectSource | undefined {
-  return directSources.get(io);
-}
 
 /** Options for {@linkcode connIO}. */
 export interface ConnIOOptions {
@@ -111,19 +98,7 @@ export function connIO(conn: Deno.Conn, options: ConnIOOptions = {}): SessionIO 
       await pendingRead;
     },
   };
-  // Built on first use only: the engine reads through directSource(io) instead.
-  let readable: ReadableStream<Uint8Array> | undefined;
-  const directRead = async (target: Uint8Array): Promise<number | null> => {
-    // What pull() does, without the stream: EOF once the connection was closed on purpose.
-    try {
-      const read = conn.read(target);
-      pendingRead = read.catch(() => {});
-      return await read;
-    } catch (err) {
-      if (closed) return null;
-      throw err;
-    }
-  };
+  const readable: ReadableStream<Uint8Array> = new ReadableStream(source);
 
   const writable = new WritableStream<Uint8Array>(
     {
@@ -149,10 +124,8 @@ export function connIO(conn: Deno.Conn, options: ConnIOOptions = {}): SessionIO 
     new ByteLengthQueuingStrategy({ highWaterMark: options.writeHighWaterMark ?? 262144 }),
   );
 
-  const io: SessionIO = {
-    get readable(): ReadableStream<Uint8Array> {
-      return readable ??= new ReadableStream(source);
-    },
+  return {
+    readable,
     writable,
     async closeWrite() {
       await pendingWrite;
@@ -165,14 +138,6 @@ export function connIO(conn: Deno.Conn, options: ConnIOOptions = {}): SessionIO 
       close();
     },
   };
-  directSources.set(io, {
-    read: directRead,
-    async cancel() {
-      close();
-      await pendingRead;
-    },
-  });
-  return io;
 }
 
 function finish(controller: ReadableByteStreamController): void {

@@ -8,7 +8,6 @@
 import type { EchoSettings } from "../config/types.ts";
 import type { LogContext, Logger } from "../log/logger.ts";
 import { ByteReader } from "./byte_reader.ts";
-import { directSource } from "./conn_io.ts";
 import { Discarder } from "./discarder.ts";
 import { osFailure, SessionHalt, toHalt } from "./halt.ts";
 import { linger, PROBE_MS } from "./lingering.ts";
@@ -141,9 +140,7 @@ class Session implements StepContext {
   }
 
   reader(): ByteReader {
-    this.#reader ??= new ByteReader(directSource(this.#io) ?? this.#io.readable, {
-      size: this.settings.readBufferSize,
-    });
+    this.#reader ??= new ByteReader(this.#io.readable, { size: this.settings.readBufferSize });
     return this.#reader;
   }
 
@@ -314,13 +311,12 @@ class Session implements StepContext {
     } catch { /* already closed */ }
     await this.output.abandon(SETTLE_MS);
     if (this.#reader?.eof) {
-      // The reader saw EOF: no read is in flight (its stream is closed, or its direct source's
-      // last read settled), so cancelling resolves at once and needs no settle timer.
+      // The reader saw EOF: its stream is closed, and cancelling a closed stream resolves at
+      // once, so no settle timer (a setTimeout and a clearTimeout per session) is needed.
       await this.#reader.cancel();
     } else if (this.#reader) {
       await withTimeout(this.#reader.cancel(), SETTLE_MS);
-    } else if (!directSource(this.#io) && !this.#io.readable.locked) {
-      // (A connIO io is read directly: its readable was never built, and it was closed above.)
+    } else if (!this.#io.readable.locked) {
       await withTimeout(this.#io.readable.cancel().catch(() => {}), SETTLE_MS);
     }
   }
