@@ -86,6 +86,28 @@ interface Server {
   stop(): Promise<void>;
 }
 
+/** Spawns `cmd args` quietly and wraps it as a {@linkcode Server} stopped by `stopSignal`. */
+function spawnServer(
+  name: string,
+  cmd: string,
+  args: string[],
+  stopSignal: Deno.Signal,
+): { server: Server; child: Deno.ChildProcess } {
+  const child = new Deno.Command(cmd, { args, stdin: "null", stdout: "null", stderr: "null" })
+    .spawn();
+  const server: Server = {
+    name,
+    pid: child.pid,
+    async stop() {
+      try {
+        child.kill(stopSignal);
+      } catch { /* gone */ }
+      await child.status;
+    },
+  };
+  return { server, child };
+}
+
 async function startStreamEcho(dir: string, port: number, body: string): Promise<Server> {
   const conf = `${dir}/se_${port}.conf`;
   Deno.writeTextFileSync(
@@ -93,23 +115,14 @@ async function startStreamEcho(dir: string, port: number, body: string): Promise
     `error_log ${dir}/se_${port}.log warn;\nevents { worker_connections 4096; }\n` +
       `stream { server { listen 127.0.0.1:${port} backlog=4096; ${body} } }\n`,
   );
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("cli.ts", root).pathname, "serve", "--config", conf],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const { server, child } = spawnServer(
+    "stream-echo",
+    Deno.execPath(),
+    ["run", "-A", new URL("cli.ts", root).pathname, "serve", "--config", conf],
+    "SIGTERM",
+  );
   await waitListening(port, child);
-  return {
-    name: "stream-echo",
-    pid: child.pid,
-    async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      await child.status;
-    },
-  };
+  return server;
 }
 
 function nginxAvailable(): string | null {
@@ -136,23 +149,14 @@ async function startNginx(dir: string, port: number): Promise<Server> {
         JSON.stringify(REPLY)
       }; } }\n`,
   );
-  const child = new Deno.Command(NGINX, {
-    args: ["-p", prefix, "-c", conf, "-e", `${prefix}logs/error.log`],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const { server, child } = spawnServer(
+    "nginx",
+    NGINX,
+    ["-p", prefix, "-c", conf, "-e", `${prefix}logs/error.log`],
+    "SIGQUIT",
+  );
   await waitListening(port, child);
-  return {
-    name: "nginx",
-    pid: child.pid,
-    async stop() {
-      try {
-        child.kill("SIGQUIT");
-      } catch { /* gone */ }
-      await child.status;
-    },
-  };
+  return server;
 }
 
 interface RateResult {
@@ -287,24 +291,10 @@ async function startBareDeno(port: number, mode: "reply" | "stream", bytes = 0):
         try { c.close(); } catch { /* closed */ }
       })();
     }`;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["eval", code],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const { server, child } = spawnServer("bare Deno", Deno.execPath(), ["eval", code], "SIGTERM");
   if (mode === "reply") await waitListening(port, child);
   else await waitPort(port, child);
-  return {
-    name: "bare Deno",
-    pid: child.pid,
-    async stop() {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      await child.status;
-    },
-  };
+  return server;
 }
 
 /** Waits until something accepts on `port` without reading from it (for streaming servers). */
