@@ -6,16 +6,11 @@
  *
  *     deno run -A bench/startup_bench.ts [RUNS]        # default 10 runs per variant
  */
+import { BINARY_PERMISSIONS } from "../tests/binary_permissions.ts";
+
 const runs = Number(Deno.args[0] ?? 10);
 const repo = new URL("..", import.meta.url).pathname;
-const PERMS = [
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-ffi",
-  "--unstable-net",
-  "--no-prompt",
-];
+const PERMS = BINARY_PERMISSIONS;
 
 interface Variant {
   name: string;

@@ -11,8 +11,9 @@
 set -eu
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-# Keep in step with deno.json's "compile" task and tests/cli_harness.ts BINARY_PERMISSIONS.
-perms="--allow-net --allow-read --allow-write --allow-ffi --unstable-net --no-prompt"
+# Exactly the binary's permissions: the flags of deno.json's "compile" task (tests/binary_permissions.ts).
+perms=$(cd "$repo" && deno eval --ext=ts \
+  'import { BINARY_PERMISSIONS } from "./tests/binary_permissions.ts"; console.log(BINARY_PERMISSIONS.join(" "))')
 
 mkdir -p "$repo/dist"
 deno bundle --platform deno -o "$repo/dist/stream-echo.js" "$repo/cli.ts"

@@ -7,15 +7,9 @@
  * @module
  */
 
-/** The permissions the compiled binary is built with (see `deno task compile`). */
-export const BINARY_PERMISSIONS = [
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-ffi",
-  "--unstable-net",
-  "--no-prompt",
-];
+/** The permissions the compiled binary is built with (read from `deno task compile`). */
+export { BINARY_PERMISSIONS } from "./binary_permissions.ts";
+import { BINARY_PERMISSIONS } from "./binary_permissions.ts";
 
 const CLI_PATH = new URL("../cli.ts", import.meta.url).pathname;
 
