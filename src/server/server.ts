@@ -8,7 +8,7 @@ import { ConfigError } from "../config/errors.ts";
 import type { LogContext, Logger } from "../log/logger.ts";
 import { quietLogger, safeLogger } from "../log/logger.ts";
 import type { SessionIO, SessionResult } from "../engine/types.ts";
-import { runSession } from "../engine/session.ts";
+import { runSession, SESSION_ACTION } from "../engine/session.ts";
 import { connIO } from "../engine/conn_io.ts";
 import type { ServerHandle, ServerOptions, SessionInfo, SessionObserver } from "./types.ts";
 import { acceptLoop } from "./accept_loop.ts";
@@ -307,7 +307,7 @@ class Server implements ServerHandle {
       connection: id,
       client,
       server,
-      action: "running stream echo commands",
+      action: SESSION_ACTION,
     };
     this.#sessions.run((signal) => this.#session(conn, route, info, context, signal));
   }
