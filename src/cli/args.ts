@@ -60,9 +60,11 @@ const VALUED = new Set(["config", "error-log", "log-level", "pid"]);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseArgs } from "./args.ts";
  * const inv = parseArgs(["-t", "-c", "se.conf"]);
- * console.assert(inv.command === "check" && inv.config === "se.conf");
+ * assert.equal(inv.command, "check");
+ * assert.equal(inv.config, "se.conf");
  * ```
  */
 export function parseArgs(args: readonly string[]): Invocation {

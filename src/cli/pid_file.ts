@@ -32,10 +32,11 @@ export interface PidFile {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writePidFile } from "./pid_file.ts";
  * const path = Deno.makeTempFileSync();
  * const pid = writePidFile(path, { pid: 42 });
- * console.assert(Deno.readTextFileSync(path) === "42\n");
+ * assert.equal(Deno.readTextFileSync(path), "42\n");
  * pid.remove();
  * ```
  */
