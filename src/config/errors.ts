@@ -6,9 +6,10 @@ import type { Position } from "./types.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ConfigError } from "./errors.ts";
  * const err = new ConfigError('unknown directive "ech"', { file: "se.conf", line: 12 });
- * console.assert(err.message === 'unknown directive "ech" in se.conf:12');
+ * assert.equal(err.message, 'unknown directive "ech" in se.conf:12');
  * ```
  */
 export class ConfigError extends Error {

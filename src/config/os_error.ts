@@ -9,8 +9,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { describeError } from "./os_error.ts";
- * console.assert(describeError(new Deno.errors.NotFound("x")) === "No such file or directory");
+ * assert.equal(describeError(new Deno.errors.NotFound("x")), "No such file or directory");
  * ```
  */
 export function describeError(err: unknown): string {
@@ -31,9 +32,10 @@ export function describeError(err: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openFailed } from "./os_error.ts";
  * const msg = openFailed("/x.pid", new Deno.errors.PermissionDenied("x"));
- * console.assert(msg === 'open() "/x.pid" failed (Permission denied)');
+ * assert.equal(msg, 'open() "/x.pid" failed (Permission denied)');
  * ```
  */
 export function openFailed(path: string, err: unknown): string {
