@@ -33,11 +33,12 @@ type Source =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ByteReader } from "./byte_reader.ts";
  * const reader = new ByteReader(ReadableStream.from([new TextEncoder().encode("hi\nthere")]));
  * while (!reader.claimLine()) await reader.fill();
- * console.assert(new TextDecoder().decode(reader.request()) === "hi\n");
- * console.assert(reader.unread === 5);
+ * assert.equal(new TextDecoder().decode(reader.request()), "hi\n");
+ * assert.equal(reader.unread, 5);
  * ```
  */
 export class ByteReader {

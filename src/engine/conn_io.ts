@@ -29,6 +29,7 @@ export interface ConnIOOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { connIO } from "./conn_io.ts";
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * const port = (listener.addr as Deno.NetAddr).port;
@@ -38,7 +39,8 @@ export interface ConnIOOptions {
  * await writer.write(new TextEncoder().encode("hi"));
  * await writer.close(); // half-close: the client sees EOF after "hi"
  * const buf = new Uint8Array(8);
- * console.assert(await client.read(buf) === 2 && await client.read(buf) === null);
+ * assert.equal(await client.read(buf), 2);
+ * assert.equal(await client.read(buf), null);
  * io.close();
  * client.close();
  * listener.close();

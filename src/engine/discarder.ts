@@ -13,10 +13,12 @@ export type DiscardEnd = { kind: "eof" } | { kind: "error"; error: unknown };
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ByteReader } from "./byte_reader.ts";
  * import { Discarder } from "./discarder.ts";
  * const d = new Discarder(new ByteReader(ReadableStream.from([new Uint8Array(10)])));
- * console.assert((await d.done).kind === "eof" && d.bytes === 10);
+ * assert.equal((await d.done).kind, "eof");
+ * assert.equal(d.bytes, 10);
  * ```
  */
 export class Discarder {

@@ -39,9 +39,10 @@ const OS_ERRORS: [new (...args: never[]) => Error, string][] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { osFailure } from "./halt.ts";
  * const text = osFailure("recv", new Deno.errors.ConnectionReset("reset"));
- * console.assert(text === "recv() failed (104: Connection reset by peer)");
+ * assert.equal(text, "recv() failed (104: Connection reset by peer)");
  * ```
  */
 export function osFailure(call: string, err: unknown): string {

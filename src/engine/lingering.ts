@@ -37,11 +37,12 @@ export type LingerEnd = "eof" | "error" | "timeout";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ByteReader } from "./byte_reader.ts";
  * import { Discarder } from "./discarder.ts";
  * import { linger } from "./lingering.ts";
  * const d = new Discarder(new ByteReader(ReadableStream.from([new Uint8Array(3)])));
- * console.assert(await linger(d, { lingeringTime: 1000, lingeringTimeout: 100 }) === "eof");
+ * assert.equal(await linger(d, { lingeringTime: 1000, lingeringTimeout: 100 }), "eof");
  * ```
  */
 export async function linger(discarder: Discarder, options: LingerOptions): Promise<LingerEnd> {

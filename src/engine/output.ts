@@ -73,6 +73,7 @@ function unwatch(check: () => void): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Output } from "./output.ts";
  * const chunks: Uint8Array[] = [];
  * const writable = new WritableStream<Uint8Array>({ write: (c) => void chunks.push(c.slice()) });
@@ -80,7 +81,7 @@ function unwatch(check: () => void): void {
  * out.push(new TextEncoder().encode("ab"));
  * out.pushRepeat(new TextEncoder().encode("xyxy"), 6);
  * await out.drained();
- * console.assert(chunks.map((c) => new TextDecoder().decode(c)).join("") === "abxyxyxy");
+ * assert.equal(chunks.map((c) => new TextDecoder().decode(c)).join(""), "abxyxyxy");
  * ```
  */
 export class Output {

@@ -40,6 +40,7 @@ const SETTLE_MS = 200;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { runSession } from "./session.ts";
  * import { quietLogger } from "../log/logger.ts";
  * const received: Uint8Array[] = [];
@@ -58,7 +59,8 @@ const SETTLE_MS = 200;
  *   },
  *   { logger: quietLogger },
  * );
- * console.assert(result.end === "eof" && new TextDecoder().decode(received[0]) === "hi\n");
+ * assert.equal(result.end, "eof");
+ * assert.equal(new TextDecoder().decode(received[0]), "hi\n");
  * ```
  */
 export async function runSession(

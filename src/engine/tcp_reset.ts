@@ -26,12 +26,13 @@ const AF_UNSPEC = 0;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resetIfUnread } from "./tcp_reset.ts";
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * const port = (listener.addr as Deno.NetAddr).port;
  * const client = await Deno.connect({ hostname: "127.0.0.1", port });
  * const conn = await listener.accept();
- * console.assert(resetIfUnread(conn) === false); // nothing unread
+ * assert.equal(resetIfUnread(conn), false); // nothing unread
  * conn.close();
  * client.close();
  * listener.close();

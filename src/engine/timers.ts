@@ -138,10 +138,11 @@ export const TIMED_OUT: unique symbol = Symbol("timed out");
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TIMED_OUT, withTimeout } from "./timers.ts";
  * const never = new Promise<number>(() => {});
- * console.assert(await withTimeout(never, 5) === TIMED_OUT);
- * console.assert(await withTimeout(Promise.resolve(1), 5) === 1);
+ * assert.equal(await withTimeout(never, 5), TIMED_OUT);
+ * assert.equal(await withTimeout(Promise.resolve(1), 5), 1);
  * ```
  */
 export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
