@@ -62,9 +62,10 @@ function pad(n: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatLogLine } from "./logger.ts";
  * const line = formatLogLine("info", "hello", { connection: 5 }, new Date(0), 42);
- * console.assert(line.includes("[info] 42#0: *5 hello"));
+ * assert.ok(line.includes("[info] 42#0: *5 hello"));
  * ```
  */
 export function formatLogLine(
@@ -100,12 +101,14 @@ export interface LoggerOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createLogger } from "./logger.ts";
  * const lines: string[] = [];
  * const log = createLogger((l) => lines.push(l), { level: "warn" });
  * log.log("info", "skipped");
  * log.log("error", "kept");
- * console.assert(lines.length === 1 && lines[0].includes("[error]"));
+ * assert.equal(lines.length, 1);
+ * assert.ok(lines[0].includes("[error]"));
  * ```
  */
 export function createLogger(write: (line: string) => void, options: LoggerOptions = {}): Logger {
