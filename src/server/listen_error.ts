@@ -10,12 +10,13 @@ import type { Listen } from "../config/types.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ListenError } from "./listen_error.ts";
  * const err = new ListenError("Address already in use", {
  *   kind: "tcp", address: "127.0.0.1:1234", hostname: "127.0.0.1", port: 1234, ssl: false,
  *   reusePort: false, pos: { file: "se.conf", line: 3 },
  * });
- * console.assert(err.message.endsWith('for "listen 127.0.0.1:1234" in se.conf:3'));
+ * assert.ok(err.message.endsWith('for "listen 127.0.0.1:1234" in se.conf:3'));
  * ```
  */
 export class ListenError extends Error {

@@ -95,12 +95,13 @@ export function formatAddr(addr: Deno.Addr): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openListener } from "./listeners.ts";
  * const bound = await openListener({
  *   kind: "tcp", address: "127.0.0.1:0", hostname: "127.0.0.1", port: 0, ssl: false,
  *   reusePort: false, pos: { file: "se.conf", line: 3 },
  * });
- * console.assert(bound.addr.transport === "tcp");
+ * assert.equal(bound.addr.transport, "tcp");
  * bound.close();
  * ```
  */

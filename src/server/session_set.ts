@@ -15,13 +15,14 @@ interface Entry {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SessionSet } from "./session_set.ts";
  * const set = new SessionSet();
  * set.run((signal) => new Promise<void>((r) => signal.addEventListener("abort", () => r())));
- * console.assert(set.size === 1);
+ * assert.equal(set.size, 1);
  * set.abortAll();
  * await set.drained();
- * console.assert(set.size === 0);
+ * assert.equal(set.size, 0);
  * ```
  */
 export class SessionSet {

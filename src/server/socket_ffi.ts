@@ -38,10 +38,11 @@ export function socketFfiUnavailable(): string | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { setListenerNoDelay } from "./socket_ffi.ts";
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * const done: boolean = setListenerNoDelay(listener); // true on Linux with --allow-ffi
- * console.assert(typeof done === "boolean");
+ * assert.equal(typeof done, "boolean");
  * listener.close();
  * ```
  */
@@ -74,12 +75,13 @@ export function setListenerNoDelay(listener: Deno.Listener): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { shutdownSocket } from "./socket_ffi.ts";
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
  * const conn = await listener.accept();
  * const done: boolean = shutdownSocket(conn); // true on Linux with --allow-ffi
- * console.assert(typeof done === "boolean");
+ * assert.equal(typeof done, "boolean");
  * conn.close();
  * client.close();
  * listener.close();
