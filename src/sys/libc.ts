@@ -42,9 +42,10 @@ let unavailable = "";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { libc } from "./libc.ts";
  * const lib = libc(); // null without --allow-ffi, or off Linux and macOS
- * console.assert(lib === null || typeof lib.getsockname === "function");
+ * assert.ok(lib === null || typeof lib.getsockname === "function");
  * ```
  */
 export function libc(): Libc | null {
@@ -112,10 +113,11 @@ export function sockKey(call: Libc["getpeername"], fd: number): string | null {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { netAddrKey } from "./libc.ts";
  * const key = netAddrKey({ transport: "tcp", hostname: "::ffff:127.0.0.1", port: 80 });
- * console.assert(key === "0:0:0:0:0:ffff:7f00:1|80");
- * console.assert(netAddrKey({ transport: "tcp", hostname: "127.0.0.1", port: 80 }) === "127.0.0.1|80");
+ * assert.equal(key, "0:0:0:0:0:ffff:7f00:1|80");
+ * assert.equal(netAddrKey({ transport: "tcp", hostname: "127.0.0.1", port: 80 }), "127.0.0.1|80");
  * ```
  */
 export function netAddrKey(addr: Deno.NetAddr): string | null {
@@ -179,6 +181,7 @@ function connKey(lib: Libc, fd: number): string | null {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { connFd, libc } from "./libc.ts";
  * const lib = libc();
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -187,7 +190,7 @@ function connKey(lib: Libc, fd: number): string | null {
  * if (lib) {
  *   const local = conn.localAddr as Deno.NetAddr;
  *   const remote = conn.remoteAddr as Deno.NetAddr;
- *   console.assert(connFd(lib, local, remote) !== null);
+ *   assert.notEqual(connFd(lib, local, remote), null);
  * }
  * conn.close();
  * client.close();
