@@ -7,17 +7,23 @@
 import denoJson from "./deno.json" with { type: "json" };
 import { isCommand, parseArgs, UsageError } from "./src/cli/args.ts";
 import { check } from "./src/cli/check.ts";
-import { type CliIO, serve } from "./src/cli/serve.ts";
+import { type CliIO, EXIT_FLUSH_MS, serve } from "./src/cli/serve.ts";
 import { commandHelp, USAGE } from "./src/cli/usage.ts";
 import { writeAllSync } from "./src/cli/error_log.ts";
 import { formatLogLine } from "./src/log/logger.ts";
+import { LogSink } from "./src/log/sink.ts";
 
 /** The version printed by `stream-echo --version` (from deno.json, compiled in). */
 export const VERSION: string = denoJson.version;
 
+/** stderr carries the error log: never written synchronously (a stalled pipe would freeze
+ * every session), but through a bounded buffer flushed before exit. */
+const stderrSink = new LogSink(Deno.stderr);
+
 const processIO: CliIO = {
   stdout: (text) => writeAllSync(Deno.stdout, text),
-  stderr: (text) => writeAllSync(Deno.stderr, text),
+  stderr: (text) => stderrSink.write(text),
+  flush: (timeoutMs) => stderrSink.flush(timeoutMs),
 };
 
 /**
@@ -58,6 +64,22 @@ export async function main(args: readonly string[], io: CliIO = processIO): Prom
 }
 
 if (import.meta.main) {
+  // A fatal error (an exception nothing caught) still gets its line out, and the lines before
+  // it, before the process ends.
+  globalThis.addEventListener("error", (e) => {
+    e.preventDefault();
+    const err = e.error;
+    processIO.stderr(
+      formatLogLine(
+        "emerg",
+        `fatal: ${err instanceof Error ? err.stack ?? err.message : String(err)}`,
+        undefined,
+        new Date(),
+        Deno.pid,
+      ) + "\n",
+    );
+    void processIO.flush!(EXIT_FLUSH_MS).finally(() => Deno.exit(1));
+  });
   let code: number;
   try {
     code = await main(Deno.args);
@@ -73,5 +95,6 @@ if (import.meta.main) {
     );
     code = 1;
   }
+  await processIO.flush!(EXIT_FLUSH_MS);
   Deno.exit(code);
 }

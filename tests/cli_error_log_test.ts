@@ -30,7 +30,7 @@ Deno.test("chooseTargets: flag target wins, config next, stderr at info last; --
   ]);
 });
 
-Deno.test("openErrorLogs writes each target at its level and names the directive when a file fails", () => {
+Deno.test("openErrorLogs writes each target at its level and names the directive when a file fails", async () => {
   const dir = Deno.makeTempDirSync();
   try {
     const lines: string[] = [];
@@ -41,7 +41,7 @@ Deno.test("openErrorLogs writes each target at its level and names the directive
     assert.ok(logs.toStderr);
     logs.logger.log("info", "chatty");
     logs.logger.log("error", "bad");
-    logs.close();
+    await logs.close();
     assert.equal(lines.length, 2);
     const file = Deno.readTextFileSync(`${dir}/a.log`);
     assert.match(file, /\[error\] \d+#0: bad\n$/);
@@ -76,7 +76,7 @@ Deno.test("writeAllSync continues after short writes and swallows a failing writ
   assert.equal((failure as Error).message, "EPIPE");
 });
 
-Deno.test("an error_log file on a full disk says so on stderr once, and logging goes on", () => {
+Deno.test("an error_log file on a full disk says so on stderr once, and logging goes on", async () => {
   try {
     Deno.statSync("/dev/full");
   } catch {
@@ -86,9 +86,10 @@ Deno.test("an error_log file on a full disk says so on stderr once, and logging 
   const logs = openErrorLogs([{ target: "/dev/full", level: "info" }], (l) => errs.push(l));
   try {
     logs.logger.log("error", "first");
+    await logs.flush();
     logs.logger.log("error", "second");
   } finally {
-    logs.close();
+    await logs.close();
   }
   assert.equal(errs.length, 1);
   assert.match(

@@ -8,18 +8,21 @@ import { describeError, openFailed } from "../config/os_error.ts";
 import type { ErrorLogTarget, Position } from "../config/types.ts";
 import type { Logger, LogLevel } from "../log/logger.ts";
 import { createLogger, formatLogLine, teeLogger } from "../log/logger.ts";
+import { type LogSink, openFileSink } from "../log/sink.ts";
 
 /** The default when neither the config nor a flag names an error log. */
 export const DEFAULT_ERROR_LOG = { target: "stderr", level: "info" as LogLevel };
 
-/** Open error log sinks. */
+/** Open error log sinks (each file behind a bounded asynchronous {@linkcode LogSink}). */
 export interface ErrorLogs {
   /** Writes to every sink at its level. */
   logger: Logger;
   /** True when one of the sinks is stderr. */
   toStderr: boolean;
-  /** Close the files (stderr stays open). */
-  close(): void;
+  /** Resolves once every file has written what it holds: true, false after `timeoutMs`. */
+  flush(timeoutMs?: number): Promise<boolean>;
+  /** Flushes (at most `timeoutMs`) and closes the files; stderr stays open. Idempotent. */
+  close(timeoutMs?: number): Promise<void>;
 }
 
 /** An error log file that cannot be opened: a startup (or reload) error. */
@@ -81,57 +84,43 @@ export function writeAllSync(w: { writeSync(p: Uint8Array): number }, text: stri
 }
 
 /**
- * A sink for an `error_log` file that says so on stderr, once, when the file stops taking lines
- * (a full disk, a revoked mount), and once more when it takes them again.
+ * The sink of an `error_log` file: asynchronous and bounded (src/log/sink.ts), and it says so on
+ * stderr, once, when the file stops taking lines (a full disk, a revoked mount), and once more
+ * when it takes them again.
  */
-function fileSink(
-  file: { writeSync(p: Uint8Array): number },
-  path: string,
-  stderr: (line: string) => void,
-) {
-  let failing = false;
-  return (line: string) => {
-    const err = writeAllSync(file, line);
-    if (err === undefined) {
-      if (failing) {
-        failing = false;
-        stderr(
-          formatLogLine(
-            "notice",
-            `error_log "${path}" takes lines again`,
-            undefined,
-            new Date(),
-            Deno.pid,
-          ) + "\n",
-        );
-      }
-      return;
-    }
-    if (failing) return;
-    failing = true;
-    stderr(
-      formatLogLine(
+function fileSink(path: string, stderr: (line: string) => void, maxBytes?: number): LogSink {
+  const say = (level: LogLevel, message: string) =>
+    stderr(formatLogLine(level, message, undefined, new Date(), Deno.pid) + "\n");
+  return openFileSink(path, {
+    ...(maxBytes !== undefined ? { maxBytes } : {}),
+    onWriteError: (err) =>
+      say(
         "alert",
         `write() to error_log "${path}" failed (${
           describeError(err)
         }): its lines are lost until it takes them again`,
-        undefined,
-        new Date(),
-        Deno.pid,
-      ) + "\n",
-    );
-  };
+      ),
+    onWriteRecovered: () => say("notice", `error_log "${path}" takes lines again`),
+  });
+}
+
+/** Options for {@linkcode openErrorLogs}. */
+export interface OpenErrorLogsOptions {
+  /** Bound of each file's buffer, in bytes. @default {DEFAULT_SINK_BYTES} (1 MiB) */
+  maxBytes?: number;
 }
 
 /**
  * Opens the sinks. Throws {@linkcode ErrorLogOpenError} (naming the `error_log` directive, or
  * the flag) when a file cannot be opened; files opened before the failure are closed.
+ * `stderr` is the process's own (already non-blocking) stderr sink, shared by every generation.
  */
 export function openErrorLogs(
   targets: readonly { target: string; level: LogLevel; pos?: Position }[],
   stderr: (line: string) => void,
+  options: OpenErrorLogsOptions = {},
 ): ErrorLogs {
-  const files: Deno.FsFile[] = [];
+  const sinks: LogSink[] = [];
   const loggers: Logger[] = [];
   let toStderr = false;
   try {
@@ -141,28 +130,28 @@ export function openErrorLogs(
         loggers.push(createLogger(stderr, { level: t.level }));
         continue;
       }
-      let file: Deno.FsFile;
+      let sink: LogSink;
       try {
-        file = Deno.openSync(t.target, { write: true, append: true, create: true });
+        sink = fileSink(t.target, stderr, options.maxBytes);
       } catch (err) {
         throw new ErrorLogOpenError(t.target, err, t.pos);
       }
-      files.push(file);
-      loggers.push(createLogger(fileSink(file, t.target, stderr), { level: t.level }));
+      sinks.push(sink);
+      loggers.push(createLogger((line) => sink.write(line), { level: t.level }));
     }
   } catch (err) {
-    for (const f of files) f.close();
+    for (const s of sinks) void s.close(0);
     throw err;
   }
   return {
     logger: teeLogger(loggers),
     toStderr,
-    close() {
-      for (const f of files) {
-        try {
-          f.close();
-        } catch { /* already closed */ }
-      }
+    async flush(timeoutMs) {
+      const done = await Promise.all(sinks.map((s) => s.flush(timeoutMs)));
+      return done.every(Boolean);
+    },
+    async close(timeoutMs) {
+      await Promise.all(sinks.map((s) => s.close(timeoutMs)));
     },
   };
 }

@@ -21,10 +21,14 @@ export interface CliIO {
   stdout(text: string): void;
   /** Usage errors, check results and, by default, the error log. */
   stderr(text: string): void;
+  /** Waits (at most `timeoutMs`) until stdout and stderr have written what they hold. */
+  flush?(timeoutMs?: number): Promise<boolean>;
 }
 
 /** A fast shutdown must end the process within a second, whatever sessions are doing. */
 const FAST_EXIT_MS = 800;
+/** At exit, how long the log files may take to write what they hold (a stalled disk). */
+export const EXIT_FLUSH_MS = 500;
 
 type Stop = "fast" | "graceful";
 
@@ -69,7 +73,7 @@ export async function serve(inv: Invocation, io: CliIO): Promise<number> {
       pidFile = writePidFile(pidPath, inv.pid === undefined ? { pos: config.main.pid?.pos } : {});
     } catch (err) {
       fatal(message(err), logger);
-      logs.close();
+      await logs.close();
       return 1;
     }
   }
@@ -110,8 +114,9 @@ export async function serve(inv: Invocation, io: CliIO): Promise<number> {
       logger.log("notice", "signal SIGHUP received, reconfiguring");
       const next = await reloadOnce(inv, handle, logger, stderrSink);
       if (next) {
-        logs!.close();
+        const old = logs!;
         logs = next.logs;
+        await old.close();
         current = next.config;
         logger.log("notice", `configuration reloaded from ${name}`);
       }
@@ -119,14 +124,15 @@ export async function serve(inv: Invocation, io: CliIO): Promise<number> {
   };
   // SIGUSR1, as in nginx: reopen the log files (after logrotate moved them away).
   const reopen = () => {
-    reloading = reloading.then(() => {
+    reloading = reloading.then(async () => {
       if (stopping) return;
       logger.log("notice", "signal SIGUSR1 received, reopening logs");
       try {
         const next = openErrorLogs(chooseTargets(current.main.errorLog, inv), stderrSink);
         logger.current = next.logger;
-        logs!.close();
+        const old = logs!;
         logs = next;
+        await old.close(); // lines logged before the signal end up in the old file
         logger.log("notice", "logs reopened");
       } catch (err) {
         logger.log("alert", `${message(err)}: still writing to the old log`);
@@ -168,7 +174,7 @@ export async function serve(inv: Invocation, io: CliIO): Promise<number> {
     removeHandlers();
     fatal(message(err), logger);
     pidFile?.remove();
-    logs.close();
+    await logs.close();
     return 1;
   }
   logger.log("notice", `stream-echo started with ${name} (pid ${Deno.pid})`);
@@ -181,7 +187,7 @@ export async function serve(inv: Invocation, io: CliIO): Promise<number> {
   removeHandlers();
   pidFile?.remove();
   logger.log("notice", "exit");
-  logs.close();
+  await logs.close(EXIT_FLUSH_MS);
   return 0;
 }
 

@@ -1,0 +1,270 @@
+/**
+ * A log sink that never blocks the event loop: lines go into a bounded buffer that one
+ * asynchronous writer at a time empties into a file, stderr, or any `{ write(bytes) }`.
+ *
+ * - **Normal operation loses nothing**: every line is written, in order; {@linkcode LogSink.flush}
+ *   (at exit, on a fatal error, after a signal) and {@linkcode LogSink.close} (on reopen) wait
+ *   for the buffer to drain.
+ * - **Under pressure** (a stalled stderr pipe, a slow or full disk) the buffer stops growing
+ *   at `maxBytes`: further lines are dropped and counted, and once the destination takes lines
+ *   again a line `N log lines dropped` is written where the gap is. A writer that fails (ENOSPC,
+ *   EPIPE) loses the lines of that write; they are counted the same way.
+ * - **Bounded waits**: `flush(ms)` and `close(ms)` give up after `ms`, so a reader that never
+ *   reads cannot keep the process from exiting.
+ *
+ * One sink per destination: the CLI's stderr, each `error_log` file, the access log and
+ * recording files all use this class.
+ *
+ * @module
+ */
+import { formatLogLine } from "./logger.ts";
+
+/** Where a sink writes: `Deno.stderr`, a `Deno.FsFile`, or anything with an async `write`. */
+export interface SinkWriter {
+  /** Writes some of `p`, resolving to how many bytes were taken (a short write is continued). */
+  write(p: Uint8Array): Promise<number>;
+}
+
+/** Options for {@linkcode LogSink}. */
+export interface LogSinkOptions {
+  /**
+   * Most bytes held at once (waiting, and being written). A line that does not fit is dropped
+   * and counted. @default {1048576} (1 MiB)
+   */
+  maxBytes?: number;
+  /** Called once the sink is closed and flushed (or the flush timed out): e.g. closes the file. */
+  onClose?: () => void;
+  /** The line that reports `n` dropped lines. @default {an nginx-style `[warn]` line} */
+  dropNotice?: (n: number) => string;
+  /** Called once when writes start failing (a full disk, a closed pipe). */
+  onWriteError?: (err: unknown) => void;
+  /** Called once when writes succeed again after {@linkcode LogSinkOptions.onWriteError}. */
+  onWriteRecovered?: () => void;
+}
+
+/** The default bound of a sink's buffer: 1 MiB. */
+export const DEFAULT_SINK_BYTES = 1 << 20;
+
+const encoder = new TextEncoder();
+
+/** The default report of dropped lines: `... [warn] PID#0: N log lines dropped`. */
+export function droppedLinesNotice(n: number): string {
+  return formatLogLine("warn", `${n} log lines dropped`, undefined, new Date(), Deno.pid) + "\n";
+}
+
+interface Chunk {
+  bytes: Uint8Array;
+  /** For the sink's own "N log lines dropped" notice: N (the notice is not a line itself). */
+  notice?: number;
+}
+
+/**
+ * A bounded, asynchronous, never-blocking line sink.
+ *
+ * @example
+ * ```ts
+ * import { LogSink } from "./sink.ts";
+ * import assert from "node:assert/strict";
+ * const got: string[] = [];
+ * const sink = new LogSink({
+ *   write: (p) => {
+ *     got.push(new TextDecoder().decode(p));
+ *     return Promise.resolve(p.length);
+ *   },
+ * });
+ * sink.write("one\n");
+ * sink.write("two\n");
+ * assert.ok(await sink.flush());
+ * assert.equal(got.join(""), "one\ntwo\n");
+ * ```
+ */
+export class LogSink {
+  readonly #writer: SinkWriter;
+  readonly #max: number;
+  readonly #options: LogSinkOptions;
+  #queue: Chunk[] = [];
+  /** Bytes waiting plus bytes being written: what the bound limits. */
+  #held = 0;
+  #pump: Promise<void> | undefined;
+  #pendingDrops = 0;
+  #dropped = 0;
+  #failing = false;
+  #closed = false;
+  #closing: Promise<boolean> | undefined;
+
+  /** A sink over `writer`. */
+  constructor(writer: SinkWriter, options: LogSinkOptions = {}) {
+    this.#writer = writer;
+    this.#max = options.maxBytes ?? DEFAULT_SINK_BYTES;
+    this.#options = options;
+  }
+
+  /** Lines dropped since the sink was made (full buffer, failed writes, or after close). */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /** Bytes held now (waiting or being written); never more than `maxBytes` plus one notice. */
+  get buffered(): number {
+    return this.#held;
+  }
+
+  /** True once {@linkcode LogSink.close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Queues `text` (one or more whole lines, each ending in LF). Returns at once: true when
+   * queued, false when dropped (the buffer is full, or the sink is closed).
+   */
+  write(text: string): boolean {
+    if (this.#closed) {
+      this.#dropped++;
+      return false;
+    }
+    const bytes = encoder.encode(text);
+    if (this.#held + bytes.length > this.#max) {
+      this.#dropped++;
+      this.#pendingDrops++;
+      return false;
+    }
+    if (this.#pendingDrops > 0) this.#notice();
+    this.#push({ bytes });
+    return true;
+  }
+
+  /**
+   * Resolves once everything queued so far is written: true, or false when `timeoutMs` passed
+   * first (a stalled reader) and lines are still waiting.
+   */
+  async flush(timeoutMs = Infinity): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.#pump) {
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      if (left === Infinity) {
+        await this.#pump;
+        continue;
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const expired = new Promise<"expired">((r) => timer = setTimeout(() => r("expired"), left));
+      const outcome = await Promise.race([this.#pump.then(() => "done" as const), expired]);
+      clearTimeout(timer);
+      if (outcome === "expired") return false;
+    }
+    return true;
+  }
+
+  /**
+   * Stops taking lines, flushes (for at most `timeoutMs`), then runs `onClose`. Idempotent.
+   * Resolves to what the flush resolved to.
+   */
+  close(timeoutMs = Infinity): Promise<boolean> {
+    this.#closed = true;
+    this.#closing ??= (async () => {
+      const flushed = await this.flush(timeoutMs);
+      try {
+        this.#options.onClose?.();
+      } catch { /* already closed */ }
+      return flushed;
+    })();
+    return this.#closing;
+  }
+
+  #notice(): void {
+    const n = this.#pendingDrops;
+    this.#pendingDrops = 0;
+    const text = (this.#options.dropNotice ?? droppedLinesNotice)(n);
+    this.#push({ bytes: encoder.encode(text), notice: n });
+  }
+
+  #push(chunk: Chunk): void {
+    this.#queue.push(chunk);
+    this.#held += chunk.bytes.length;
+    this.#pump ??= this.#run();
+  }
+
+  async #run(): Promise<void> {
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue;
+        this.#queue = [];
+        let size = 0;
+        let lines = 0;
+        let noticed = 0; // drops reported by notices in this batch
+        for (const c of batch) {
+          size += c.bytes.length;
+          if (c.notice === undefined) lines++;
+          else noticed += c.notice;
+        }
+        let buf = batch.length === 1 ? batch[0].bytes : concat(batch, size);
+        try {
+          while (buf.length > 0) buf = buf.subarray(await this.#writer.write(buf));
+          if (this.#failing) {
+            this.#failing = false;
+            this.#callback(this.#options.onWriteRecovered);
+          }
+        } catch (err) {
+          this.#dropped += lines;
+          this.#pendingDrops += lines + noticed; // a lost notice is reported again later
+          if (!this.#failing) {
+            this.#failing = true;
+            this.#callback(() => this.#options.onWriteError?.(err));
+          }
+        }
+        this.#held -= size;
+        // Drained after a gap: say how many lines it lost, where they were lost.
+        if (this.#queue.length === 0 && this.#pendingDrops > 0 && !this.#failing) this.#notice();
+      }
+    } finally {
+      this.#pump = undefined;
+    }
+  }
+
+  #callback(fn: (() => void) | undefined): void {
+    try {
+      fn?.();
+    } catch { /* a reporting callback must not stop the sink */ }
+  }
+}
+
+function concat(chunks: Chunk[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c.bytes, off);
+    off += c.bytes.length;
+  }
+  return out;
+}
+
+/**
+ * Opens `path` for appending (created if missing) and returns a sink over it that closes the
+ * file when the sink is closed. Throws what `Deno.openSync` throws.
+ *
+ * @example
+ * ```ts
+ * import { openFileSink } from "./sink.ts";
+ * import assert from "node:assert/strict";
+ * const path = Deno.makeTempFileSync();
+ * const sink = openFileSink(path);
+ * sink.write("hello\n");
+ * await sink.close();
+ * assert.equal(Deno.readTextFileSync(path), "hello\n");
+ * Deno.removeSync(path);
+ * ```
+ */
+export function openFileSink(path: string, options: LogSinkOptions = {}): LogSink {
+  const file = Deno.openSync(path, { write: true, append: true, create: true });
+  return new LogSink(file, {
+    ...options,
+    onClose: () => {
+      try {
+        file.close();
+      } finally {
+        options.onClose?.();
+      }
+    },
+  });
+}
