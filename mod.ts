@@ -88,14 +88,18 @@ export interface ParseConfigOptions {
   file?: string;
   /** Folder that `include` and certificate paths are resolved against. @default {dirname of file} */
   baseDir?: string;
-  /** How included files are read. @default {Deno.readTextFileSync} */
-  readFile?: (path: string) => string;
+  /**
+   * How included files and certificates are read: text (UTF-8 encoded before use) or bytes
+   * (taken as they are). @default {reads regular files only, as bytes}
+   */
+  readFile?: (path: string) => string | Uint8Array;
 }
 
 /**
  * Parses and compiles config text into plain data (servers, listeners, steps, settings), for
  * tools that want to inspect a config without running it. Throws {@linkcode ConfigError}, with
- * the file and line, for bad text.
+ * the file and line, for bad text. A config is bytes: text is UTF-8 encoded first, a
+ * `Uint8Array` is taken as it is, and every argument byte is sent exactly as written.
  *
  * @example Inspect a config
  * ```ts
@@ -109,6 +113,19 @@ export interface ParseConfigOptions {
  * const [server] = config.servers;
  * assert.deepEqual(server.steps.map((s) => s.op), ["read_line", "echo"]);
  * assert.equal(server.steps[1].pos.line, 5);
+ * ```
+ *
+ * @example Bytes that are not UTF-8 reach the client as written
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseConfig } from "@stream-echo/stream-echo";
+ *
+ * const head = new TextEncoder().encode("stream { server { listen 0; echo -n ");
+ * const tail = new TextEncoder().encode("; } }");
+ * const config = parseConfig(new Uint8Array([...head, 0xff, 0x80, ...tail]));
+ * const step = config.servers[0].steps[0];
+ * assert.ok(step.op === "echo");
+ * assert.deepEqual(step.data, new Uint8Array([0xff, 0x80]));
  * ```
  *
  * @example A mistake names the file and line
@@ -126,6 +143,6 @@ export interface ParseConfigOptions {
  * }
  * ```
  */
-export function parseConfig(text: string, options: ParseConfigOptions = {}): Config {
+export function parseConfig(text: string | Uint8Array, options: ParseConfigOptions = {}): Config {
   return parseConfigText(text, options);
 }

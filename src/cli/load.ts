@@ -7,6 +7,7 @@ import type { Config } from "../config/types.ts";
 import { ConfigError } from "../config/errors.ts";
 import { loadConfig, parseConfig } from "../config/loader.ts";
 import { openFailed } from "../config/os_error.ts";
+import { ConfigFileError } from "../config/read_file.ts";
 import { resolve } from "node:path";
 import { DEFAULT_CONFIG, DEFAULT_CONFIG_NAME } from "./default_config.ts";
 
@@ -14,7 +15,10 @@ import { DEFAULT_CONFIG, DEFAULT_CONFIG_NAME } from "./default_config.ts";
 export class ConfigReadError extends Error {
   /** `cause` is the error reading `path` gave. The message names the absolute path. */
   constructor(path: string, cause: unknown) {
-    super(openFailed(resolve(path), cause), { cause });
+    const full = resolve(path);
+    super(cause instanceof ConfigFileError ? cause.about(full) : openFailed(full, cause), {
+      cause,
+    });
     this.name = "ConfigReadError";
   }
 }

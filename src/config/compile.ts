@@ -8,6 +8,7 @@
  */
 
 import { DIRECTIVES } from "./directives.ts";
+import { showToken } from "./bytes.ts";
 import { ConfigError } from "./errors.ts";
 import type { Directive } from "./parser.ts";
 import type { CompileState, Scope, Source } from "./scope.ts";
@@ -17,7 +18,7 @@ import type { Config } from "./types.ts";
 function compileDirective(d: Directive, scope: Scope): void {
   const spec = DIRECTIVES.get(d.name);
   if (spec === undefined) {
-    throw new ConfigError(`unknown directive "${d.name}"`, d.pos);
+    throw new ConfigError(`unknown directive "${showToken(d.name)}"`, d.pos);
   }
   if (!spec.contexts.includes(scope.context)) {
     throw new ConfigError(`"${d.name}" directive is not allowed here`, d.pos);

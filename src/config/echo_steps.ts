@@ -1,44 +1,37 @@
 /**
  * Compile functions of the step directives (`echo`, `echo_duplicate`, `echo_sleep`,
  * `echo_read_bytes`, and the argument-less ones), with the module's own messages, each
- * given the directive's file and line. Steps are plain data with pre-encoded bytes.
+ * given the directive's file and line. Steps are plain data with their bytes ready: the
+ * arguments' bytes exactly as written in the config (see `bytes.ts`).
  *
  * @module
  */
 
 import { splitEchoArgs } from "./echo_args.ts";
+import { argBytes, argBytesInto, showToken } from "./bytes.ts";
 import { ConfigError } from "./errors.ts";
 import type { Directive } from "./parser.ts";
 import type { CompileState, Scope, ServerScope } from "./scope.ts";
 import { MAX_TIMER_MS, parseCount, parseDelay, parseSize } from "./units.ts";
 
-const encoder = new TextEncoder();
 const SLAB_BYTES = 64 * 1024;
 const SMALL_TEXT = 1024;
-const NON_ASCII = /[^\0-\u007f]/;
 
 /**
- * Encodes short texts into shared 64 KiB slabs (one ArrayBuffer for many steps instead of
- * one each: compiling 10,000 servers allocates far less); long texts get their own bytes.
+ * The bytes of a token text (a binary string, one character per byte). Short texts go into
+ * shared 64 KiB slabs (one ArrayBuffer for many steps instead of one each: compiling 10,000
+ * servers allocates far less); long texts get their own bytes.
  */
 function encode(state: CompileState, text: string): Uint8Array {
-  if (text.length > SMALL_TEXT) return encoder.encode(text);
-  // a UTF-16 code unit never takes more than 3 UTF-8 bytes
-  if (state.slab === undefined || state.slab.length - state.slabUsed < text.length * 3) {
+  if (text.length > SMALL_TEXT) return argBytes(text);
+  if (state.slab === undefined || state.slab.length - state.slabUsed < text.length) {
     state.slab = new Uint8Array(SLAB_BYTES);
     state.slabUsed = 0;
   }
-  const slab = state.slab;
   const start = state.slabUsed;
-  let end = start;
-  if (!NON_ASCII.test(text)) {
-    // plain ASCII: copy the code units (cheaper than a call into the encoder per step)
-    for (let i = 0; i < text.length; i++) slab[end++] = text.charCodeAt(i);
-  } else {
-    end += encoder.encodeInto(text, slab.subarray(start)).written;
-  }
+  const end = argBytesInto(text, state.slab, start);
   state.slabUsed = end;
-  return slab.subarray(start, end);
+  return state.slab.subarray(start, end);
 }
 
 /** Repetitions of an `echo_duplicate` unit are grouped into chunks of at least this many bytes. */
@@ -57,7 +50,10 @@ function values(d: Directive, allowN: boolean): { values: string[]; newline: boo
       newline = false;
       continue;
     }
-    throw new ConfigError(`stream echo sees unknown option "-${opt}" in "${d.name}"`, d.pos);
+    throw new ConfigError(
+      `stream echo sees unknown option "-${showToken(opt)}" in "${d.name}"`,
+      d.pos,
+    );
   }
   return { values, newline };
 }
@@ -76,7 +72,7 @@ export function compileEcho(d: Directive, scope: Scope): void {
     op: "echo",
     directive: d.name,
     pos: d.pos,
-    data: encoder.encode(text),
+    data: argBytes(text),
   });
 }
 
@@ -103,7 +99,10 @@ export function compileDuplicate(d: Directive, scope: Scope): void {
   requireCount(d, args.length, 2);
   const count = parseCount(args[0]);
   if (count === null) {
-    throw new ConfigError(`stream echo: bad "n" argument, "${args[0]}", in "${d.name}"`, d.pos);
+    throw new ConfigError(
+      `stream echo: bad "n" argument, "${showToken(args[0])}", in "${d.name}"`,
+      d.pos,
+    );
   }
   const unit = encode(scope.state, args[1]);
   const chunk = duplicateChunk(scope.state, args[1], unit, count);
@@ -116,18 +115,23 @@ export function compileSleep(d: Directive, scope: Scope): void {
   requireCount(d, args.length, 1);
   const delay = parseDelay(args[0]);
   if (delay === null) {
-    throw new ConfigError(`stream echo: bad "delay" argument, "${args[0]}", in "${d.name}"`, d.pos);
+    throw new ConfigError(
+      `stream echo: bad "delay" argument, "${showToken(args[0])}", in "${d.name}"`,
+      d.pos,
+    );
   }
   if (delay.ms > MAX_TIMER_MS) {
     throw new ConfigError(
-      `stream echo: bad "delay" argument, "${args[0]}", in "${d.name}": ` +
+      `stream echo: bad "delay" argument, "${showToken(args[0])}", in "${d.name}": ` +
         "must be less than 597 hours (2147483.647 seconds at most)",
       d.pos,
     );
   }
   if (delay.truncated) {
     scope.state.notices.push({
-      message: `"echo_sleep ${args[0]}" keeps three decimals: sleeping ${delay.ms / 1000} s`,
+      message: `"echo_sleep ${showToken(args[0])}" keeps three decimals: sleeping ${
+        delay.ms / 1000
+      } s`,
       pos: d.pos,
     });
   }
@@ -140,7 +144,10 @@ export function compileReadBytes(d: Directive, scope: Scope): void {
   requireCount(d, args.length, 1);
   const n = parseSize(args[0]);
   if (n === null) {
-    throw new ConfigError(`stream echo sees bad size "${args[0]}" in "${d.name}"`, d.pos);
+    throw new ConfigError(
+      `stream echo sees bad size "${showToken(args[0])}" in "${d.name}"`,
+      d.pos,
+    );
   }
   const srv = server(scope);
   srv.pendingRead += n;

@@ -9,12 +9,14 @@
  */
 
 import { isAbsolute, resolve } from "node:path";
+import { binaryToText, showPath, showToken } from "./bytes.ts";
 import { ConfigError } from "./errors.ts";
 import { expandGlob, hasGlob } from "./glob.ts";
 import { resolvePath } from "./main_directives.ts";
 import { type Directive, parse } from "./parser.ts";
 import type { Scope } from "./scope.ts";
 import { openFailed } from "./os_error.ts";
+import { ConfigFileError } from "./read_file.ts";
 
 /** How deep includes may nest (a guard far above any real config). */
 export const MAX_INCLUDE_DEPTH = 64;
@@ -22,14 +24,17 @@ export const MAX_INCLUDE_DEPTH = 64;
 /** `include PATH`. */
 export function compileInclude(d: Directive, scope: Scope): void {
   const { state } = scope;
-  const pattern = d.args[0];
+  const pattern = binaryToText(d.args[0]);
   if (pattern === "") throw new ConfigError(`"include" directive invalid value ""`, d.pos);
   let files: string[];
   if (hasGlob(pattern)) {
     const base = isAbsolute(pattern) ? "" : state.source.baseDir;
     files = expandGlob(pattern, state.source.listDir, base);
     if (files.length === 0) {
-      state.notices.push({ message: `include "${pattern}" matched no files`, pos: d.pos });
+      state.notices.push({
+        message: `include "${showToken(d.args[0])}" matched no files`,
+        pos: d.pos,
+      });
     }
   } else {
     files = [resolvePath(scope, pattern)];
@@ -48,7 +53,8 @@ export function compileInclude(d: Directive, scope: Scope): void {
     try {
       text = state.source.readFile(file);
     } catch (err) {
-      throw new ConfigError(openFailed(file, err), d.pos);
+      if (err instanceof ConfigFileError) throw new ConfigError(err.message, d.pos, { cause: err });
+      throw new ConfigError(openFailed(showPath(file), err), d.pos, { cause: err });
     }
     const tree = parse(text, file);
     state.includeStack.push(key);

@@ -14,6 +14,7 @@
  * @module
  */
 
+import { showToken } from "./bytes.ts";
 import { ConfigError } from "./errors.ts";
 
 /** The kind of a token. */
@@ -218,7 +219,7 @@ export class Lexer {
       const c = text.charCodeAt(i);
       if (!isSpace(c) && c !== SEMI && c !== LBRACE) {
         this.#pos = i;
-        throw new ConfigError(`unexpected "${text[i]}"`, this.#at());
+        throw new ConfigError(`unexpected "${showToken(text[i])}"`, this.#at());
       }
     }
     this.#pos = i;

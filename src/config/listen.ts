@@ -9,6 +9,7 @@
  * @module
  */
 
+import { binaryToText, showToken } from "./bytes.ts";
 import { ConfigError } from "./errors.ts";
 import { parseInteger } from "./units.ts";
 import type { Listen, Position } from "./types.ts";
@@ -36,7 +37,7 @@ const IPV6 = /^[0-9a-f:.]+(%[a-z0-9_.-]+)?$/;
 function parsePort(text: string, address: string, pos: Position): number {
   const port = parseInteger(text);
   if (port === null || port > 65535) {
-    throw new ConfigError(`invalid port in "${address}" of the "listen" directive`, pos);
+    throw new ConfigError(`invalid port in "${showToken(address)}" of the "listen" directive`, pos);
   }
   return port;
 }
@@ -53,7 +54,7 @@ function parseHost(text: string, address: string, pos: Position): string {
   if (host === "localhost") return "127.0.0.1";
   if (isIPv4(host)) return host;
   if (/^[0-9.]+$/.test(host) || !HOSTNAME.test(host)) {
-    throw new ConfigError(`invalid host in "${address}" of the "listen" directive`, pos);
+    throw new ConfigError(`invalid host in "${showToken(address)}" of the "listen" directive`, pos);
   }
   return host;
 }
@@ -63,14 +64,20 @@ function parseAddress(address: string, pos: Position): { hostname: string; port:
     const close = address.indexOf("]");
     const host = close < 0 ? "" : address.slice(1, close).toLowerCase();
     if (close < 0 || !IPV6.test(host) || !host.includes(":")) {
-      throw new ConfigError(`invalid IPv6 address in "${address}" of the "listen" directive`, pos);
+      throw new ConfigError(
+        `invalid IPv6 address in "${showToken(address)}" of the "listen" directive`,
+        pos,
+      );
     }
     const rest = address.slice(close + 1);
     if (rest === "") {
-      throw new ConfigError(`no port in "${address}" of the "listen" directive`, pos);
+      throw new ConfigError(`no port in "${showToken(address)}" of the "listen" directive`, pos);
     }
     if (rest[0] !== ":") {
-      throw new ConfigError(`invalid port in "${address}" of the "listen" directive`, pos);
+      throw new ConfigError(
+        `invalid port in "${showToken(address)}" of the "listen" directive`,
+        pos,
+      );
     }
     return { hostname: host, port: parsePort(rest.slice(1), address, pos) };
   }
@@ -79,7 +86,7 @@ function parseAddress(address: string, pos: Position): { hostname: string; port:
     if (/^[-+]?[0-9]+$/.test(address)) {
       return { hostname: "0.0.0.0", port: parsePort(address, address, pos) };
     }
-    throw new ConfigError(`no port in "${address}" of the "listen" directive`, pos);
+    throw new ConfigError(`no port in "${showToken(address)}" of the "listen" directive`, pos);
   }
   const hostname = parseHost(address.slice(0, colon), address, pos);
   return { hostname, port: parsePort(address.slice(colon + 1), address, pos) };
@@ -90,12 +97,12 @@ function keepAliveValue(value: string, pos: Position, notices: string[]): boolea
   if (value === "off") return false;
   if (/^[0-9smhd]*:[0-9smhd]*:[0-9]*$/.test(value) && value !== "::") {
     notices.push(
-      `"listen" parameter "so_keepalive=${value}": keepalive timings are not applied, ` +
+      `"listen" parameter "so_keepalive=${showToken(value)}": keepalive timings are not applied, ` +
         "only keepalive itself is turned on",
     );
     return true;
   }
-  throw new ConfigError(`invalid so_keepalive value: "${value}"`, pos);
+  throw new ConfigError(`invalid so_keepalive value: "${showToken(value)}"`, pos);
 }
 
 /**
@@ -125,33 +132,37 @@ export function parseListen(args: readonly string[], pos: Position): ParsedListe
     } else if (param.startsWith("backlog=")) {
       const n = parseInteger(param.slice(8));
       if (n === null || n === 0 || n > 2_147_483_647) {
-        throw new ConfigError(`invalid backlog "${param}"`, pos);
+        throw new ConfigError(`invalid backlog "${showToken(param)}"`, pos);
       }
       backlog = n;
     } else if (param.startsWith("so_keepalive=")) {
       keepAlive = keepAliveValue(param.slice(13), pos, notices);
     } else if (IGNORED_FLAGS.has(param) || IGNORED_PREFIXES.some((p) => param.startsWith(p))) {
-      notices.push(`"listen" parameter "${param}" is accepted but has no effect in stream-echo`);
+      notices.push(
+        `"listen" parameter "${showToken(param)}" is accepted but has no effect in stream-echo`,
+      );
     } else if (param === "udp" || param === "proxy_protocol") {
       throw new ConfigError(
-        `the "${param}" parameter of the "listen" directive is not supported by stream-echo`,
+        `the "${
+          showToken(param)
+        }" parameter of the "listen" directive is not supported by stream-echo`,
         pos,
       );
     } else {
-      throw new ConfigError(`the invalid "${param}" parameter`, pos);
+      throw new ConfigError(`the invalid "${showToken(param)}" parameter`, pos);
     }
   }
 
   if (address.startsWith("unix:")) {
-    const path = address.slice(5);
+    const path = binaryToText(address.slice(5));
     if (path === "") {
       throw new ConfigError(
-        `no path in the unix domain socket in "${address}" of the "listen" directive`,
+        `no path in the unix domain socket in "${showToken(address)}" of the "listen" directive`,
         pos,
       );
     }
     if (reusePort || keepAlive !== undefined) {
-      notices.push(`"reuseport" and "so_keepalive" have no effect on "${address}"`);
+      notices.push(`"reuseport" and "so_keepalive" have no effect on "${showToken(address)}"`);
     }
     const listen: Listen = { kind: "unix", address, path, ssl, pos };
     if (backlog !== undefined) listen.backlog = backlog;

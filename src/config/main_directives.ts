@@ -7,6 +7,7 @@
  */
 
 import { isAbsolute, join } from "node:path";
+import { binaryToText, showToken } from "./bytes.ts";
 import { ConfigError } from "./errors.ts";
 import type { Directive } from "./parser.ts";
 import type { Scope } from "./scope.ts";
@@ -32,7 +33,7 @@ function once(d: Directive, scope: Scope): void {
 function positive(d: Directive, text: string): number {
   const n = parseInteger(text);
   if (n === null || n === 0) {
-    throw new ConfigError(`"${d.name}" directive invalid value "${text}"`, d.pos);
+    throw new ConfigError(`"${d.name}" directive invalid value "${showToken(text)}"`, d.pos);
   }
   return n;
 }
@@ -56,7 +57,7 @@ export function flag(d: Directive): void {
   const v = d.args[0].toLowerCase();
   if (v !== "on" && v !== "off") {
     throw new ConfigError(
-      `invalid value "${d.args[0]}" in "${d.name}" directive, it must be "on" or "off"`,
+      `invalid value "${showToken(d.args[0])}" in "${d.name}" directive, it must be "on" or "off"`,
       d.pos,
     );
   }
@@ -89,7 +90,7 @@ export function compileErrorLog(d: Directive, scope: Scope): void {
   const [target, levelText = "error"] = d.args;
   const level = levelText.toLowerCase() as LogLevel;
   if (!LOG_LEVELS.includes(level)) {
-    throw new ConfigError(`invalid log level "${levelText}"`, d.pos);
+    throw new ConfigError(`invalid log level "${showToken(levelText)}"`, d.pos);
   }
   if (scope.context === "server") {
     scope.state.notices.push({
@@ -101,7 +102,9 @@ export function compileErrorLog(d: Directive, scope: Scope): void {
   }
   if (target.startsWith("syslog:") || target.startsWith("memory:")) {
     scope.state.notices.push({
-      message: `"error_log ${target}" is not supported: only files and stderr are; line ignored`,
+      message: `"error_log ${
+        showToken(target)
+      }" is not supported: only files and stderr are; line ignored`,
       pos: d.pos,
     });
     return;
@@ -109,7 +112,7 @@ export function compileErrorLog(d: Directive, scope: Scope): void {
   if (target === "") {
     throw new ConfigError(`"error_log" directive invalid value ""`, d.pos);
   }
-  const resolved = target === "stderr" ? target : resolvePath(scope, target);
+  const resolved = target === "stderr" ? target : resolvePath(scope, binaryToText(target));
   scope.state.main.errorLog.push({ target: resolved, level, pos: d.pos });
 }
 
@@ -117,7 +120,7 @@ export function compileErrorLog(d: Directive, scope: Scope): void {
 export function compilePid(d: Directive, scope: Scope): void {
   once(d, scope);
   if (d.args[0] === "") throw new ConfigError(`"pid" directive invalid value ""`, d.pos);
-  scope.state.main.pid = { file: resolvePath(scope, d.args[0]), pos: d.pos };
+  scope.state.main.pid = { file: resolvePath(scope, binaryToText(d.args[0])), pos: d.pos };
 }
 
 /** `worker_shutdown_timeout TIME`. */

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { osReason } from "./read_file.ts";
+
 /**
  * Words for an OS error, like nginx's `(2: No such file or directory)` without the number.
  *
@@ -19,6 +21,7 @@ export function describeError(err: unknown): string {
   if (err instanceof Deno.errors.PermissionDenied) return "Permission denied";
   if (err instanceof Deno.errors.IsADirectory) return "Is a directory";
   if (err instanceof Deno.errors.NotADirectory) return "Not a directory";
+  if (typeof (err as { code?: unknown } | null)?.code === "string") return osReason(err);
   if (err instanceof Error) {
     // Deno's text is "<strerror> (os error N): <call> '<path>'": keep the strerror part.
     const m = /^(.*?) \(os error \d+\)/.exec(err.message);

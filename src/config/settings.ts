@@ -6,6 +6,7 @@
  * @module
  */
 
+import { showToken } from "./bytes.ts";
 import { ConfigError } from "./errors.ts";
 import type { Directive } from "./parser.ts";
 import type { Scope } from "./scope.ts";
@@ -35,11 +36,11 @@ export function mergeSettings(
 export function timeValue(d: Directive): number {
   const ms = parseTime(d.args[0]);
   if (ms === null) {
-    throw new ConfigError(`"${d.name}" directive invalid value "${d.args[0]}"`, d.pos);
+    throw new ConfigError(`"${d.name}" directive invalid value "${showToken(d.args[0])}"`, d.pos);
   }
   if (ms > MAX_TIMER_MS) {
     throw new ConfigError(
-      `"${d.name}" directive invalid value "${d.args[0]}": must be less than 597 hours`,
+      `"${d.name}" directive invalid value "${showToken(d.args[0])}": must be less than 597 hours`,
       d.pos,
     );
   }
@@ -49,7 +50,7 @@ export function timeValue(d: Directive): number {
 function sizeValue(d: Directive): number {
   const size = parseSize(d.args[0]);
   if (size === null) {
-    throw new ConfigError(`"${d.name}" directive invalid value "${d.args[0]}"`, d.pos);
+    throw new ConfigError(`"${d.name}" directive invalid value "${showToken(d.args[0])}"`, d.pos);
   }
   return size;
 }
@@ -61,7 +62,7 @@ export function enumValue<T extends string>(d: Directive, choices: readonly T[])
   const list = choices.map((c) => `"${c}"`);
   const last = list.pop();
   throw new ConfigError(
-    `invalid value "${d.args[0]}" in "${d.name}" directive, it must be ${
+    `invalid value "${showToken(d.args[0])}" in "${d.name}" directive, it must be ${
       list.join(", ")
     } or ${last}`,
     d.pos,

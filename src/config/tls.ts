@@ -7,10 +7,12 @@
  * @module
  */
 
+import { binaryToText, showPath } from "./bytes.ts";
 import { ConfigError } from "./errors.ts";
 import { describeError } from "./os_error.ts";
 import { resolvePath } from "./main_directives.ts";
 import type { Directive } from "./parser.ts";
+import { ConfigFileError } from "./read_file.ts";
 import type { CompileState, Scope, TlsFileRef, TlsPartial } from "./scope.ts";
 import type { Position, TlsSettings } from "./types.ts";
 
@@ -21,9 +23,10 @@ function read(state: CompileState, ref: TlsFileRef, what: "certificate" | "certi
   let text = state.fileCache.get(ref.path);
   if (text === undefined) {
     try {
-      text = state.source.readFile(ref.path);
+      text = binaryToText(state.source.readFile(ref.path));
     } catch (err) {
-      throw new ConfigError(`cannot load ${what} "${ref.path}": ${describeError(err)}`, ref.pos);
+      const why = err instanceof ConfigFileError ? err.message : describeError(err);
+      throw new ConfigError(`cannot load ${what} "${showPath(ref.path)}": ${why}`, ref.pos);
     }
     state.fileCache.set(ref.path, text);
   }
@@ -31,7 +34,7 @@ function read(state: CompileState, ref: TlsFileRef, what: "certificate" | "certi
   if (!pem.test(text)) {
     const kind = what === "certificate" ? "CERTIFICATE" : "PRIVATE KEY";
     throw new ConfigError(
-      `cannot load ${what} "${ref.path}": no PEM "${kind}" block found`,
+      `cannot load ${what} "${showPath(ref.path)}": no PEM "${kind}" block found`,
       ref.pos,
     );
   }
@@ -48,14 +51,14 @@ function block(d: Directive, scope: Scope): TlsPartial {
 export function compileSslCertificate(d: Directive, scope: Scope): void {
   const tls = block(d, scope);
   if (tls.cert !== undefined) throw new ConfigError(`"${d.name}" directive is duplicate`, d.pos);
-  tls.cert = { path: resolvePath(scope, d.args[0]), pos: d.pos };
+  tls.cert = { path: resolvePath(scope, binaryToText(d.args[0])), pos: d.pos };
 }
 
 /** `ssl_certificate_key FILE`. */
 export function compileSslCertificateKey(d: Directive, scope: Scope): void {
   const tls = block(d, scope);
   if (tls.key !== undefined) throw new ConfigError(`"${d.name}" directive is duplicate`, d.pos);
-  tls.key = { path: resolvePath(scope, d.args[0]), pos: d.pos };
+  tls.key = { path: resolvePath(scope, binaryToText(d.args[0])), pos: d.pos };
 }
 
 /**
@@ -79,7 +82,7 @@ export function mergeTls(
   }
   if (key === undefined) {
     throw new ConfigError(
-      `no "ssl_certificate_key" is defined for certificate "${cert.path}"`,
+      `no "ssl_certificate_key" is defined for certificate "${showPath(cert.path)}"`,
       cert.pos,
     );
   }
