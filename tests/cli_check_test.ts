@@ -64,3 +64,35 @@ Deno.test("check reports a missing certificate file as a config error with file:
   assert.equal(r.code, 1);
   assert.match(r.stderr, new RegExp(`missing\\.crt.* in ${conf}:4`));
 });
+
+Deno.test("check of a directory says it is a directory, with no line number", async () => {
+  using dir = new TempDir();
+  Deno.mkdirSync(dir.file("conf.d"));
+  const r = await runCli(["check", "-c", "conf.d"], dir.path);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /\[emerg\] "\/[^"]*\/conf\.d" is a directory, not a file\n/);
+  assert.doesNotMatch(r.stderr, /:1\n/);
+});
+
+Deno.test("check of a config including /dev/zero, /dev/urandom or a FIFO fails at once with file:line", async () => {
+  using dir = new TempDir();
+  const fifo = dir.file("fifo");
+  assert.equal(new Deno.Command("mkfifo", { args: [fifo] }).outputSync().code, 0);
+  for (
+    const [target, kind] of [["/dev/zero", "a character device"], [
+      "/dev/urandom",
+      "a character device",
+    ], [fifo, "a FIFO"]]
+  ) {
+    const conf = dir.write("inc.conf", `events {}\ninclude ${target};\n`);
+    const t0 = performance.now();
+    const r = await runCli(["check", "-c", conf], dir.path);
+    const ms = performance.now() - t0;
+    assert.equal(r.code, 1);
+    assert.ok(
+      r.stderr.includes(`[emerg] "${target}" is not a regular file (${kind}) in ${conf}:2\n`),
+      r.stderr,
+    );
+    assert.ok(ms < 10_000, `check took ${ms.toFixed(0)} ms`);
+  }
+});

@@ -144,6 +144,27 @@ Deno.test("SIGHUP with a bad config logs the error with file:line and keeps serv
   assert.equal((await p.exited()).code, 0);
 });
 
+Deno.test("SIGHUP to a config that includes /dev/zero logs the error and keeps serving", async () => {
+  using dir = new TempDir();
+  const conf = dir.write("a.conf", oneServer("echo still;"));
+  await using p = new CliProcess(["serve", "-c", conf], { cwd: dir.path });
+  const port = await p.port();
+  dir.write("a.conf", `include /dev/zero;\n${oneServer("echo new;")}`);
+  const t0 = performance.now();
+  p.kill("SIGHUP");
+  await p.waitFor(/reload failed: still serving the previous configuration/, 5_000);
+  assert.ok(performance.now() - t0 < 5_000);
+  assert.match(
+    p.stderr,
+    new RegExp(
+      `\\[emerg\\] .*"/dev/zero" is not a regular file \\(a character device\\) in ${conf}:1`,
+    ),
+  );
+  assert.equal(await exchange({ port }), "still\n");
+  p.kill("SIGTERM");
+  assert.equal((await p.exited()).code, 0);
+});
+
 Deno.test("SIGHUP opens added listeners and closes removed ones", async () => {
   using dir = new TempDir();
   using probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
