@@ -5,7 +5,7 @@
  * @module
  */
 import { parseConfig } from "../src/config/loader.ts";
-import { connIO } from "../src/engine/conn_io.ts";
+import { connIO } from "../src/server/transport.ts";
 import { runSession } from "../src/engine/session.ts";
 import type {
   SessionIO,
@@ -243,3 +243,10 @@ export async function readAll(conn: Deno.Conn, limit = 1 << 30): Promise<string>
 
 /** True when this test process may use FFI (C close() semantics in connIO.reset()). */
 export const ffiGranted = Deno.permissions.querySync({ name: "ffi" }).state === "granted";
+
+/** How a session ended, without its byte counts: `{ end }` or `{ end, reason }`. */
+export function endOf(result: SessionResult): { end: SessionResult["end"]; reason?: string } {
+  return result.reason === undefined
+    ? { end: result.end }
+    : { end: result.end, reason: result.reason };
+}

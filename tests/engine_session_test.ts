@@ -6,7 +6,7 @@ import {
 import { runSession } from "../src/engine/session.ts";
 import { STREAM_CHUNK } from "../src/engine/steps/output_steps.ts";
 import { quietLogger } from "../src/log/logger.ts";
-import { captureLogger, runMemory, script } from "./engine_harness.ts";
+import { captureLogger, endOf, runMemory, script } from "./engine_harness.ts";
 
 const off = "echo_lingering_close off;";
 
@@ -38,7 +38,7 @@ const outputCases: { name: string; body: string; want: string }[] = [
 for (const c of outputCases) {
   Deno.test(`runSession: ${c.name}`, async () => {
     const { conn, done } = runMemory(script(`${off} ${c.body}`));
-    assertEquals(await done, { end: "eof" });
+    assertEquals(endOf(await done), { end: "eof" });
     assertEquals(conn.text(), c.want);
     assert(conn.closed, "the connection is closed at the end");
   });
@@ -47,7 +47,7 @@ for (const c of outputCases) {
 Deno.test("runSession: echo_duplicate streams a large count in chunks, never count x length", async () => {
   const s = script(`${off} echo_duplicate 1000_000 "hello, world";`);
   const { conn, done } = runMemory(s);
-  assertEquals(await done, { end: "eof" });
+  assertEquals(endOf(await done), { end: "eof" });
   assertEquals(conn.bytes(), 12_000_000);
   const biggest = Math.max(...conn.chunkSizes);
   assert(biggest <= STREAM_CHUNK, `largest write ${biggest} bytes`);
@@ -78,14 +78,14 @@ Deno.test("runSession: echo returns without waiting for the socket, flush_wait w
   assertEquals(writes, 1, "the first write is in flight, the rest queued");
   assert(!finished, "flush_wait holds the script");
   release();
-  assertEquals(await done, { end: "eof" });
+  assertEquals(endOf(await done), { end: "eof" });
   assertEquals(writes, 3);
 });
 
 Deno.test("runSession: echo_sleep waits about its time", async () => {
   const t0 = performance.now();
   const { conn, done } = runMemory(script(`${off} echo a; echo_sleep 0.05; echo b;`));
-  assertEquals(await done, { end: "eof" });
+  assertEquals(endOf(await done), { end: "eof" });
   const took = performance.now() - t0;
   assert(took >= 45 && took < 1000, `took ${took} ms`);
   assertEquals(conn.text(), "a\nb\n");
@@ -93,7 +93,7 @@ Deno.test("runSession: echo_sleep waits about its time", async () => {
 
 Deno.test("runSession: a server with no echo directives closes at once", async () => {
   const { conn, done } = runMemory({ steps: [], settings: script("echo;").settings });
-  assertEquals(await done, { end: "eof" });
+  assertEquals(endOf(await done), { end: "eof" });
   assert(conn.closed);
   assertEquals(conn.text(), "");
 });
@@ -171,7 +171,7 @@ for (const c of readCases) {
     const { conn, done } = runMemory(script(`${off} ${c.body}`));
     for (const part of c.input) conn.send(part);
     if (c.eof) conn.end();
-    assertEquals(await done, { end: "eof" });
+    assertEquals(endOf(await done), { end: "eof" });
     assertEquals(conn.text(), c.want);
   });
 }
@@ -181,7 +181,7 @@ Deno.test("runSession: the reading buffer takes no more than echo_read_buffer_si
     script(`${off} echo_read_buffer_size 4; echo_read_bytes 3; echo_request_data;`),
   );
   conn.send("hello, world!");
-  assertEquals(await done, { end: "eof" });
+  assertEquals(endOf(await done), { end: "eof" });
   assertEquals(conn.text(), "hel");
 });
 
@@ -195,7 +195,7 @@ Deno.test("runSession: echo_discard_request drops buffered and later input", asy
     ),
   );
   conn.send("Hey, server!");
-  assertEquals(await done, { end: "eof" });
+  assertEquals(endOf(await done), { end: "eof" });
   assertEquals(conn.text(), "He\nok\n");
 });
 
@@ -206,7 +206,7 @@ Deno.test("runSession: a discarding session ends quietly at client EOF", async (
   conn.send("x".repeat(10_000));
   await new Promise((r) => setTimeout(r, 20));
   conn.end();
-  assertEquals(await done, { end: "eof" });
+  assertEquals(endOf(await done), { end: "eof" });
   assertEquals(conn.text(), "bye\n");
   assertEquals(logger.lines, []);
 });
@@ -243,7 +243,7 @@ Deno.test("runSession: read timeout logs at the client error log level and close
   );
   const result = await done;
   const took = performance.now() - t0;
-  assertEquals(result, { end: "timeout", reason: "stream client read timed out" });
+  assertEquals(endOf(result), { end: "timeout", reason: "stream client read timed out" });
   assert(took >= 55 && took < 1000, `took ${took} ms`);
   assert(conn.closed);
   assertEquals(logger.lines.length, 1);
@@ -267,7 +267,7 @@ Deno.test("runSession: EOF before echo_read_bytes got its bytes is a premature c
   );
   conn.send("ab");
   conn.end();
-  assertEquals(await done, {
+  assertEquals(endOf(await done), {
     end: "reset",
     reason: "stream client prematurely closed connection",
   });
@@ -309,7 +309,7 @@ Deno.test("runSession: a client reset while reading ends the session as reset", 
   const { conn, logger, done } = runMemory(script("echo_read_line; echo_request_data;"));
   conn.send("par");
   setTimeout(() => conn.reset(), 10);
-  assertEquals(await done, {
+  assertEquals(endOf(await done), {
     end: "reset",
     reason: "recv() failed (104: Connection reset by peer)",
   });
@@ -321,7 +321,7 @@ Deno.test("runSession: send timeout fires while output is blocked", async () => 
   const { logger, done } = runMemory(script("echo_send_timeout 50ms; echo hello;"), {
     sink: "stall",
   });
-  assertEquals(await done, { end: "timeout", reason: "stream client send timed out" });
+  assertEquals(endOf(await done), { end: "timeout", reason: "stream client send timed out" });
   const took = performance.now() - t0;
   assert(took >= 45 && took < 1500, `took ${took} ms`);
   assertMatch(logger.lines[0], /\[info\] .* stream client send timed out while running/);
@@ -336,7 +336,7 @@ Deno.test("runSession: send timeout also fires during a sleep", async () => {
 
 Deno.test("runSession: a failing write ends the session as reset", async () => {
   const { logger, done } = runMemory(script("echo hi; echo_sleep 5;"), { sink: "reset" });
-  assertEquals(await done, {
+  assertEquals(endOf(await done), {
     end: "reset",
     reason: "writev() failed (104: Connection reset by peer)",
   });
@@ -364,7 +364,7 @@ Deno.test("runSession: an already aborted signal ends the session at once", asyn
 Deno.test("runSession: a normal exchange logs nothing", async () => {
   const { conn, logger, done } = runMemory(script("echo_read_line; echo_request_data;"));
   conn.send("hello\n");
-  assertEquals(await done, { end: "eof" });
+  assertEquals(endOf(await done), { end: "eof" });
   assertEquals(logger.lines, []);
 });
 
@@ -374,7 +374,7 @@ Deno.test("runSession: a normal exchange logs nothing", async () => {
 Deno.test("runSession: lingering close off closes without reading unread input", async () => {
   const { conn, done } = runMemory(script(`${off} echo_read_bytes 1; echo_request_data;`));
   conn.send("abc");
-  assertEquals(await done, { end: "eof" });
+  assertEquals(endOf(await done), { end: "eof" });
   assert(!conn.halfClosed, "no half-close before closing");
   assert(conn.closed);
 });
@@ -389,7 +389,7 @@ Deno.test("runSession: lingering close on half-closes, then discards to client E
   assert(!finished, "still lingering: unread input was buffered");
   conn.send("more");
   conn.end();
-  assertEquals(await done, { end: "eof" });
+  assertEquals(endOf(await done), { end: "eof" });
   assertEquals(conn.text(), "a");
 });
 
@@ -400,7 +400,7 @@ Deno.test("runSession: lingering close always lingers with nothing unread", asyn
   await new Promise((r) => setTimeout(r, 100));
   assert(conn.halfClosed && !finished);
   conn.end();
-  assertEquals(await done, { end: "eof" });
+  assertEquals(endOf(await done), { end: "eof" });
 });
 
 Deno.test("runSession: echo_lingering_timeout bounds the wait for more data", async () => {
@@ -408,7 +408,7 @@ Deno.test("runSession: echo_lingering_timeout bounds the wait for more data", as
   const { conn, done } = runMemory(
     script("echo_lingering_close always; echo_lingering_timeout 60ms; echo hi;"),
   );
-  assertEquals(await done, { end: "eof" });
+  assertEquals(endOf(await done), { end: "eof" });
   const took = performance.now() - t0;
   assert(took >= 55 && took < 1000, `took ${took} ms`);
   assert(conn.closed);
@@ -423,7 +423,7 @@ Deno.test("runSession: echo_lingering_time bounds lingering even while data flow
   );
   const feeder = setInterval(() => conn.send("x"), 10);
   try {
-    assertEquals(await done, { end: "eof" });
+    assertEquals(endOf(await done), { end: "eof" });
   } finally {
     clearInterval(feeder);
   }
@@ -434,7 +434,7 @@ Deno.test("runSession: echo_lingering_time bounds lingering even while data flow
 Deno.test("runSession: lingering on with nothing unread closes after a short probe", async () => {
   const t0 = performance.now();
   const { conn, done } = runMemory(script("echo hi;"));
-  assertEquals(await done, { end: "eof" });
+  assertEquals(endOf(await done), { end: "eof" });
   assert(performance.now() - t0 < 1000);
   assert(conn.halfClosed && conn.closed);
 });
@@ -462,7 +462,7 @@ Deno.test("runSession: at debug level, steps and timers are logged in nginx's wo
     writable: new WritableStream(),
     close: () => {},
   }, { logger, context: { connection: 3 } });
-  assertEquals(result, { end: "eof" });
+  assertEquals(endOf(result), { end: "eof" });
   const text = logger.lines.join("");
   for (
     const want of [

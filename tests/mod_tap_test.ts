@@ -256,7 +256,7 @@ Deno.test("TranscriptLog records both directions of a session and lists it when 
   const waiting = log.whenCount(1).promise;
   assert.equal(log.inFlight, 1);
   const started = new Date(1000), ended = new Date(2000);
-  log.observer.ended!(info, { end: "eof" }, started, ended);
+  log.observer.ended!(info, { end: "eof", bytesIn: 0, bytesOut: 0 }, started, ended);
   const [t] = await waiting;
   assert.equal(dec.decode(t.received), "get foo\r", "capped at 8 bytes");
   assert.deepEqual(t.truncated, { received: true, sent: false });
@@ -272,7 +272,12 @@ Deno.test("TranscriptLog records both directions of a session and lists it when 
 Deno.test("TranscriptLog with record: false does not wrap the IO but still counts sessions", () => {
   const log = new TranscriptLog({ record: false });
   assert.equal(log.observer.wrap, undefined);
-  log.observer.ended!(info, { end: "timeout", reason: "read timed out" }, new Date(), new Date());
+  log.observer.ended!(
+    info,
+    { end: "timeout", reason: "read timed out", bytesIn: 0, bytesOut: 0 },
+    new Date(),
+    new Date(),
+  );
   const [t] = log.list();
   assert.equal(t.end, "timeout");
   assert.equal(t.reason, "read timed out");

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { connFd, libc, netAddrKey, sockKey } from "../src/sys/libc.ts";
+import { acceptedFd, findNewFd, libc, lowestFreeFd, netAddrKey, sockKey } from "../src/sys/libc.ts";
 
 const tcp = (hostname: string, port: number): Deno.NetAddr => ({
   transport: "tcp",
@@ -24,7 +24,7 @@ Deno.test("netAddrKey writes IPv4 as is and IPv6 as eight plain hex groups", () 
   for (const [host, key] of cases) assert.equal(netAddrKey(tcp(host, 80)), key, host);
 });
 
-Deno.test("connFd finds a connection by its full addresses, and no other", async () => {
+Deno.test("acceptedFd finds a just-accepted connection by its full addresses, and no other", async () => {
   const lib = libc();
   if (lib === null) return; // needs --allow-ffi on Linux or macOS
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -33,15 +33,43 @@ Deno.test("connFd finds a connection by its full addresses, and no other", async
   try {
     const local = conn.localAddr as Deno.NetAddr;
     const remote = conn.remoteAddr as Deno.NetAddr;
-    const fd = connFd(lib, local, remote);
+    const fd = acceptedFd(lib, local, remote);
     assert.ok(fd !== null);
     assert.equal(sockKey(lib.getsockname, fd), netAddrKey(local));
     assert.equal(sockKey(lib.getpeername, fd), netAddrKey(remote));
     // Same ports, another client address: not this socket.
-    assert.equal(connFd(lib, local, { ...remote, hostname: "127.0.0.2" }), null);
+    assert.equal(acceptedFd(lib, local, { ...remote, hostname: "127.0.0.2" }), null);
   } finally {
     conn.close();
     client.close();
     listener.close();
   }
+});
+
+Deno.test("lowestFreeFd is the number the next descriptor gets", () => {
+  const lib = libc();
+  if (lib === null) return;
+  const low = lowestFreeFd(lib);
+  const file = Deno.openSync(Deno.execPath());
+  try {
+    assert.notEqual(lowestFreeFd(lib), low); // the file took it
+    assert.ok(findNewFd(lib, (fd) => fd === low) === low);
+  } finally {
+    file.close();
+  }
+});
+
+Deno.test("findNewFd asks a bounded number of candidates, however many are open", () => {
+  const lib = libc();
+  if (lib === null) return;
+  let asked = 0;
+  assert.equal(findNewFd(lib, () => (asked++, false)), null);
+  assert.ok(asked <= 32, `asked ${asked}`);
+  // Descriptors known to be others' are stepped over without asking.
+  const low = lowestFreeFd(lib);
+  const known = new Set<number>();
+  for (let fd = 3; fd < low - 1; fd++) known.add(fd);
+  asked = 0;
+  assert.equal(findNewFd(lib, (fd) => (asked++, fd === 3), known), null);
+  assert.ok(asked <= 32);
 });

@@ -16,6 +16,9 @@ export interface ByteReaderOptions {
   size?: number;
 }
 
+/** What a read of a cancelled reader fails with (shared: no stack captured per session). */
+const CANCELLED = new Error("reader was cancelled");
+
 /** Bytes a stream source hands over per read when discarding input. */
 const DISCARD_CHUNK = 4096;
 
@@ -53,6 +56,7 @@ export class ByteReader {
   #source: Source;
   #scratch: Uint8Array | null = null;
   #broken = false;
+  #received = 0;
 
   constructor(readable: ReadableStream<Uint8Array>, options: ByteReaderOptions = {}) {
     const size = options.size ?? 1024;
@@ -65,6 +69,11 @@ export class ByteReader {
       source = { kind: "default", reader: readable.getReader() };
     }
     this.#source = source;
+  }
+
+  /** Bytes taken from the source so far (read into the buffer or discarded). */
+  get received(): number {
+    return this.#received;
   }
 
   /** The buffer's capacity in bytes. */
@@ -152,6 +161,7 @@ export class ByteReader {
         return null;
       }
       this.#end += result.value.byteLength;
+      this.#received += result.value.byteLength;
       return result.value.byteLength;
     }
     for (;;) {
@@ -161,6 +171,7 @@ export class ByteReader {
         return null;
       }
       if (result.value.byteLength === 0) continue;
+      this.#received += result.value.byteLength;
       this.#side = result.value;
       return this.#moveSide();
     }
@@ -195,6 +206,7 @@ export class ByteReader {
         return null;
       }
       const n = result.value.byteLength;
+      this.#received += n;
       if (useBuf && n === size && n < DISCARD_CHUNK) {
         this.#scratch = new Uint8Array(DISCARD_CHUNK);
       }
@@ -205,6 +217,7 @@ export class ByteReader {
       this.#eof = true;
       return null;
     }
+    this.#received += result.value.byteLength;
     return result.value.byteLength;
   }
 
@@ -230,7 +243,7 @@ export class ByteReader {
 
   /** Marks the reader unusable if a read is abandoned or fails. */
   async #guard<T>(p: Promise<T>): Promise<T> {
-    if (this.#broken) throw new Deno.errors.BadResource("reader was cancelled");
+    if (this.#broken) throw CANCELLED;
     try {
       return await p;
     } catch (err) {

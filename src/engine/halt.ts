@@ -25,14 +25,24 @@ export class SessionHalt extends Error {
   }
 }
 
-/** errno and text for the socket errors a client can cause, as nginx prints them. */
-const OS_ERRORS: [new (...args: never[]) => Error, string][] = [
-  [Deno.errors.ConnectionReset, "104: Connection reset by peer"],
-  [Deno.errors.BrokenPipe, "32: Broken pipe"],
-  [Deno.errors.ConnectionAborted, "103: Software caused connection abort"],
-  [Deno.errors.TimedOut, "110: Connection timed out"],
-  [Deno.errors.NotConnected, "107: Transport endpoint is not connected"],
-];
+/**
+ * errno and text for the socket errors a client can cause, as nginx prints them, by the error's
+ * `name` (the transport's error classes are named after them: ConnectionReset, ...) or its
+ * `code` (ECONNRESET, ...). The engine names no runtime: the transport's errors are matched by
+ * these two fields.
+ */
+const OS_ERRORS: Record<string, string> = {
+  ConnectionReset: "104: Connection reset by peer",
+  ECONNRESET: "104: Connection reset by peer",
+  BrokenPipe: "32: Broken pipe",
+  EPIPE: "32: Broken pipe",
+  ConnectionAborted: "103: Software caused connection abort",
+  ECONNABORTED: "103: Software caused connection abort",
+  TimedOut: "110: Connection timed out",
+  ETIMEDOUT: "110: Connection timed out",
+  NotConnected: "107: Transport endpoint is not connected",
+  ENOTCONN: "107: Transport endpoint is not connected",
+};
 
 /**
  * Describes a socket error like nginx does, e.g. `recv() failed (104: Connection reset by peer)`.
@@ -46,11 +56,14 @@ const OS_ERRORS: [new (...args: never[]) => Error, string][] = [
  * ```
  */
 export function osFailure(call: string, err: unknown): string {
-  for (const [cls, text] of OS_ERRORS) {
-    if (err instanceof cls) return `${call}() failed (${text})`;
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    const key = typeof code === "string" && Object.hasOwn(OS_ERRORS, code) ? code : err.name;
+    const text = Object.hasOwn(OS_ERRORS, key) ? OS_ERRORS[key] : undefined;
+    if (text) return `${call}() failed (${text})`;
+    return `${call}() failed (${err.message})`;
   }
-  const message = err instanceof Error ? err.message : String(err);
-  return `${call}() failed (${message})`;
+  return `${call}() failed (${String(err)})`;
 }
 
 /** Turns anything a step threw into a halt: unexpected errors end the session as "error". */

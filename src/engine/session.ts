@@ -16,6 +16,7 @@ import type { StepContext } from "./step_context.ts";
 import { runStep } from "./steps/run_step.ts";
 import { TIMED_OUT, withTimeout } from "./timers.ts";
 import type {
+  CloseMode,
   SessionEnd,
   SessionIO,
   SessionOptions,
@@ -75,7 +76,12 @@ export async function runSession(
     try {
       io.close();
     } catch { /* already closed */ }
-    return { end: "error", reason: `stream echo internal error: ${String(err)}` };
+    return {
+      end: "error",
+      reason: `stream echo internal error: ${String(err)}`,
+      bytesIn: 0,
+      bytesOut: 0,
+    };
   }
 }
 
@@ -96,6 +102,7 @@ class Session implements StepContext {
   #scriptDone = false;
   /** True once the session closed gracefully (lingered, or the client ended): no reset. */
   #graceful = false;
+  #closeMode: CloseMode = "auto";
 
   constructor(script: SessionScript, io: SessionIO, options: SessionOptions) {
     this.#script = script;
@@ -133,12 +140,20 @@ class Session implements StepContext {
     const onAbort = () => this.halt(new SessionHalt("shutdown", "shut down by the server"));
     this.#signal?.addEventListener("abort", onAbort, { once: true });
     if (this.#signal?.aborted) onAbort();
+    let result: SessionResult;
     try {
-      return await this.#main();
+      result = await this.#main();
     } finally {
       this.#signal?.removeEventListener("abort", onAbort);
       await this.#cleanup();
     }
+    result.bytesIn = this.#reader?.received ?? 0;
+    result.bytesOut = this.output.written;
+    return result;
+  }
+
+  setCloseMode(mode: CloseMode): void {
+    this.#closeMode = mode;
   }
 
   reader(): ByteReader {
@@ -224,7 +239,7 @@ class Session implements StepContext {
 
   async #main(): Promise<SessionResult> {
     const steps = this.#script.steps;
-    if (steps.length === 0) return { end: "eof" }; // a server with no echo directives
+    if (steps.length === 0) return { end: "eof", bytesIn: 0, bytesOut: 0 }; // no echo directives
     try {
       for (const step of steps) {
         if (this.#halt) throw this.#halt;
@@ -233,7 +248,7 @@ class Session implements StepContext {
       this.#scriptDone = true;
       await this.until(this.output.drained());
       await this.#finish();
-      return { end: "eof" };
+      return { end: "eof", bytesIn: 0, bytesOut: 0 };
     } catch (err) {
       const halt = this.#halt ?? toHalt(err);
       this.halt(halt);
@@ -241,8 +256,8 @@ class Session implements StepContext {
       if (halt.level) this.#logger.log(halt.level, halt.message, this.#ctx);
       await this.#afterHalt(halt);
       return halt.message && halt.end !== "eof"
-        ? { end: halt.end, reason: halt.message }
-        : { end: halt.end };
+        ? { end: halt.end, reason: halt.message, bytesIn: 0, bytesOut: 0 }
+        : { end: halt.end, bytesIn: 0, bytesOut: 0 };
     }
   }
 
@@ -300,16 +315,25 @@ class Session implements StepContext {
     }
   }
 
+  /**
+   * C `close()` after an abrupt end, as nginx: input nobody read turns the close into a reset.
+   * No input can be waiting once the client's EOF was read or the connection was reset.
+   */
+  #cOnClose(): boolean {
+    if (this.#graceful || this.#reader?.eof || this.#halt?.end === "reset") return false;
+    return (this.#io.unread?.() ?? 0) > 0;
+  }
+
   async #cleanup(): Promise<void> {
     this.#scriptDone = true;
     this.halt(CLOSING);
     try {
-      // An abrupt end closes like nginx: input nobody read turns the close into a reset. No
-      // input can be waiting once the client's EOF was read or the connection was reset.
-      const end = this.#halt?.end;
-      const mayHaveInput = !this.#graceful && !this.#reader?.eof && end !== "reset";
-      if (mayHaveInput && this.#io.reset) this.#io.reset();
-      else this.#io.close();
+      if (this.#closeMode === "reset" || (this.#closeMode === "auto" && this.#cOnClose())) {
+        if (this.#io.reset) this.#io.reset();
+        else this.#io.close();
+      } else {
+        this.#io.close();
+      }
     } catch { /* already closed */ }
     await this.output.abandon(SETTLE_MS);
     if (this.#reader?.eof) {

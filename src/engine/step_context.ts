@@ -8,7 +8,7 @@ import type { EchoSettings } from "../config/types.ts";
 import type { ByteReader } from "./byte_reader.ts";
 import type { SessionHalt } from "./halt.ts";
 import type { Output } from "./output.ts";
-import type { SessionEnd } from "./types.ts";
+import type { CloseMode, SessionEnd } from "./types.ts";
 
 /** The session as steps use it. */
 export interface StepContext {
@@ -39,4 +39,10 @@ export interface StepContext {
   debugTimer(ms: number): void;
   /** A halt for a client-caused error, logged at `echo_client_error_log_level`. */
   clientError(end: SessionEnd, message: string): SessionHalt;
+  /**
+   * How the connection closes when the session ends (default "auto": nginx's). A step that
+   * wants an abortive end (`echo_reset`) sets "reset", then ends the session by throwing a
+   * halt; the client then sees a TCP reset. Half-closing now is `output.close()`.
+   */
+  setCloseMode(mode: CloseMode): void;
 }

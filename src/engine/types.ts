@@ -7,34 +7,54 @@ import type { EchoSettings, Step } from "../config/types.ts";
 import type { LogContext, Logger } from "../log/logger.ts";
 
 /**
- * A byte-stream connection as the engine sees it. A socket adapter (src/engine/conn_io.ts)
- * builds this from a `Deno.Conn`; tests build it from in-memory streams.
+ * A byte-stream connection as the engine sees it: the transport seam. The engine never names
+ * the runtime; the server layer adapts its sockets to this (src/server/transport.ts builds it
+ * from a `Deno.Conn`), tests build it from in-memory streams.
  *
  * `readable` ending means the client half-closed (EOF); erroring means a reset or other failure.
  * Output stages (recording, pacing, chunking) are `TransformStream`s piped in front of
  * `writable`, never special cases inside steps.
+ *
+ * Closing is explicit: {@linkcode SessionIO.close} (graceful), {@linkcode SessionIO.closeWrite}
+ * (half-close) and {@linkcode SessionIO.reset} (abortive) are capabilities a session requests
+ * (see `CloseMode`). A wrapper that replaces `readable` or `writable` passes the others on.
  */
 export interface SessionIO {
   /** Client-to-server bytes. */
   readable: ReadableStream<Uint8Array>;
   /** Server-to-client bytes. A write resolves once the bytes were handed to the socket. */
   writable: WritableStream<Uint8Array>;
-  /** Half-close: send FIN after everything written so far. Absent: not supported. */
+  /** Half-close: send FIN after everything written so far; reading goes on. Absent: not supported. */
   closeWrite?(): Promise<void>;
-  /** Close the whole connection now (pending unread input may make the OS send a reset). */
+  /** Graceful close: the client gets a FIN after everything written. Idempotent. */
   close(): void;
   /**
-   * Close now the way C's `close()` does: when input nobody read is waiting in the socket, the
-   * client gets a reset instead of a clean EOF (the engine uses it for abrupt ends, as nginx
-   * does). Absent: the engine calls `close()`.
+   * Abortive close: the client ALWAYS sees a TCP reset (RST), whatever is queued or unread,
+   * then the connection is closed (as `SO_LINGER {1, 0}` + `close()` in C). Idempotent.
+   * Absent: not supported (the engine then calls `close()`).
    */
   reset?(): void;
+  /**
+   * Bytes the client sent that the OS still holds unread (`FIONREAD`). With it the engine closes
+   * the way C's `close()` does after an abrupt end, as nginx: a reset when input nobody read is
+   * waiting, else a normal close. Absent: unknown, taken as 0.
+   */
+  unread?(): number;
   /**
    * Bytes the socket has accepted so far, partial writes included. Lets the send timer see a
    * slow reader's progress inside one large write. Absent: progress counts whole writes.
    */
   accepted?(): number;
 }
+
+/**
+ * How a session's connection is closed when it ends:
+ * - "auto" (the default): as nginx does, a graceful close, except after an abrupt end (error,
+ *   timeout, shutdown) with input nobody read waiting in the socket: a reset (C `close()`);
+ * - "graceful": always a FIN;
+ * - "reset": always a TCP reset (fault directives such as `echo_reset` request it).
+ */
+export type CloseMode = "auto" | "graceful" | "reset";
 
 /**
  * How a session ended:
@@ -51,6 +71,10 @@ export interface SessionResult {
   end: SessionEnd;
   /** Human-readable reason for non-"eof" ends (the message that was logged). */
   reason?: string;
+  /** Bytes read from the client (by read steps, discarding and lingering close). */
+  bytesIn: number;
+  /** Bytes written to the client (writes the transport completed). */
+  bytesOut: number;
 }
 
 /** The part of a server's compiled config that a session needs. */

@@ -23,7 +23,7 @@ export type ChunkTap = (chunk: Uint8Array) => void;
 
 /**
  * Size of the buffer a default (non-BYOB) read of a tapped byte stream gets: the socket
- * adapter's own default (src/engine/conn_io.ts), so such reads take what they would untapped.
+ * adapter's own default (src/server/transport.ts), so such reads take what they would untapped.
  */
 const AUTO_CHUNK = 16 * 1024;
 

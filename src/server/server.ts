@@ -9,7 +9,8 @@ import type { LogContext, Logger } from "../log/logger.ts";
 import { quietLogger, safeLogger } from "../log/logger.ts";
 import type { SessionIO, SessionResult } from "../engine/types.ts";
 import { runSession, SESSION_ACTION } from "../engine/session.ts";
-import { connIO } from "../engine/conn_io.ts";
+import { connIO } from "./transport.ts";
+import { captureSocket, type SocketFd } from "./socket_fd.ts";
 import type { ServerHandle, ServerOptions, SessionInfo, SessionObserver } from "./types.ts";
 import { acceptLoop } from "./accept_loop.ts";
 import { type BoundListener, formatAddr, listenerKey, openListener, sameTls } from "./listeners.ts";
@@ -281,6 +282,8 @@ class Server implements ServerHandle {
       } catch { /* already gone */ }
       return;
     }
+    // The descriptor is found now, right after accept (socket_fd.ts): for resets and shutdowns.
+    const socket = captureSocket(conn);
     const id = ++this.#connections;
     // Nagle is turned off by connIO (once per connection: the setsockopt is not free).
     if (isTcp(conn) && listen.kind === "tcp" && listen.keepAlive !== undefined) {
@@ -309,11 +312,12 @@ class Server implements ServerHandle {
       server,
       action: SESSION_ACTION,
     };
-    this.#sessions.run((signal) => this.#session(conn, route, info, context, signal));
+    this.#sessions.run((signal) => this.#session(conn, socket, route, info, context, signal));
   }
 
   async #session(
     conn: Deno.Conn,
+    socket: SocketFd | null,
     route: Route,
     info: SessionInfo,
     context: LogContext,
@@ -324,10 +328,10 @@ class Server implements ServerHandle {
     let result: SessionResult;
     try {
       const failed = isTlsConn(conn)
-        ? await tlsHandshake(conn, { timeout: route.server.settings.readTimeout, signal })
+        ? await tlsHandshake(conn, { timeout: route.server.settings.readTimeout, signal, socket })
         : undefined;
       if (failed) {
-        result = { end: failed.end, reason: failed.reason };
+        result = { end: failed.end, reason: failed.reason, bytesIn: 0, bytesOut: 0 };
         if (failed.end !== "shutdown") {
           this.#logger.log(route.server.settings.clientErrorLogLevel, failed.reason, {
             ...context,
@@ -335,7 +339,7 @@ class Server implements ServerHandle {
           });
         }
       } else {
-        io = connIO(conn);
+        io = connIO(conn, { socket });
         if (this.#observer?.wrap) io = this.#observer.wrap(io, info);
         result = await runSession(
           { steps: route.server.steps, settings: route.server.settings },
@@ -345,15 +349,19 @@ class Server implements ServerHandle {
       }
     } catch (err) {
       // runSession never rejects; this is connIO or an observer failing.
-      result = { end: "error", reason: message(err) };
+      result = { end: "error", reason: message(err), bytesIn: 0, bytesOut: 0 };
       this.#logger.log("alert", `stream session failed: ${message(err)}`, context);
     } finally {
       // io.close() is idempotent and closes the connection (runSession has normally done it
       // already); closing conn again would throw on every session. Only a connection that never
       // got its io (failed handshake, connIO failing) is closed here directly.
       try {
-        if (io) io.close();
-        else conn.close();
+        if (io) {
+          io.close();
+        } else {
+          socket?.release();
+          conn.close();
+        }
       } catch { /* already closed */ }
     }
     this.#ended(info, result, startedAt, context);

@@ -8,23 +8,24 @@
  *    does every later small write while one is unacknowledged. Measured here with a Python
  *    client: first reply byte 40-45 ms after the handshake with Nagle on, under 1 ms with it
  *    off. Accepted sockets inherit `TCP_NODELAY` from their listening socket (Linux; BSD and
- *    macOS copy it too), so it is set once on the listener ({@linkcode setListenerNoDelay}):
- *    one descriptor scan per listener at bind time, nothing per connection.
+ *    macOS copy it too), so it is set once on the listener ({@linkcode setListenerNoDelay}),
+ *    right after binding: a few calls per listener, nothing per connection.
  * 2. **Closing a connection whose TLS handshake has not finished.** Deno's `close()` then
  *    interrupts the pending operation but leaves the TCP socket open (the client never sees
  *    EOF, the descriptor stays in use). {@linkcode shutdownSocket} calls `shutdown(SHUT_RDWR)`
  *    on it, after which Deno's own task ends and the descriptor is released.
  *
- * Descriptors are found through src/sys/libc.ts (Deno does not expose them).
+ * Descriptors are found when their socket is new, never by scanning (src/sys/libc.ts
+ * `findNewFd`; for connections, socket_fd.ts).
  *
  * @module
  */
 
-import { connFd, forEachSocketFd, libc, libcUnavailable, sockPort } from "../sys/libc.ts";
+import { findNewFd, libc, libcUnavailable, sockPort } from "../sys/libc.ts";
+import type { SocketFd } from "./socket_fd.ts";
 
 const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
-const SHUT_RDWR = 2;
 
 /** Why these helpers cannot work here, or undefined when they can. */
 export function socketFfiUnavailable(): string | undefined {
@@ -32,17 +33,19 @@ export function socketFfiUnavailable(): string | undefined {
 }
 
 /**
- * Sets `TCP_NODELAY` on the listening socket(s) bound to `listener`'s port, so that every
- * connection it accepts (TLS included) starts with Nagle off. Returns true when at least one
- * socket was set; false when the platform or permissions do not allow it. Never throws.
+ * Sets `TCP_NODELAY` on the listening socket of `listener`, so that every connection it accepts
+ * (TLS included) starts with Nagle off. Call it right after `Deno.listen`/`Deno.listenTls`
+ * returned (the socket is found as the newest descriptor, see `findNewFd`). Returns true when
+ * the socket was set; false when it was not found or the platform or permissions do not allow
+ * it. Never throws.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { setListenerNoDelay } from "./socket_ffi.ts";
+ * import { setListenerNoDelay, socketFfiUnavailable } from "./socket_ffi.ts";
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * const done: boolean = setListenerNoDelay(listener); // true on Linux with --allow-ffi
- * assert.equal(typeof done, "boolean");
+ * assert.equal(done, Deno.build.os === "linux" && socketFfiUnavailable() === undefined);
  * listener.close();
  * ```
  */
@@ -53,49 +56,41 @@ export function setListenerNoDelay(listener: Deno.Listener): boolean {
     const lib = libc();
     if (!lib) return false;
     const one = new Int32Array([1]);
-    let set = 0;
-    // The listener was just opened: its descriptor is among the highest in use, but holes
-    // below are filled first, so scan them all.
-    forEachSocketFd(lib, (fd) => {
-      // A listening socket has our port and no peer (sockets of other listeners on the same
-      // port, e.g. 127.0.0.1:P and [::1]:P, get it too, which is what they want as well).
-      if (sockPort(lib.getsockname, fd) !== addr.port || sockPort(lib.getpeername, fd) >= 0) return;
-      if (lib.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, one, 4) === 0) set++;
-    });
-    return set > 0;
+    // A listening socket has our port and no peer.
+    const fd = findNewFd(
+      lib,
+      (fd) => sockPort(lib.getsockname, fd) === addr.port && sockPort(lib.getpeername, fd) < 0,
+    );
+    return fd !== null && lib.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, one, 4) === 0;
   } catch {
     return false;
   }
 }
 
 /**
- * Shuts down (both directions) the TCP socket under `conn`, found by its local and remote
- * ports, so that closing it really closes it even mid-handshake. Returns true when it did.
- * Never throws.
+ * Shuts down (both directions) the TCP socket under a connection (its descriptor captured at
+ * accept, see socket_fd.ts), so that closing it really closes it even mid-handshake. Returns
+ * true when it did. Never throws.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { shutdownSocket } from "./socket_ffi.ts";
+ * import { captureSocket } from "./socket_fd.ts";
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
  * const conn = await listener.accept();
- * const done: boolean = shutdownSocket(conn); // true on Linux with --allow-ffi
- * assert.equal(typeof done, "boolean");
+ * const socket = captureSocket(conn);
+ * assert.equal(shutdownSocket(socket), socket !== null); // true on Linux with --allow-ffi
+ * socket?.release();
  * conn.close();
  * client.close();
  * listener.close();
  * ```
  */
-export function shutdownSocket(conn: Deno.Conn): boolean {
+export function shutdownSocket(socket: SocketFd | null | undefined): boolean {
   try {
-    const local = conn.localAddr;
-    const remote = conn.remoteAddr;
-    if (local.transport !== "tcp" || remote.transport !== "tcp") return false;
-    const lib = libc();
-    if (!lib) return false;
-    const fd = connFd(lib, local, remote);
-    return fd !== null && lib.shutdown(fd, SHUT_RDWR) === 0;
+    return socket ? socket.shutdown() : false;
   } catch {
     return false;
   }

@@ -6,6 +6,7 @@
  * @module
  */
 import type { SessionEnd } from "../engine/types.ts";
+import type { SocketFd } from "./socket_fd.ts";
 import { shutdownSocket } from "./socket_ffi.ts";
 
 /** A handshake that did not complete. */
@@ -22,6 +23,8 @@ export interface TlsHandshakeOptions {
   timeout: number;
   /** Aborting it ends the handshake at once (fast shutdown). */
   signal?: AbortSignal;
+  /** The connection's descriptor, captured at accept (socket_fd.ts), to shut it down. */
+  socket?: SocketFd | null;
 }
 
 /** Is this a TLS connection whose handshake can be driven explicitly? */
@@ -65,7 +68,7 @@ export async function tlsHandshake(
     if (outcome !== undefined) {
       // Mid-handshake, Deno's close() interrupts the operation but leaves the TCP socket open:
       // shut it down underneath first (needs --allow-ffi), then close.
-      if (outcome.end === "timeout" || outcome.end === "shutdown") shutdownSocket(conn);
+      if (outcome.end === "timeout" || outcome.end === "shutdown") shutdownSocket(options.socket);
       try {
         conn.close();
       } catch { /* already closed */ }

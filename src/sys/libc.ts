@@ -1,13 +1,14 @@
 /**
  * The few C library calls stream-echo needs for socket behaviour Deno does not offer (a reset on
  * close, Nagle off on TLS, shutting down a half-handshaken socket). One loader and one way of
- * finding a connection's descriptor, shared by src/engine/tcp_reset.ts and
- * src/server/socket_ffi.ts.
+ * finding a socket's descriptor, used by src/server/socket_fd.ts and src/server/socket_ffi.ts.
  *
  * Linux and macOS, with `--allow-ffi`; elsewhere or without the permission {@linkcode libc}
  * returns null and {@linkcode libcUnavailable} says why. Deno does not expose descriptors, and
- * wants `--allow-all` to list `/proc/self/fd`, so a descriptor is found by asking
- * `getsockname`/`getpeername` about descriptors 3, 4, ... (a closed one costs one failing call).
+ * wants `--allow-all` to list `/proc/self/fd`, so a socket's descriptor is found when the socket
+ * is new: the kernel gave it the lowest free number, so it is found among a few candidates
+ * around the lowest free number now ({@linkcode findNewFd}), checked by their full addresses.
+ * Descriptors are never scanned: the cost does not depend on how many are open.
  *
  * @module
  */
@@ -28,6 +29,8 @@ const SYMBOLS = {
   getpeername: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   shutdown: { parameters: ["i32", "i32"], result: "i32" },
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
 } as const;
 
 /** The loaded C library's functions used here. */
@@ -140,76 +143,126 @@ export function netAddrKey(addr: Deno.NetAddr): string | null {
   return `${groups.map((g) => g.toString(16)).join(":")}|${addr.port}`;
 }
 
-/** Never probe beyond this descriptor, and stop after this many non-sockets in a row. */
-const SCAN_LIMIT = 1 << 20;
-const SCAN_MISSES = 1024;
+const F_DUPFD = 0;
 
 /**
- * Calls `visit(fd)` for each open IPv4/IPv6 socket descriptor, in order. Linux and macOS hand
- * out the lowest free descriptor, so open ones are dense and the scan stops after 1024
- * non-sockets in a row.
+ * The lowest descriptor number free right now: the number the kernel gives the next socket or
+ * file (POSIX: accept, socket and open return the lowest free descriptor). Found in two calls
+ * (`fcntl(F_DUPFD)` on a standard descriptor, then `close` of that duplicate), whatever the
+ * number of descriptors open. -1 when no standard descriptor is open to duplicate.
  */
-export function forEachSocketFd(lib: Libc, visit: (fd: number) => void): void {
-  let misses = 0;
-  for (let fd = 3; fd < SCAN_LIMIT && misses < SCAN_MISSES; fd++) {
-    if (sockPort(lib.getsockname, fd) < 0) {
-      misses++;
-      continue;
+export function lowestFreeFd(lib: Libc): number {
+  for (let base = 0; base <= 2; base++) {
+    const fd = lib.fcntl(base, F_DUPFD, 0);
+    if (fd >= 0) {
+      lib.close(fd);
+      return fd;
     }
-    misses = 0;
-    visit(fd);
   }
+  return -1;
 }
 
+/** At most this many descriptors are asked about per search (a getpeername each). */
+export const FIND_PROBES = 32;
+/** At most this many descriptors known to be someone else's are stepped over per search. */
+const FIND_SKIPS = 4096;
+
 /**
- * Descriptors of the TCP connections seen by the last scan, by their full local and remote
- * addresses (-1 where two descriptors claimed the same pair, which a dual-stack listener could
- * show). Entries may be stale (the descriptor closed, its number reused): each use is verified
- * first, and a miss rescans, so a scan is paid once per batch of new connections, not per lookup.
+ * The descriptor of a socket that was JUST opened (accepted, or bound as a listener), found
+ * without scanning: the kernel gave it the lowest free number, so it lies right around the
+ * lowest free number now. Candidates are tried nearest first (L-1, L+1, L-2, L+2, ... for the
+ * lowest free L), stepping over descriptors `known` to belong to other sockets without a call,
+ * and asking at most {@linkcode FIND_PROBES} others with `matches` (which must compare the full
+ * addresses). Returns null when no candidate matched: the caller then does without the
+ * descriptor; it never guesses. Cost: 2 calls plus one per candidate, never O(open descriptors).
  */
-let index = new Map<string, number>();
-
-function connKey(lib: Libc, fd: number): string | null {
-  const peer = sockKey(lib.getpeername, fd);
-  if (peer === null) return null;
-  const own = sockKey(lib.getsockname, fd);
-  return own === null ? null : `${own} ${peer}`;
+export function findNewFd(
+  lib: Libc,
+  matches: (fd: number) => boolean,
+  known?: { has(fd: number): boolean },
+): number | null {
+  const low = lowestFreeFd(lib);
+  if (low < 0) return null;
+  let down = low - 1;
+  let up = low + 1;
+  let probes = 0;
+  let skips = 0;
+  let downDone = false;
+  let upDone = false;
+  const next = (fd: number, step: number): number => {
+    while (fd >= 3 && known?.has(fd) && skips < FIND_SKIPS) {
+      fd += step;
+      skips++;
+    }
+    return fd;
+  };
+  while (probes < FIND_PROBES && !(downDone && upDone)) {
+    if (!downDone) {
+      down = next(down, -1);
+      if (down < 3 || skips >= FIND_SKIPS) {
+        downDone = true;
+      } else {
+        probes++;
+        if (matches(down)) return down;
+        down--;
+      }
+    }
+    if (!upDone && probes < FIND_PROBES) {
+      up = next(up, 1);
+      if (skips >= FIND_SKIPS) {
+        upDone = true;
+      } else {
+        probes++;
+        if (matches(up)) return up;
+        up++;
+      }
+    }
+  }
+  return null;
 }
 
 /**
- * The descriptor of the TCP connection with these local and remote addresses, or null.
+ * Is `fd` the TCP connection with exactly these local and remote addresses (full addresses
+ * and ports, as keys from {@linkcode netAddrKey})? A connected TCP socket is unique by this
+ * pair, so a match is never ambiguous (two descriptors can match only as duplicates of one
+ * socket). One call when the remote port differs, which is the common miss.
+ */
+export function isConnFd(lib: Libc, fd: number, local: string, remote: string, port: number) {
+  if (sockPort(lib.getpeername, fd) !== port) return false;
+  return sockKey(lib.getpeername, fd) === remote && sockKey(lib.getsockname, fd) === local;
+}
+
+/**
+ * The descriptor of a TCP connection accepted just now (call it right after `accept()`
+ * resolved, before anything else runs), found in O(1) calls with {@linkcode findNewFd}; null
+ * when not found or not an IP connection.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { connFd, libc } from "./libc.ts";
+ * import { acceptedFd, libc, netAddrKey, sockKey } from "./libc.ts";
  * const lib = libc();
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
  * const conn = await listener.accept();
  * if (lib) {
- *   const local = conn.localAddr as Deno.NetAddr;
- *   const remote = conn.remoteAddr as Deno.NetAddr;
- *   assert.notEqual(connFd(lib, local, remote), null);
+ *   const fd = acceptedFd(lib, conn.localAddr as Deno.NetAddr, conn.remoteAddr as Deno.NetAddr);
+ *   assert.ok(fd !== null);
+ *   assert.equal(sockKey(lib.getpeername, fd), netAddrKey(conn.remoteAddr as Deno.NetAddr));
  * }
  * conn.close();
  * client.close();
  * listener.close();
  * ```
  */
-export function connFd(lib: Libc, local: Deno.NetAddr, remote: Deno.NetAddr): number | null {
+export function acceptedFd(
+  lib: Libc,
+  local: Deno.NetAddr,
+  remote: Deno.NetAddr,
+  known?: { has(fd: number): boolean },
+): number | null {
   const own = netAddrKey(local);
   const peer = netAddrKey(remote);
   if (own === null || peer === null) return null;
-  const key = `${own} ${peer}`;
-  const known = index.get(key);
-  if (known !== undefined && known >= 0 && connKey(lib, known) === key) return known;
-  const fresh = new Map<string, number>();
-  forEachSocketFd(lib, (fd) => {
-    const k = connKey(lib, fd);
-    if (k !== null) fresh.set(k, fresh.has(k) ? -1 : fd);
-  });
-  index = fresh;
-  const fd = fresh.get(key);
-  return fd === undefined || fd < 0 ? null : fd; // never act on an ambiguous match
+  return findNewFd(lib, (fd) => isConnFd(lib, fd, own, peer, remote.port), known);
 }

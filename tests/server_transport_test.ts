@@ -3,10 +3,10 @@ import {
   match as assertMatch,
   ok as assert,
 } from "node:assert/strict";
-import { connIO } from "../src/engine/conn_io.ts";
+import { connIO } from "../src/server/transport.ts";
 import { runSession } from "../src/engine/session.ts";
 import { quietLogger } from "../src/log/logger.ts";
-import { dec, enc, ffiGranted, readAll, script, scriptServer } from "./engine_harness.ts";
+import { dec, enc, endOf, ffiGranted, readAll, script, scriptServer } from "./engine_harness.ts";
 
 async function connect(port: number): Promise<Deno.TcpConn> {
   return await Deno.connect({ hostname: "127.0.0.1", port });
@@ -20,7 +20,7 @@ Deno.test("connIO: a session's reply arrives whole over TCP, then EOF", async ()
   } finally {
     client.close();
   }
-  assertEquals(await server.nextResult(), { end: "eof" });
+  assertEquals(endOf(await server.nextResult()), { end: "eof" });
   assertEquals(server.logger.lines, []);
 });
 
@@ -38,7 +38,7 @@ Deno.test("connIO: output after two large duplicates keeps its order (C then D, 
     } finally {
       client.close();
     }
-    assertEquals(await server.nextResult(), { end: "eof" });
+    assertEquals(endOf(await server.nextResult()), { end: "eof" });
   }
 });
 
@@ -151,7 +151,7 @@ Deno.test("connIO: discarding swallows a large upload and ends at client EOF", a
   } finally {
     client.close();
   }
-  assertEquals(await server.nextResult(), { end: "eof" });
+  assertEquals(endOf(await server.nextResult()), { end: "eof" });
 });
 
 Deno.test("connIO: a client reset mid-write ends the session as reset", async () => {
@@ -177,7 +177,7 @@ Deno.test("connIO: send timeout fires when the client stops reading", async () =
   const t0 = performance.now();
   try {
     const result = await server.nextResult();
-    assertEquals(result, { end: "timeout", reason: "stream client send timed out" });
+    assertEquals(endOf(result), { end: "timeout", reason: "stream client send timed out" });
     const took = performance.now() - t0;
     assert(took >= 95 && took < 5000, `took ${took} ms`);
   } finally {
@@ -312,5 +312,99 @@ Deno.test("connIO: every script x client behaviour combination ends cleanly", as
       assert(["eof", "reset", "timeout", "error"].includes(result.end), JSON.stringify(result));
     }
     assertEquals(server.results.length, behaviours.length);
+  }
+});
+
+Deno.test("connIO: reset() always sends a TCP reset, even with nothing unread", async () => {
+  if (!ffiGranted) return console.log("skipped: needs --allow-ffi (the reset goes through libc)");
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const client = await connect(listener.addr.port);
+  const io = connIO(await listener.accept());
+  try {
+    const writer = io.writable.getWriter();
+    await writer.write(enc.encode("bye"));
+    assertEquals(io.unread!(), 0);
+    io.reset!();
+    assertEquals(await readAll(client), "byeRESET");
+  } finally {
+    client.close();
+    listener.close();
+  }
+});
+
+Deno.test("connIO: unread() counts input waiting in the socket; close() is a clean EOF", async () => {
+  if (!ffiGranted) return console.log("skipped: needs --allow-ffi (FIONREAD goes through libc)");
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const client = await connect(listener.addr.port);
+  const io = connIO(await listener.accept());
+  try {
+    await client.write(enc.encode("12345"));
+    const deadline = performance.now() + 2000;
+    while (io.unread!() < 5 && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assertEquals(io.unread!(), 5);
+    await io.closeWrite!();
+    assertEquals(await readAll(client), "");
+    io.close();
+    assertEquals(io.unread!(), 0);
+  } finally {
+    client.close();
+    listener.close();
+  }
+});
+
+Deno.test("connIO: an abortive close costs the same with 2,000 idle connections open, and resets only its own", async () => {
+  if (!ffiGranted) return console.log("skipped: needs --allow-ffi (the reset goes through libc)");
+  // Unread input at an abrupt end: the close is a reset (C close()), which needs the descriptor.
+  await using server = scriptServer(
+    script("echo_lingering_close off; echo_read_buffer_size 4; echo_read_bytes 3;"),
+  );
+  const closeLatency = async (rounds: number): Promise<number> => {
+    const times: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const client = await connect(server.port);
+      try {
+        const t0 = performance.now();
+        await client.write(enc.encode("hello, world!\n"));
+        assertEquals(await readAll(client), "RESET");
+        times.push(performance.now() - t0);
+      } finally {
+        client.close();
+      }
+    }
+    times.sort((a, b) => a - b);
+    return times[Math.floor(times.length / 2)];
+  };
+  await closeLatency(10); // warm-up
+  const before = await closeLatency(30);
+  // 2,000 idle connections (4,000 descriptors in this process: both ends).
+  const idleListener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const idle: [Deno.TcpConn, Deno.TcpConn][] = [];
+  try {
+    for (let i = 0; i < 2000; i++) {
+      const accepted = idleListener.accept();
+      const c = await connect(idleListener.addr.port);
+      idle.push([c, await accepted]);
+    }
+    const after = await closeLatency(30);
+    assert(
+      after <= before * 3 + 1,
+      `median abortive close ${after.toFixed(2)} ms with 2,000 idle vs ${before.toFixed(2)} ms`,
+    );
+    // No idle connection was hit: each still carries bytes both ways.
+    for (const [c, s] of [idle[0], idle[999], idle[1999]]) {
+      await s.write(enc.encode("ok"));
+      const buf = new Uint8Array(2);
+      assertEquals(await c.read(buf), 2);
+      await c.write(buf);
+      assertEquals(await s.read(buf), 2);
+    }
+  } finally {
+    for (const [c, s] of idle) {
+      c.close();
+      s.close();
+    }
+    idleListener.close();
   }
 });

@@ -1,5 +1,7 @@
 /**
- * The socket adapter: a {@linkcode SessionIO} over a `Deno.Conn` (TCP, TLS or Unix).
+ * The transport: a {@linkcode SessionIO} over a `Deno.Conn` (TCP, TLS or Unix). The engine
+ * (src/engine/) sees only SessionIO; everything that names Deno's sockets lives here and in
+ * socket_fd.ts.
  *
  * Deno's own `conn.readable`/`conn.writable` close the whole connection at EOF, on cancel and on
  * `writer.close()`, which breaks half-close protocols; this adapter reads with `conn.read()` and
@@ -8,13 +10,16 @@
  *   stays in the socket (and a pending read pins only the caller's small buffer);
  * - `writable` resolves a write once every byte was handed to the socket (partial writes are
  *   retried) and closing it half-closes (`closeWrite`, FIN), leaving the read side open;
- * - `close()` closes the whole connection; `reset()` closes it like C's `close()` (a reset when
- *   unread input is waiting, see tcp_reset.ts).
+ * - `close()` closes the whole connection gracefully; `reset()` always sends the client a TCP
+ *   reset first; `unread()` tells how much input waits unread in the socket (the engine's C
+ *   `close()` semantics). The last two need the socket's descriptor, captured at accept
+ *   (socket_fd.ts; TCP and TLS on Linux with `--allow-ffi`): without it `reset()` is a plain
+ *   close and `unread()` says 0.
  *
  * @module
  */
-import { resetIfUnread } from "./tcp_reset.ts";
-import type { SessionIO } from "./types.ts";
+import type { SessionIO } from "../engine/types.ts";
+import { captureSocket, type SocketFd } from "./socket_fd.ts";
 
 /** Options for {@linkcode connIO}. */
 export interface ConnIOOptions {
@@ -22,19 +27,24 @@ export interface ConnIOOptions {
   writeHighWaterMark?: number;
   /** Chunk size for readers that do not bring their own buffer. @default {16384} */
   readChunkSize?: number;
+  /**
+   * The connection's descriptor, captured right after accept by `captureSocket` (null: none).
+   * @default {captureSocket(conn)}, which is right only when called right after `accept()`.
+   */
+  socket?: SocketFd | null;
 }
 
 /**
- * Wraps a connection for {@linkcode runSession}. Turns Nagle off for TCP (`setNoDelay`).
+ * Wraps a connection for the engine's `runSession`. Turns Nagle off for TCP (`setNoDelay`).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { connIO } from "./conn_io.ts";
+ * import { connIO } from "./transport.ts";
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * const port = (listener.addr as Deno.NetAddr).port;
  * const client = await Deno.connect({ hostname: "127.0.0.1", port });
- * const io = connIO(await listener.accept());
+ * const io = connIO(await listener.accept()); // right after accept: finds the descriptor
  * const writer = io.writable.getWriter();
  * await writer.write(new TextEncoder().encode("hi"));
  * await writer.close(); // half-close: the client sees EOF after "hi"
@@ -51,6 +61,7 @@ export function connIO(conn: Deno.Conn, options: ConnIOOptions = {}): SessionIO 
   let pendingRead: Promise<unknown> = Promise.resolve();
   let pendingWrite: Promise<unknown> = Promise.resolve();
   let accepted = 0;
+  const socket = options.socket === undefined ? captureSocket(conn) : options.socket;
   const setNoDelay = (conn as Partial<Deno.TcpConn>).setNoDelay;
   if (typeof setNoDelay === "function") {
     try {
@@ -61,6 +72,7 @@ export function connIO(conn: Deno.Conn, options: ConnIOOptions = {}): SessionIO 
   const close = () => {
     if (closed) return;
     closed = true;
+    socket?.release();
     try {
       conn.close();
     } catch { /* already closed */ }
@@ -136,9 +148,10 @@ export function connIO(conn: Deno.Conn, options: ConnIOOptions = {}): SessionIO 
     close,
     accepted: () => accepted,
     reset() {
-      if (!closed) resetIfUnread(conn);
+      if (!closed) socket?.reset();
       close();
     },
+    unread: () => closed || !socket ? 0 : socket.unread(),
   };
 }
 

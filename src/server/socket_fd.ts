@@ -1,0 +1,128 @@
+/**
+ * A TCP connection's descriptor, found once when the connection is accepted, for the socket
+ * operations Deno does not offer (through the C library, src/sys/libc.ts): an abortive reset,
+ * the count of unread input, a shutdown under a half-handshaken TLS connection.
+ *
+ * Found in O(1) calls, never by scanning descriptors: the kernel gave the accepted socket the
+ * lowest free number, so {@linkcode captureSocket} looks at a few candidates around the lowest
+ * free number right after `accept()`, stepping over descriptors of other live connections it
+ * captured before (kept in a set), and keeps the one whose full local and remote addresses are
+ * the connection's. Each use checks those addresses again first, so a descriptor that was closed
+ * and reused by another connection is never acted on.
+ *
+ * Linux with `--allow-ffi`; elsewhere, or when the descriptor was not found, the operations do
+ * nothing and say so (false, or 0 unread bytes).
+ *
+ * @module
+ */
+import { acceptedFd, isConnFd, type Libc, libc, netAddrKey } from "../sys/libc.ts";
+
+const SOL_SOCKET = 1;
+const SO_LINGER = 13;
+const FIONREAD = 0x541b;
+const AF_UNSPEC = 0;
+const SHUT_RDWR = 2;
+
+/** Descriptors of the live connections captured so far: candidates to step over. */
+const live = new Set<number>();
+
+/** How many descriptors {@linkcode captureSocket} holds (for tests). */
+export function capturedSockets(): number {
+  return live.size;
+}
+
+/** A captured descriptor with the operations stream-echo needs on it. */
+export class SocketFd {
+  readonly fd: number;
+  #lib: Libc;
+  #local: string;
+  #remote: string;
+  #port: number;
+  #released = false;
+
+  constructor(lib: Libc, fd: number, local: string, remote: string, port: number) {
+    this.#lib = lib;
+    this.fd = fd;
+    this.#local = local;
+    this.#remote = remote;
+    this.#port = port;
+    live.add(fd);
+  }
+
+  /** True while `fd` is still this connection (two calls). */
+  valid(): boolean {
+    return !this.#released && isConnFd(this.#lib, this.fd, this.#local, this.#remote, this.#port);
+  }
+
+  /** Bytes the client sent that nobody read yet (FIONREAD); 0 when unknown. */
+  unread(): number {
+    if (!this.valid()) return 0;
+    const pending = new Int32Array(1);
+    return this.#lib.ioctl(this.fd, BigInt(FIONREAD), pending) === 0 ? pending[0] : 0;
+  }
+
+  /**
+   * Abortive close, first half: sends the client a TCP reset now, whatever is queued or unread.
+   * `SO_LINGER {1, 0}` alone is not enough under Deno, whose `close()` calls `shutdown(SHUT_WR)`
+   * first (a FIN the client reads as a clean end before the reset), so the connection is also
+   * disconnected with `connect(AF_UNSPEC)`, Linux's `tcp_disconnect`: a reset in every state
+   * but a closed one. Returns true when the reset was sent. The caller then closes the
+   * connection as usual (its shutdown then fails quietly: nothing is left to shut down).
+   */
+  reset(): boolean {
+    if (!this.valid()) return false;
+    const linger = new Int32Array([1, 0]);
+    this.#lib.setsockopt(this.fd, SOL_SOCKET, SO_LINGER, new Uint8Array(linger.buffer), 8);
+    const unspec = new Uint8Array(16); // sa_family AF_UNSPEC (0)
+    unspec[0] = AF_UNSPEC;
+    return this.#lib.connect(this.fd, unspec, unspec.byteLength) === 0;
+  }
+
+  /** `shutdown(SHUT_RDWR)`: ends both directions, even under a pending TLS handshake. */
+  shutdown(): boolean {
+    return this.valid() && this.#lib.shutdown(this.fd, SHUT_RDWR) === 0;
+  }
+
+  /** Forgets the descriptor (call it when closing the connection): no operation acts on it. */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    live.delete(this.fd);
+  }
+}
+
+/**
+ * Finds the descriptor of `conn`, a TCP (or TLS over TCP) connection accepted JUST NOW: call it
+ * right after `accept()` resolves, before awaiting anything. Null for other transports, off
+ * Linux, without `--allow-ffi`, or when no candidate matched. Never throws.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { captureSocket } from "./socket_fd.ts";
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * const conn = await listener.accept();
+ * const socket = captureSocket(conn); // null without --allow-ffi
+ * assert.ok(socket === null || socket.valid());
+ * socket?.release();
+ * conn.close();
+ * client.close();
+ * listener.close();
+ * ```
+ */
+export function captureSocket(conn: Deno.Conn): SocketFd | null {
+  try {
+    const local = conn.localAddr;
+    const remote = conn.remoteAddr;
+    if (local.transport !== "tcp" || remote.transport !== "tcp") return null;
+    if (Deno.build.os !== "linux") return null;
+    const lib = libc();
+    if (!lib) return null;
+    const fd = acceptedFd(lib, local, remote, live);
+    if (fd === null) return null;
+    return new SocketFd(lib, fd, netAddrKey(local)!, netAddrKey(remote)!, remote.port);
+  } catch {
+    return null;
+  }
+}
