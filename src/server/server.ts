@@ -1,10 +1,11 @@
 /**
- * The running server: listeners, accept loops, sessions, shutdown and reload.
+ * The running server: sessions (TLS handshake, then the steps), and shutdown. Its listeners and
+ * their reload are a {@linkcode ListenerSet} (the decision itself is the pure
+ * src/server/reload_plan.ts).
  *
  * @module
  */
-import type { Config, Listen, ServerConfig, TlsSettings } from "../config/types.ts";
-import { ConfigError } from "../config/errors.ts";
+import type { Config } from "../config/types.ts";
 import type { LogContext, Logger } from "../log/logger.ts";
 import { quietLogger, safeLogger } from "../log/logger.ts";
 import type { SessionIO, SessionResult } from "../engine/types.ts";
@@ -12,32 +13,10 @@ import { runSession, SESSION_ACTION } from "../engine/session.ts";
 import { connIO } from "./transport.ts";
 import { captureSocket, type SocketFd } from "./socket_fd.ts";
 import type { ServerHandle, ServerOptions, SessionInfo, SessionObserver } from "./types.ts";
-import { acceptLoop } from "./accept_loop.ts";
-import { type BoundListener, formatAddr, listenerKey, openListener, sameTls } from "./listeners.ts";
+import { formatAddr } from "./listeners.ts";
+import { ListenerSet, type Route, type Slot, wantedListeners } from "./listener_set.ts";
 import { SessionSet } from "./session_set.ts";
 import { isTlsConn, tlsHandshake } from "./tls_handshake.ts";
-
-/** Which server block a listener currently serves; swapped atomically by reload. */
-interface Route {
-  server: ServerConfig;
-  serverIndex: number;
-}
-
-/** One open listener, its accept loop, and the route new connections on it take. */
-interface Slot {
-  bound: BoundListener;
-  route: Route;
-  listen: Listen;
-  stopped: boolean;
-  loop: Promise<void>;
-}
-
-/** A listen directive of a config together with the server block it belongs to. */
-interface Wanted {
-  listen: Listen;
-  tls?: TlsSettings;
-  route: Route;
-}
 
 /**
  * Binds every listener of `config` and starts serving. Rejects with a `ListenError` (naming the
@@ -70,7 +49,7 @@ class Server implements ServerHandle {
   #observer: SessionObserver | undefined;
   #signal: AbortSignal | undefined;
   #onAbort = () => void this.close();
-  #slots: Slot[] = [];
+  #listeners: ListenerSet;
   #sessions = new SessionSet();
   #connections = 0;
   #reloads: Promise<void> = Promise.resolve();
@@ -89,22 +68,19 @@ class Server implements ServerHandle {
     this.#signal = options.signal;
     this.#onListen = options.onListen;
     this.finished = new Promise((resolve) => this.#resolveFinished = resolve);
+    this.#listeners = new ListenerSet({
+      logger: this.#logger,
+      onConn: (conn, slot) => this.#accepted(conn, slot),
+      stopping: () => this.#stopping !== undefined,
+    });
   }
 
   get addrs(): Deno.Addr[] {
-    return this.#slots.map((s) => s.bound.addr);
+    return this.#listeners.addrs;
   }
 
   async start(): Promise<void> {
-    const wanted = wantedListeners(this.#config);
-    const bound: BoundListener[] = [];
-    try {
-      for (const w of wanted) bound.push(await this.#open(w));
-    } catch (err) {
-      for (const b of bound) b.close();
-      throw err;
-    }
-    this.#slots = wanted.map((w, i) => this.#startSlot(bound[i], w));
+    await this.#listeners.start(wantedListeners(this.#config));
     if (this.#signal) {
       if (this.#signal.aborted) {
         void this.close();
@@ -141,133 +117,8 @@ class Server implements ServerHandle {
 
   async #reload(config: Config): Promise<void> {
     if (this.#stopping) throw new Error("the server is shutting down");
-    const wanted = wantedListeners(config);
-    // Old listeners are matched by the key of their listen line as written (several
-    // `listen 127.0.0.1:0` lines share a key and are matched up in order), then by the address
-    // they actually bound (so `listen 127.0.0.1:0` reloaded as `listen 127.0.0.1:40123` keeps
-    // the socket that got port 40123).
-    const taken = new Set<Slot>();
-    const pick = (key: (s: Slot) => string, want: string, tls: TlsSettings | undefined) =>
-      this.#slots.find((s) => !taken.has(s) && key(s) === want && sameTls(s.bound.tls, tls));
-    const kept = new Map<Wanted, Slot>();
-    const toOpen: Wanted[] = [];
-    for (const w of wanted) {
-      const tls = w.listen.ssl ? w.tls : undefined;
-      const want = listenerKey(w.listen);
-      const slot = pick((s) => s.bound.key, want, tls) ?? pick(boundKey, want, tls);
-      if (slot) {
-        kept.set(w, slot);
-        taken.add(slot);
-      } else {
-        toOpen.push(w);
-      }
-    }
-    const removed = this.#slots.filter((s) => !taken.has(s));
-    const opened = await this.#openAll(toOpen, removed);
-    if (this.#stopping) {
-      // A shutdown began while sockets were being opened: drop the new ones.
-      for (const b of opened.values()) b.close();
-      throw new Error("the server is shutting down");
-    }
-    // Commit: nothing below can fail.
+    await this.#listeners.reload(wantedListeners(config));
     this.#config = config;
-    const next: Slot[] = [];
-    for (const w of wanted) {
-      const slot = kept.get(w);
-      if (slot) {
-        slot.route = w.route;
-        slot.listen = w.listen;
-        next.push(slot);
-      } else {
-        next.push(this.#startSlot(opened.get(w)!, w));
-      }
-    }
-    for (const s of removed) this.#stopSlot(s);
-    this.#slots = next;
-    await Promise.all(removed.map((s) => s.loop));
-  }
-
-  /**
-   * Opens the listeners a reload adds. One that clashes with a listener being removed (same
-   * port or path, e.g. a changed certificate, or `127.0.0.1:80` becoming `*:80`) is opened
-   * after closing that one. On failure every socket opened here is closed, removed listeners
-   * closed here are reopened, and the error is thrown: the old config keeps serving.
-   */
-  async #openAll(toOpen: Wanted[], removed: Slot[]): Promise<Map<Wanted, BoundListener>> {
-    const opened = new Map<Wanted, BoundListener>();
-    const deferred: Wanted[] = [];
-    const closedEarly: Slot[] = [];
-    try {
-      for (const w of toOpen) {
-        const clash = removed.filter((s) => clashes(s, w.listen));
-        if (clash.length > 0) {
-          deferred.push(w);
-          continue;
-        }
-        opened.set(w, await this.#open(w));
-      }
-      for (const w of deferred) {
-        for (const s of removed) {
-          if (!s.stopped && clashes(s, w.listen)) {
-            this.#stopSlot(s);
-            closedEarly.push(s);
-            await s.loop; // the socket is released once the pending accept() has ended
-          }
-        }
-        opened.set(w, await this.#open(w));
-      }
-    } catch (err) {
-      for (const b of opened.values()) b.close();
-      for (const s of closedEarly) await this.#reopen(s);
-      throw err;
-    }
-    return opened;
-  }
-
-  async #reopen(slot: Slot): Promise<void> {
-    await slot.loop;
-    // A stop that began meanwhile wants every listener closed: reopening would leave one that
-    // nothing ever stops, still accepting after `finished`.
-    if (this.#stopping) return;
-    try {
-      const bound = await this.#open({
-        listen: slot.listen,
-        tls: slot.bound.tls,
-        route: slot.route,
-      });
-      if (this.#stopping) {
-        bound.close();
-        return;
-      }
-      const fresh = this.#startSlot(bound, { listen: slot.listen, route: slot.route });
-      this.#slots[this.#slots.indexOf(slot)] = fresh;
-    } catch (err) {
-      this.#logger.log("alert", `could not reopen listener after a failed reload: ${message(err)}`);
-    }
-  }
-
-  #open(w: Wanted): Promise<BoundListener> {
-    return openListener(w.listen, { ...(w.tls ? { tls: w.tls } : {}), logger: this.#logger });
-  }
-
-  #startSlot(bound: BoundListener, w: Wanted): Slot {
-    const slot: Slot = {
-      bound,
-      route: w.route,
-      listen: w.listen,
-      stopped: false,
-      loop: Promise.resolve(),
-    };
-    slot.loop = acceptLoop(bound.listener, (conn) => this.#accepted(conn, slot), {
-      logger: this.#logger,
-      stopped: () => slot.stopped,
-    });
-    return slot;
-  }
-
-  #stopSlot(slot: Slot): void {
-    slot.stopped = true;
-    slot.bound.close();
   }
 
   #accepted(conn: Deno.Conn, slot: Slot): void {
@@ -380,7 +231,7 @@ class Server implements ServerHandle {
     if (fast) this.#sessions.abortAll();
     if (this.#stopping) return this.#stopping;
     this.#signal?.removeEventListener("abort", this.#onAbort);
-    for (const s of this.#slots) this.#stopSlot(s);
+    const listenersClosed = this.#listeners.stop();
     const cap = this.#config.main.workerShutdownTimeout;
     if (!fast && cap !== undefined && this.#sessions.size > 0) {
       this.#capTimer = setTimeout(() => {
@@ -394,56 +245,13 @@ class Server implements ServerHandle {
       }, cap);
     }
     this.#stopping = (async () => {
-      await Promise.all(this.#slots.map((s) => s.loop));
+      await listenersClosed;
       await this.#sessions.drained();
       clearTimeout(this.#capTimer);
       this.#resolveFinished();
     })();
     return this.#stopping;
   }
-}
-
-/** Every listen directive of a config in order, checking that no address is listed twice. */
-function wantedListeners(config: Config): Wanted[] {
-  const seen = new Set<string>();
-  const out: Wanted[] = [];
-  config.servers.forEach((server, serverIndex) => {
-    const route = { server, serverIndex };
-    for (const listen of server.listen) {
-      const key = listen.kind === "unix"
-        ? `unix:${listen.path}`
-        : `${listen.hostname}|${listen.port}`;
-      if (listen.kind === "unix" || listen.port !== 0) {
-        if (seen.has(key)) {
-          throw new ConfigError(`duplicate "${listen.address}" address and port pair`, listen.pos);
-        }
-        seen.add(key);
-      }
-      out.push({ listen, ...(server.tls ? { tls: server.tls } : {}), route });
-    }
-  });
-  return out;
-}
-
-/** Could this open listener and this listen line not be bound at once (same port or path)? */
-function clashes(slot: Slot, b: Listen): boolean {
-  const a = slot.listen;
-  if (a.kind === "unix" || b.kind === "unix") {
-    return a.kind === "unix" && b.kind === "unix" && a.path === b.path;
-  }
-  return b.port !== 0 && boundPort(slot) === b.port;
-}
-
-/** The port a TCP listener actually bound (its written port may be 0). */
-function boundPort(slot: Slot): number {
-  const addr = slot.bound.addr;
-  return addr.transport === "tcp" ? addr.port : -1;
-}
-
-/** The reload key of an open listener with its written port replaced by the bound one. */
-function boundKey(slot: Slot): string {
-  const l = slot.listen;
-  return l.kind === "tcp" ? listenerKey({ ...l, port: boundPort(slot) }) : slot.bound.key;
 }
 
 /** The client as nginx logs it: the IP address alone, or `unix:`. */
