@@ -175,7 +175,9 @@ export class ListenerSet {
     } catch (err) {
       this.#options.logger.log(
         "alert",
-        `could not reopen listener after a failed reload: ${err instanceof Error ? err.message : err}`,
+        `could not reopen listener after a failed reload: ${
+          err instanceof Error ? err.message : err
+        }`,
       );
     }
   }
