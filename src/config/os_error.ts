@@ -21,7 +21,11 @@ export function describeError(err: unknown): string {
   if (err instanceof Deno.errors.PermissionDenied) return "Permission denied";
   if (err instanceof Deno.errors.IsADirectory) return "Is a directory";
   if (err instanceof Deno.errors.NotADirectory) return "Not a directory";
-  if (typeof (err as { code?: unknown } | null)?.code === "string") return osReason(err);
+  if (typeof (err as { code?: unknown } | null)?.code === "string") {
+    const reason = osReason(err);
+    // A code node's table does not know (ENOSPC from Deno) keeps Deno's text: trimmed below.
+    if (!/\(os error \d+\)/.test(reason)) return reason;
+  }
   if (err instanceof Error) {
     // Deno's text is "<strerror> (os error N): <call> '<path>'": keep the strerror part.
     const m = /^(.*?) \(os error \d+\)/.exec(err.message);
