@@ -3,7 +3,7 @@ import { DIRECTIVES } from "../src/config/directives.ts";
 import type { ContextName } from "../src/config/scope.ts";
 import { configError } from "./config_fixtures.ts";
 
-const CONTEXTS: ContextName[] = ["main", "events", "stream", "server"];
+const CONTEXTS: ContextName[] = ["main", "events", "stream", "server", "loop", "branch", "match"];
 
 /** Places one directive line in a context. */
 function placed(context: ContextName, line: string): string {
@@ -16,6 +16,12 @@ function placed(context: ContextName, line: string): string {
       return `stream { ${line} }`;
     case "server":
       return `stream { server { listen 0; ${line} } }`;
+    case "loop":
+      return `stream { server { listen 0; echo_loop 1 { ${line} } } }`;
+    case "branch":
+      return `stream { server { listen 0; echo_match { default { ${line} } } } }`;
+    case "match":
+      return `stream { server { listen 0; echo_match { ${line} } } }`;
   }
 }
 

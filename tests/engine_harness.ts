@@ -38,6 +38,8 @@ export function captureLogger(level: LogLevel = "info"): Logger & { lines: strin
 export interface MemoryConnOptions {
   /** Sink behaviour: "ok" writes at once, "stall" never completes a write, "reset" fails. */
   sink?: "ok" | "stall" | "reset";
+  /** Give the connection a `reset()` (abortive close) that the test can observe. */
+  withReset?: boolean;
 }
 
 /** An in-memory connection: feed client bytes, read what the session sent. */
@@ -51,6 +53,10 @@ export interface MemoryConn {
   reset(): void;
   /** Everything the session wrote so far, as text. */
   text(): string;
+  /** Everything the session wrote so far (small chunks only), as bytes. */
+  raw(): Uint8Array;
+  /** True once the session called reset() (only with `withReset`). */
+  wasReset: boolean;
   /** Bytes the session wrote so far. */
   bytes(): number;
   /** Chunk sizes the session wrote. */
@@ -85,6 +91,8 @@ export function memoryConn(options: MemoryConnOptions = {}): MemoryConn {
       controller.error(new Deno.errors.ConnectionReset("Connection reset by peer"));
     },
     text: () => dec.decode(concat(parts)),
+    raw: () => concat(parts),
+    wasReset: false,
     bytes: () => parts.reduce((n, p) => n + p.byteLength, 0),
     chunkSizes: [],
     halfClosed: false,
@@ -128,6 +136,12 @@ export function memoryConn(options: MemoryConnOptions = {}): MemoryConn {
       }
     },
   };
+  if (options.withReset) {
+    conn.io.reset = () => {
+      conn.wasReset = true;
+      conn.io.close();
+    };
+  }
   return conn;
 }
 

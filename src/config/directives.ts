@@ -16,6 +16,14 @@ import {
   compileRequestData,
   compileSleep,
 } from "./echo_steps.ts";
+import {
+  compileBreak,
+  compileDefault,
+  compileLoop,
+  compileMatch,
+  compileWhen,
+  STEP_CONTEXTS,
+} from "./block_steps.ts";
 import { compileInclude } from "./include.ts";
 import {
   compileErrorLog,
@@ -30,6 +38,15 @@ import {
   number,
 } from "./main_directives.ts";
 import type { Directive } from "./parser.ts";
+import {
+  compileClearRequestData,
+  compileFlush,
+  compileReadLength,
+  compileReadLiteral,
+  compileReadRegex,
+  compileReadUntil,
+  compileTestRequestData,
+} from "./read_directives.ts";
 import type { ContextName, Scope } from "./scope.ts";
 import { setting, timeValue } from "./settings.ts";
 import {
@@ -57,6 +74,9 @@ const MAIN: readonly ContextName[] = ["main"];
 const EVENTS: readonly ContextName[] = ["events"];
 const STREAM: readonly ContextName[] = ["stream"];
 const SERVER: readonly ContextName[] = ["server"];
+/** Step directives: `server {}` and every step block body (loops, branches). */
+const STEPS: readonly ContextName[] = STEP_CONTEXTS;
+const MATCH: readonly ContextName[] = ["match"];
 const STREAM_SERVER: readonly ContextName[] = ["stream", "server"];
 
 const FOREGROUND = "stream-echo runs in the foreground under your supervisor";
@@ -79,7 +99,7 @@ function entry(
 /** Every directive stream-echo knows, by name. */
 export const DIRECTIVES: ReadonlyMap<string, DirectiveSpec> = new Map([
   // any context
-  ["include", entry(ANY, [1, 1], compileInclude)],
+  ["include", entry([...ANY, "loop", "branch", "match"], [1, 1], compileInclude)],
 
   // main context
   ["worker_processes", entry(MAIN, [1, 1], compileWorkerProcesses)],
@@ -111,14 +131,28 @@ export const DIRECTIVES: ReadonlyMap<string, DirectiveSpec> = new Map([
 
   // server context
   ["listen", entry(SERVER, [1, Infinity], compileListen)],
-  ["echo", entry(SERVER, [0, Infinity], compileEcho)],
-  ["echo_duplicate", entry(SERVER, [2, Infinity], compileDuplicate)],
-  ["echo_sleep", entry(SERVER, [1, Infinity], compileSleep)],
-  ["echo_flush_wait", entry(SERVER, [0, 0], compileFlushWait)],
-  ["echo_read_bytes", entry(SERVER, [1, 1], compileReadBytes)],
-  ["echo_read_line", entry(SERVER, [0, 0], compileReadLine)],
-  ["echo_request_data", entry(SERVER, [0, 0], compileRequestData)],
-  ["echo_discard_request", entry(SERVER, [0, 0], compileDiscardRequest)],
+  ["echo", entry(STEPS, [0, Infinity], compileEcho)],
+  ["echo_duplicate", entry(STEPS, [2, Infinity], compileDuplicate)],
+  ["echo_sleep", entry(STEPS, [1, Infinity], compileSleep)],
+  ["echo_flush_wait", entry(STEPS, [0, 0], compileFlushWait)],
+  ["echo_read_bytes", entry(STEPS, [1, 2], compileReadBytes)],
+  ["echo_read_line", entry(STEPS, [0, 0], compileReadLine)],
+  ["echo_request_data", entry(STEPS, [0, 0], compileRequestData)],
+  ["echo_discard_request", entry(STEPS, [0, 0], compileDiscardRequest)],
+
+  // conversations: step directives, in server {} and every step block
+  ["echo_read_until", entry(STEPS, [1, 3], compileReadUntil)],
+  ["echo_read_literal", entry(STEPS, [1, 3], compileReadLiteral)],
+  ["echo_test_request_data", entry(STEPS, [1, 3], compileTestRequestData)],
+  ["echo_read_regex", entry(STEPS, [1, 3], compileReadRegex)],
+  ["echo_read_length", entry(STEPS, [1, 2], compileReadLength)],
+  ["echo_clear_request_data", entry(STEPS, [0, 0], compileClearRequestData)],
+  ["echo_flush", entry(STEPS, [0, 0], compileFlush)],
+  ["echo_loop", entry(STEPS, [0, 1], compileLoop, true)],
+  ["echo_break", entry(STEPS, [0, 0], compileBreak)],
+  ["echo_match", entry(STEPS, [0, 1], compileMatch, true)],
+  ["when", entry(MATCH, [1, 4], compileWhen, true)],
+  ["default", entry(MATCH, [0, 0], compileDefault, true)],
 
   // echo settings: stream and server context, inherited by servers
   ["echo_send_timeout", entry(STREAM_SERVER, [1, 1], setting("sendTimeout"))],
@@ -128,4 +162,6 @@ export const DIRECTIVES: ReadonlyMap<string, DirectiveSpec> = new Map([
   ["echo_lingering_close", entry(STREAM_SERVER, [1, 1], setting("lingeringClose"))],
   ["echo_lingering_time", entry(STREAM_SERVER, [1, 1], setting("lingeringTime"))],
   ["echo_lingering_timeout", entry(STREAM_SERVER, [1, 1], setting("lingeringTimeout"))],
+  ["echo_mismatch_action", entry(STREAM_SERVER, [1, 1], setting("mismatchAction"))],
+  ["postpone_output", entry(STREAM_SERVER, [1, 1], setting("postponeOutput"))],
 ]);

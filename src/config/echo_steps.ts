@@ -7,11 +7,16 @@
  * @module
  */
 
+import { stepsOf } from "./block_steps.ts";
 import { splitEchoArgs } from "./echo_args.ts";
 import { argBytes, argBytesInto, showToken } from "./bytes.ts";
+import { decodeEscapes, stringArgs } from "./escapes.ts";
 import { ConfigError } from "./errors.ts";
 import type { Directive } from "./parser.ts";
+import { compileReadCounted } from "./read_directives.ts";
 import type { CompileState, Scope, ServerScope } from "./scope.ts";
+import type { TemplatePart } from "./types.ts";
+import { parseTemplate } from "./template.ts";
 import { MAX_TIMER_MS, parseCount, parseDelay, parseSize } from "./units.ts";
 
 const SLAB_BYTES = 64 * 1024;
@@ -42,7 +47,11 @@ function server(scope: Scope): ServerScope {
   return scope.server as ServerScope;
 }
 
-function values(d: Directive, allowN: boolean): { values: string[]; newline: boolean } {
+function values(
+  d: Directive,
+  allowN: boolean,
+  extended = false,
+): { values: string[]; newline: boolean } {
   const { opts, values } = splitEchoArgs(d.args);
   let newline = true;
   for (const opt of opts) {
@@ -50,6 +59,8 @@ function values(d: Directive, allowN: boolean): { values: string[]; newline: boo
       newline = false;
       continue;
     }
+    // -e / -v: compiled by the caller's extended path
+    if (extended && (opt === "e" || opt === "v")) continue;
     throw new ConfigError(
       `stream echo sees unknown option "-${showToken(opt)}" in "${d.name}"`,
       d.pos,
@@ -64,11 +75,36 @@ function requireCount(d: Directive, got: number, want: 1 | 2): void {
   throw new ConfigError(`stream echo requires ${words} in "${d.name}" but got ${got}`, d.pos);
 }
 
-/** `echo [-n] [--] STRING...`: the arguments joined by spaces, plus LF unless `-n`. */
+const SPACE = Uint8Array.of(0x20);
+const NEWLINE = Uint8Array.of(0x0a);
+
+/** `echo -e` / `echo -v`: escapes decoded, variables filled in at run time. */
+function compileEchoExtended(d: Directive, scope: Scope): boolean {
+  const { e, v, n, values } = stringArgs(d, "nev");
+  if (!e && !v) return false;
+  if (v) {
+    // each argument on its own (an escape never spans two), joined by spaces
+    const parts: TemplatePart[] = [];
+    values.forEach((value, i) => {
+      if (i > 0) parts.push({ kind: "bytes", bytes: SPACE });
+      parts.push(...parseTemplate(value, e, d, server(scope)));
+    });
+    if (!n) parts.push({ kind: "bytes", bytes: NEWLINE });
+    stepsOf(scope).push({ op: "echo_template", directive: d.name, pos: d.pos, parts });
+  } else {
+    const text = values.map((value) => decodeEscapes(value, d.name, d.pos)).join(" ");
+    const data = argBytes(text + (n ? "" : "\n"));
+    stepsOf(scope).push({ op: "echo", directive: d.name, pos: d.pos, data });
+  }
+  return true;
+}
+
+/** `echo [-n] [-e] [-v] [--] STRING...`: the arguments joined by spaces, plus LF unless `-n`. */
 export function compileEcho(d: Directive, scope: Scope): void {
-  const { values: args, newline } = values(d, true);
+  const { values: args, newline } = values(d, true, true);
+  if (args !== d.args && compileEchoExtended(d, scope)) return;
   const text = args.join(" ") + (newline ? "\n" : "");
-  server(scope).steps.push({
+  stepsOf(scope).push({
     op: "echo",
     directive: d.name,
     pos: d.pos,
@@ -93,9 +129,9 @@ function duplicateChunk(state: CompileState, text: string, unit: Uint8Array, cou
   return chunk;
 }
 
-/** `echo_duplicate [--] COUNT STRING`: COUNT copies of STRING, no newline. */
+/** `echo_duplicate [-e] [-v] [--] COUNT STRING`: COUNT copies of STRING, no newline. */
 export function compileDuplicate(d: Directive, scope: Scope): void {
-  const { values: args } = values(d, false);
+  const { e, v, values: args } = stringArgs(d, "ev");
   requireCount(d, args.length, 2);
   const count = parseCount(args[0]);
   if (count === null) {
@@ -104,9 +140,14 @@ export function compileDuplicate(d: Directive, scope: Scope): void {
       d.pos,
     );
   }
-  const unit = encode(scope.state, args[1]);
+  if (v) {
+    const parts = parseTemplate(args[1], e, d, server(scope));
+    stepsOf(scope).push({ op: "duplicate_template", directive: d.name, pos: d.pos, count, parts });
+    return;
+  }
+  const unit = e ? argBytes(decodeEscapes(args[1], d.name, d.pos)) : encode(scope.state, args[1]);
   const chunk = duplicateChunk(scope.state, args[1], unit, count);
-  server(scope).steps.push({ op: "duplicate", directive: d.name, pos: d.pos, unit, count, chunk });
+  stepsOf(scope).push({ op: "duplicate", directive: d.name, pos: d.pos, unit, count, chunk });
 }
 
 /** `echo_sleep [--] SECONDS`: a timer, seconds with up to three decimals. */
@@ -135,11 +176,16 @@ export function compileSleep(d: Directive, scope: Scope): void {
       pos: d.pos,
     });
   }
-  server(scope).steps.push({ op: "sleep", directive: d.name, pos: d.pos, ms: delay.ms });
+  stepsOf(scope).push({ op: "sleep", directive: d.name, pos: d.pos, ms: delay.ms });
 }
 
 /** `echo_read_bytes [--] SIZE`: read exactly SIZE more bytes into the reading buffer. */
 export function compileReadBytes(d: Directive, scope: Scope): void {
+  if (compileReadCounted(d, scope)) return;
+  if (d.args.length > 1) {
+    // only `echo_read_bytes $N [+-K]` takes two
+    throw new ConfigError(`invalid number of arguments in "${d.name}" directive`, d.pos);
+  }
   const { values: args } = values(d, false);
   requireCount(d, args.length, 1);
   const n = parseSize(args[0]);
@@ -152,29 +198,29 @@ export function compileReadBytes(d: Directive, scope: Scope): void {
   const srv = server(scope);
   srv.pendingRead += n;
   srv.reads.push({ n, total: srv.pendingRead, pos: d.pos });
-  srv.steps.push({ op: "read_bytes", directive: d.name, pos: d.pos, n });
+  stepsOf(scope).push({ op: "read_bytes", directive: d.name, pos: d.pos, n });
 }
 
 /** `echo_read_line`: read through the next LF into the reading buffer. */
 export function compileReadLine(d: Directive, scope: Scope): void {
-  server(scope).steps.push({ op: "read_line", directive: d.name, pos: d.pos });
+  stepsOf(scope).push({ op: "read_line", directive: d.name, pos: d.pos });
 }
 
 /** `echo_flush_wait`: wait until queued output reached the socket. */
 export function compileFlushWait(d: Directive, scope: Scope): void {
-  server(scope).steps.push({ op: "flush_wait", directive: d.name, pos: d.pos });
+  stepsOf(scope).push({ op: "flush_wait", directive: d.name, pos: d.pos });
 }
 
 /** `echo_request_data`: send the reading buffer and empty it. */
 export function compileRequestData(d: Directive, scope: Scope): void {
   const srv = server(scope);
   srv.pendingRead = 0;
-  srv.steps.push({ op: "request_data", directive: d.name, pos: d.pos });
+  stepsOf(scope).push({ op: "request_data", directive: d.name, pos: d.pos });
 }
 
 /** `echo_discard_request`: drop buffered and all future input. */
 export function compileDiscardRequest(d: Directive, scope: Scope): void {
   const srv = server(scope);
   srv.pendingRead = 0;
-  srv.steps.push({ op: "discard_request", directive: d.name, pos: d.pos });
+  stepsOf(scope).push({ op: "discard_request", directive: d.name, pos: d.pos });
 }

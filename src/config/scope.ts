@@ -12,13 +12,17 @@ import type {
   EchoSettings,
   Listen,
   MainSettings,
+  MatchBranch,
   Position,
   ServerConfig,
   Step,
 } from "./types.ts";
 
-/** The blocks a directive can appear in. */
-export type ContextName = "main" | "events" | "stream" | "server";
+/**
+ * The blocks a directive can appear in. "loop" is an `echo_loop` body, "branch" the body of a
+ * `when` or `default`, "match" the inside of `echo_match` (only `when` and `default`).
+ */
+export type ContextName = "main" | "events" | "stream" | "server" | "loop" | "branch" | "match";
 
 /** Where included files and certificates come from. */
 export interface Source {
@@ -54,6 +58,8 @@ export interface ReadCheck {
   total: number;
   /** Where the `echo_read_bytes` is. */
   pos: Position;
+  /** How the error names the read; `"echo_read_bytes N"` when absent. */
+  what?: string;
 }
 
 /** A `server {}` block being compiled. */
@@ -74,6 +80,22 @@ export interface ServerScope {
   pendingRead: number;
   /** The single-value directives already set in this block, and where. */
   set: Map<string, Position>;
+  /** Named groups of every regex in this server (for `-v` `$name` checks). */
+  groupNames: Set<string>;
+  /** `-v` `$name` references, checked against `groupNames` once the server is compiled. */
+  nameRefs: { name: string; directive: string; pos: Position }[];
+}
+
+/** An `echo_match` block being compiled. */
+export interface MatchScope {
+  /** Its `when` branches so far. */
+  branches: MatchBranch[];
+  /** Its `default` body, once seen. */
+  fallback: Step[] | null;
+  /** `pendingRead` when the `echo_match` began (each branch starts from it). */
+  pendingAtStart: number;
+  /** The largest `pendingRead` a branch ended with. */
+  pendingAtEnd: number;
 }
 
 /** The `stream {}` block being compiled. */
@@ -126,4 +148,12 @@ export interface Scope {
   stream?: StreamScope;
   /** The server block, inside `server {}`. */
   server?: ServerScope;
+  /** Where step directives append their steps (a block body); the server's steps if absent. */
+  steps?: Step[];
+  /** How many step blocks (`echo_loop`, `when`, ...) enclose this scope; 0 in `server {}`. */
+  depth?: number;
+  /** True inside an `echo_loop` body (at any depth): `echo_break` is allowed. */
+  inLoop?: boolean;
+  /** The `echo_match` being compiled, inside its block. */
+  match?: MatchScope;
 }

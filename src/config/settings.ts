@@ -10,7 +10,7 @@ import { showToken } from "./bytes.ts";
 import { ConfigError } from "./errors.ts";
 import type { Directive } from "./parser.ts";
 import type { Scope } from "./scope.ts";
-import type { ClientErrorLogLevel, EchoSettings, LingeringClose } from "./types.ts";
+import type { ClientErrorLogLevel, EchoSettings, LingeringClose, MismatchAction } from "./types.ts";
 import { MAX_TIMER_MS, parseSize, parseTime } from "./units.ts";
 
 /** The module's defaults (its `merge_srv_conf`). */
@@ -71,8 +71,11 @@ export function enumValue<T extends string>(d: Directive, choices: readonly T[])
 
 const LOG_LEVELS: readonly ClientErrorLogLevel[] = ["info", "notice", "warn", "error"];
 const LINGERING: readonly LingeringClose[] = ["off", "on", "always"];
+const MISMATCH: readonly MismatchAction[] = ["close", "reset", "continue"];
 
-type SettingReader = { [K in keyof EchoSettings]: (d: Directive) => EchoSettings[K] };
+type SettingReader = {
+  [K in keyof EchoSettings]-?: (d: Directive) => Required<EchoSettings>[K];
+};
 
 const READERS: SettingReader = {
   readTimeout: timeValue,
@@ -88,6 +91,8 @@ const READERS: SettingReader = {
   lingeringClose: (d) => enumValue(d, LINGERING),
   lingeringTime: timeValue,
   lingeringTimeout: timeValue,
+  mismatchAction: (d) => enumValue(d, MISMATCH),
+  postponeOutput: sizeValue,
 };
 
 /**

@@ -11,6 +11,7 @@ import { listenKey, parseListen } from "./listen.ts";
 import type { Directive } from "./parser.ts";
 import type { Scope, ServerScope, StreamScope } from "./scope.ts";
 import { mergeSettings } from "./settings.ts";
+import { checkNameRefs } from "./template.ts";
 import { mergeTls } from "./tls.ts";
 import type { ServerConfig } from "./types.ts";
 
@@ -40,11 +41,14 @@ export function compileServer(d: Directive, scope: Scope): void {
     reads: [],
     pendingRead: 0,
     set: new Map(),
+    groupNames: new Set(),
+    nameRefs: [],
   };
   scope.state.walk(d.block ?? [], { context: "server", state: scope.state, stream, server });
   if (server.listen.length === 0) {
     throw new ConfigError('no "listen" is defined for server', d.pos);
   }
+  checkNameRefs(server);
   stream.servers.push(server);
 }
 
@@ -75,9 +79,10 @@ function finishServer(stream: StreamScope, server: ServerScope, scope: Scope): S
     const name = "echo_read_buffer_size";
     const at = server.set.get(name) ?? stream.set.get(name);
     const origin = at === undefined ? "the default" : `set in ${at.file}:${at.line}`;
+    const named = read.what ?? `"echo_read_bytes ${read.n}"`;
     const what = read.n > size
-      ? `"echo_read_bytes ${read.n}"`
-      : `"echo_read_bytes ${read.n}", which brings the unsent reading buffer to ${read.total} bytes`;
+      ? named
+      : `${named}, which brings the unsent reading buffer to ${read.total} bytes`;
     throw new ConfigError(
       `stream echo: echo_read_buffer_size ${size} (${origin}) is too small for ${what}`,
       read.pos,

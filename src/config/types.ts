@@ -50,7 +50,14 @@ export interface EchoSettings {
   lingeringTime: number;
   /** `echo_lingering_timeout`, default 5000. */
   lingeringTimeout: number;
+  /** `echo_mismatch_action`; absent means "close". */
+  mismatchAction?: MismatchAction;
+  /** `postpone_output` in bytes; absent or 0 means off. */
+  postponeOutput?: number;
 }
+
+/** Values of `echo_mismatch_action`. */
+export type MismatchAction = "close" | "reset" | "continue";
 
 /** Fields every step has. */
 export interface StepBase {
@@ -124,6 +131,152 @@ export interface DiscardRequestStep extends StepBase {
   op: "discard_request";
 }
 
+/**
+ * One piece of a `-v` output template: literal bytes, or a variable filled in at run time
+ * (`$0`..`$9` and named groups of the most recent regex match, `$echo_last_read`,
+ * `$echo_request_data`).
+ */
+export type TemplatePart =
+  | { kind: "bytes"; bytes: Uint8Array }
+  | { kind: "group"; index: number }
+  | { kind: "named"; name: string }
+  | { kind: "last_read" }
+  | { kind: "request_data" };
+
+/** `echo -v`: like {@link EchoStep}, with variables filled in when it runs. */
+export interface EchoTemplateStep extends StepBase {
+  /** Step kind. */
+  op: "echo_template";
+  /** Literal bytes and variables, in order. */
+  parts: TemplatePart[];
+}
+
+/** `echo_duplicate -v COUNT STRING`: `count` copies of the filled-in template. */
+export interface DuplicateTemplateStep extends StepBase {
+  /** Step kind. */
+  op: "duplicate_template";
+  /** How many copies. */
+  count: number;
+  /** Literal bytes and variables, in order. */
+  parts: TemplatePart[];
+}
+
+/** A number taken from a capture at run time: `$1` (group index) or `$name` (named group). */
+export type CaptureRef = { index: number; name?: undefined } | { index?: undefined; name: string };
+
+/** `echo_loop [N|$capture] { ... }`: runs `body` forever (until EOF), N times, or $capture times. */
+export interface LoopStep extends StepBase {
+  /** Step kind. */
+  op: "loop";
+  /** Iterations: null until the client closes, a number, or a decimal capture. */
+  count: number | CaptureRef | null;
+  /** The steps of one iteration. */
+  body: Step[];
+}
+
+/** `echo_break`: leaves the innermost `echo_loop`. */
+export interface BreakStep extends StepBase {
+  /** Step kind. */
+  op: "break";
+}
+
+/** How a `when` compares: `=` exact, `^~` prefix, `~` regex, `~*` case-insensitive regex. */
+export type MatchKind = "exact" | "prefix" | "regex";
+
+/** One `when` of an `echo_match`. */
+export interface MatchBranch {
+  /** How the subject is compared. */
+  kind: MatchKind;
+  /** The bytes for "exact" and "prefix". */
+  bytes: Uint8Array;
+  /** The compiled regex for "regex" (created once at load). */
+  regex: RegExp | null;
+  /** The steps run when it matches. */
+  body: Step[];
+  /** Where the `when` is. */
+  pos: Position;
+}
+
+/** `echo_match [last|buffer] { when ... { } default { } }`: first matching branch runs. */
+export interface MatchStep extends StepBase {
+  /** Step kind. */
+  op: "match";
+  /** The last read step's data, or the whole reading buffer. */
+  subject: "last" | "buffer";
+  /** The `when` branches, in order. */
+  branches: MatchBranch[];
+  /** The `default` body, or null when there is none. */
+  fallback: Step[] | null;
+}
+
+/** `echo_clear_request_data`: empty the reading buffer without sending it. */
+export interface ClearRequestStep extends StepBase {
+  /** Step kind. */
+  op: "clear_request";
+}
+
+/** `echo_read_until DELIMITER`: append input through the first occurrence of `delimiter`. */
+export interface ReadUntilStep extends StepBase {
+  /** Step kind. */
+  op: "read_until";
+  /** The delimiter bytes (not empty). */
+  delimiter: Uint8Array;
+  /** KMP failure table of `delimiter`, built once at load. */
+  fail: Int32Array;
+}
+
+/** `echo_read_literal STRING`: read as many bytes as `expected` has and compare. */
+export interface ReadLiteralStep extends StepBase {
+  /** Step kind. */
+  op: "read_literal";
+  /** The bytes expected. */
+  expected: Uint8Array;
+}
+
+/** `echo_test_request_data STRING`: compare the whole reading buffer with `expected`. */
+export interface TestRequestStep extends StepBase {
+  /** Step kind. */
+  op: "test_request";
+  /** The bytes expected. */
+  expected: Uint8Array;
+}
+
+/** `echo_read_regex REGEX`: read until the unread bytes (as latin1) match `regex`. */
+export interface ReadRegexStep extends StepBase {
+  /** Step kind. */
+  op: "read_regex";
+  /** The regex, compiled once at load. */
+  regex: RegExp;
+}
+
+/** `echo_read_bytes $N [+-K]`: read (capture + adjust) more bytes. */
+export interface ReadCountedStep extends StepBase {
+  /** Step kind. */
+  op: "read_counted";
+  /** Where the decimal length comes from. */
+  ref: CaptureRef;
+  /** Added to the length. */
+  adjust: number;
+}
+
+/** `echo_read_length u8|u16be|u16le|u32be|u32le [+-K]`: an integer, then that many bytes. */
+export interface ReadLengthStep extends StepBase {
+  /** Step kind. */
+  op: "read_length";
+  /** Width of the integer in bytes. */
+  width: 1 | 2 | 4;
+  /** Byte order of the integer. */
+  littleEndian: boolean;
+  /** Added to the integer's value. */
+  adjust: number;
+}
+
+/** `echo_flush`: send what `postpone_output` holds, without waiting. */
+export interface FlushStep extends StepBase {
+  /** Step kind. */
+  op: "flush";
+}
+
 /** One step of a server's script, run in order for every connection. */
 export type Step =
   | EchoStep
@@ -133,7 +286,20 @@ export type Step =
   | ReadBytesStep
   | ReadLineStep
   | RequestDataStep
-  | DiscardRequestStep;
+  | DiscardRequestStep
+  | EchoTemplateStep
+  | DuplicateTemplateStep
+  | LoopStep
+  | BreakStep
+  | MatchStep
+  | ClearRequestStep
+  | ReadUntilStep
+  | ReadLiteralStep
+  | TestRequestStep
+  | ReadRegexStep
+  | ReadCountedStep
+  | ReadLengthStep
+  | FlushStep;
 
 /** Fields every listener has. */
 export interface ListenBase {

@@ -57,6 +57,8 @@ export class ByteReader {
   #scratch: Uint8Array | null = null;
   #broken = false;
   #received = 0;
+  /** Bytes claimed by read steps since the start, ever (never goes down). */
+  #claimed = 0;
 
   constructor(readable: ReadableStream<Uint8Array>, options: ByteReaderOptions = {}) {
     const size = options.size ?? 1024;
@@ -101,15 +103,29 @@ export class ByteReader {
     return this.#end >= this.#buf.byteLength;
   }
 
+  /** Bytes claimed by read steps since the start (a counter that only grows). */
+  get claimed(): number {
+    return this.#claimed;
+  }
+
   /** The request region as a view (valid until the next call that changes the buffer). */
   request(): Uint8Array {
     return this.#buf.subarray(0, this.#req);
+  }
+
+  /**
+   * The unread bytes already in the buffer, as a view (valid until the next call that changes
+   * the buffer). Bytes of a chunk still waiting to fit are not included.
+   */
+  unreadView(): Uint8Array {
+    return this.#buf.subarray(this.#req, this.#end);
   }
 
   /** Claims up to `n` unread bytes into the request region; returns how many were claimed. */
   claimBytes(n: number): number {
     const take = Math.min(n, this.#end - this.#req);
     this.#req += take;
+    this.#claimed += take;
     return take;
   }
 
@@ -120,10 +136,12 @@ export class ByteReader {
   claimLine(): boolean {
     const lf = this.#buf.subarray(this.#req, this.#end).indexOf(0x0a);
     if (lf < 0) {
+      this.#claimed += this.#end - this.#req;
       this.#req = this.#end;
       return false;
     }
     this.#req += lf + 1;
+    this.#claimed += lf + 1;
     return true;
   }
 

@@ -7,6 +7,12 @@
 import type { LogLevel } from "../log/logger.ts";
 import type { SessionEnd } from "./types.ts";
 
+/** How a halted session closes, besides its end and log line. */
+export interface HaltOptions {
+  /** Send what is queued before closing (bounded by the send timeout). @default {false} */
+  drain?: boolean;
+}
+
 /**
  * Thrown (or raised asynchronously) to end a session. `level` is where the runner logs
  * `message`; no level means the end is quiet.
@@ -16,12 +22,15 @@ export class SessionHalt extends Error {
   readonly end: SessionEnd;
   /** Log level for `message`, or undefined for a quiet end. */
   readonly level: LogLevel | undefined;
+  /** True when queued output is sent before closing. */
+  readonly drain: boolean;
 
-  constructor(end: SessionEnd, message: string, level?: LogLevel) {
+  constructor(end: SessionEnd, message: string, level?: LogLevel, options: HaltOptions = {}) {
     super(message);
     this.name = "SessionHalt";
     this.end = end;
     this.level = level;
+    this.drain = options.drain ?? false;
   }
 }
 

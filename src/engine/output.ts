@@ -29,6 +29,11 @@ export interface OutputOptions {
    * in the middle of one large write.
    */
   progress?: () => number;
+  /**
+   * `postpone_output`: output is held (and coalesced into one write) until this many bytes are
+   * queued, or {@linkcode Output.flush} / {@linkcode Output.drained} is called. @default {0} (off)
+   */
+  postpone?: number;
 }
 
 /** One queued piece of output: `chunk`, written whole `times` times, then `tail` once. */
@@ -99,10 +104,16 @@ export class Output {
   #written = 0;
   #settleWaiters: (() => void)[] = [];
   #closed = false;
+  /** `postpone_output` in bytes; 0: off. */
+  #postpone: number;
+  /** Output held by `postpone_output`, and its size. */
+  #holding: Uint8Array[] = [];
+  #held = 0;
 
   constructor(writer: WritableStreamDefaultWriter<Uint8Array>, options: OutputOptions) {
     this.#writer = writer;
     this.#options = options;
+    this.#postpone = options.postpone ?? 0;
   }
 
   /** Bytes handed to the writable side so far (writes that completed). */
@@ -123,6 +134,12 @@ export class Output {
   /** Queues `data` (kept by reference: it must not change until written). */
   push(data: Uint8Array): void {
     if (data.byteLength === 0 || this.#failed) return;
+    if (this.#postpone > 0) {
+      this.#holding.push(data);
+      this.#held += data.byteLength;
+      if (this.#held >= this.#postpone) this.flush();
+      return;
+    }
     if (this.#queue.length === 0 && !this.#pumping && this.#hasRoom()) {
       this.#write(data);
       return;
@@ -137,14 +154,56 @@ export class Output {
    */
   pushRepeat(chunk: Uint8Array, total: number): void {
     if (total <= 0 || chunk.byteLength === 0 || this.#failed) return;
+    if (this.#postpone > 0) {
+      if (this.#held + total < this.#postpone) {
+        // small enough to hold: materialize it (less than postpone_output bytes)
+        const bytes = new Uint8Array(total);
+        for (let off = 0; off < total; off += chunk.byteLength) {
+          bytes.set(chunk.subarray(0, Math.min(chunk.byteLength, total - off)), off);
+        }
+        this.push(bytes);
+        return;
+      }
+      this.flush();
+    }
     const times = Math.floor(total / chunk.byteLength);
     const rest = total - times * chunk.byteLength;
     this.#queue.push({ chunk, times, tail: rest > 0 ? chunk.subarray(0, rest) : null });
     this.#kick();
   }
 
+  /**
+   * Sends what `postpone_output` holds (as one write), without waiting. A no-op when nothing
+   * is held.
+   */
+  flush(): void {
+    if (this.#held === 0) return;
+    const holding = this.#holding;
+    let data: Uint8Array;
+    if (holding.length === 1) {
+      data = holding[0];
+    } else {
+      data = new Uint8Array(this.#held);
+      let off = 0;
+      for (const part of holding) {
+        data.set(part, off);
+        off += part.byteLength;
+      }
+    }
+    this.#holding = [];
+    this.#held = 0;
+    if (this.#failed) return;
+    if (this.#queue.length === 0 && !this.#pumping && this.#hasRoom()) {
+      this.#write(data);
+      return;
+    }
+    this.#queue.push({ chunk: data, times: 1, tail: null });
+    this.#kick();
+  }
+
   /** Resolves once everything queued so far has been written; rejects if writing failed. */
   drained(): Promise<void> {
+    this.flush();
     if (this.#failed) return Promise.reject(this.#failure);
     if (this.idle) return Promise.resolve();
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
@@ -179,6 +238,8 @@ export class Output {
       this.#failure = ABANDONED;
     }
     this.#queue.length = 0;
+    this.#holding = [];
+    this.#held = 0;
     this.#stopWatchdog();
     if (!this.#closed) this.#writer.abort(ABANDONED).catch(() => {});
     this.#rejectWaiters();

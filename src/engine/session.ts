@@ -6,7 +6,7 @@
  * @module
  */
 import type { EchoSettings } from "../config/types.ts";
-import type { LogContext, Logger } from "../log/logger.ts";
+import type { LogContext, Logger, LogLevel } from "../log/logger.ts";
 import { ByteReader } from "./byte_reader.ts";
 import { Discarder } from "./discarder.ts";
 import { osFailure, SessionHalt, toHalt } from "./halt.ts";
@@ -103,6 +103,11 @@ class Session implements StepContext {
   /** True once the session closed gracefully (lingered, or the client ended): no reset. */
   #graceful = false;
   #closeMode: CloseMode = "auto";
+  lastStart = 0;
+  lastEnd = 0;
+  match: RegExpExecArray | null = null;
+  loopMark = -1;
+  eofEnded = false;
 
   constructor(script: SessionScript, io: SessionIO, options: SessionOptions) {
     this.#script = script;
@@ -114,6 +119,7 @@ class Session implements StepContext {
     this.#debugOn = options.logger.enabled("debug");
     this.output = new Output(io.writable.getWriter(), {
       sendTimeout: script.settings.sendTimeout,
+      postpone: script.settings.postponeOutput,
       onTimerStart: this.#debugOn ? () => this.debugTimer(script.settings.sendTimeout) : undefined,
       onWritten: this.#debugOn ? () => this.debug("stream echo writer handler") : undefined,
       progress: io.accepted ? () => io.accepted!() : undefined,
@@ -124,6 +130,14 @@ class Session implements StepContext {
             : this.clientError("reset", osFailure(cause.call ?? "writev", cause.error)),
         ),
     });
+  }
+
+  get halted(): SessionHalt | null {
+    return this.#halt;
+  }
+
+  log(level: LogLevel, message: string): void {
+    this.#logger.log(level, message, this.#ctx);
   }
 
   get discarding(): boolean {
@@ -188,6 +202,8 @@ class Session implements StepContext {
 
   async fill(): Promise<number | null> {
     let got: number | null | typeof TIMED_OUT;
+    // postpone_output holds output only until the script waits for the client
+    this.output.flush();
     this.debugTimer(this.settings.readTimeout);
     try {
       got = await this.until(withTimeout(this.reader().fill(), this.settings.readTimeout));
@@ -282,6 +298,11 @@ class Session implements StepContext {
 
   /** After a halt: what may still be sent is sent, then the connection closes. */
   async #afterHalt(halt: SessionHalt): Promise<void> {
+    if (halt.drain && this.#closeMode !== "reset") {
+      // e.g. a request data mismatch: what was answered before it still reaches the client
+      await this.#bounded(this.output.drained());
+      return;
+    }
     if (halt.end === "eof") {
       // Discarding saw the client's EOF: send what was queued, then close.
       this.#graceful = await this.#bounded(this.output.drained());

@@ -9,6 +9,7 @@ import type { ByteReader } from "./byte_reader.ts";
 import type { SessionHalt } from "./halt.ts";
 import type { Output } from "./output.ts";
 import type { CloseMode, SessionEnd } from "./types.ts";
+import type { LogLevel } from "../log/logger.ts";
 
 /** The session as steps use it. */
 export interface StepContext {
@@ -45,4 +46,24 @@ export interface StepContext {
    * halt; the client then sees a TCP reset. Half-closing now is `output.close()`.
    */
   setCloseMode(mode: CloseMode): void;
+  /** Logs `message` at `level` with the session's context; the session goes on. */
+  log(level: LogLevel, message: string): void;
+  /** The session's halt once it halted, else null (block runners check it between steps). */
+  readonly halted: SessionHalt | null;
+
+  // Conversation state: plain fields, so a session that uses no conversation step pays nothing.
+
+  /** Start of the last read step's data in the reading buffer's request region. */
+  lastStart: number;
+  /** End of the last read step's data (start == end: empty). */
+  lastEnd: number;
+  /** The most recent regex match (`echo_read_regex`, `when ~`): the `-v` captures. */
+  match: RegExpExecArray | null;
+  /**
+   * `reader.claimed` when the innermost loop's current iteration began, or -1 outside loops: a
+   * read meeting EOF while nothing was claimed since then ends the loop quietly.
+   */
+  loopMark: number;
+  /** True once a loop ended at the client's EOF: the enclosing loops end after this iteration. */
+  eofEnded: boolean;
 }

@@ -55,3 +55,9 @@ export async function runFlushWait(ctx: StepContext): Promise<void> {
   ctx.debug(`stream echo running flush-wait (busy: ${ctx.output.idle ? 0 : 1})`);
   await ctx.until(ctx.output.drained());
 }
+
+/** `echo_flush`: sends what `postpone_output` holds, without waiting. */
+export function runFlush(ctx: StepContext): void {
+  ctx.debug("stream echo running flush");
+  ctx.output.flush();
+}

@@ -7,11 +7,18 @@
 import type { ReadBytesStep, ReadLineStep } from "../../config/types.ts";
 import { SessionHalt } from "../halt.ts";
 import type { StepContext } from "../step_context.ts";
+import { eofBetweenRequests, LOOP_EOF } from "./flow.ts";
 
 /** The module's message when a read step needs more room than the reading buffer has. */
 export const TOO_SMALL = "stream echo: echo_buffer_size is too small for the request";
 
-function notAfterDiscard(directive: string): SessionHalt {
+/** The client closed before a read step got its bytes. */
+export function premature(ctx: StepContext): SessionHalt {
+  return ctx.clientError("reset", "stream client prematurely closed connection");
+}
+
+/** The module's error for a read step after `echo_discard_request`. */
+export function notAfterDiscard(directive: string): SessionHalt {
   return new SessionHalt(
     "error",
     `stream echo: ${directive} not allowed after echo_discard_request`,
@@ -26,13 +33,19 @@ function notAfterDiscard(directive: string): SessionHalt {
 export async function runReadBytes(ctx: StepContext, step: ReadBytesStep): Promise<void> {
   ctx.debug(`stream echo running read-bytes (busy: ${ctx.output.idle ? 0 : 1})`);
   if (ctx.discarding) throw notAfterDiscard("echo_read_bytes");
-  if (step.n <= 0) return;
   const reader = ctx.reader();
+  const start = reader.requestLength;
+  ctx.lastStart = ctx.lastEnd = start;
+  if (step.n <= 0) return;
   let rest = step.n;
   for (;;) {
     rest -= reader.claimBytes(rest);
+    ctx.lastEnd = reader.requestLength;
     if (rest === 0) return;
-    if (reader.eof) throw ctx.clientError("reset", "stream client prematurely closed connection");
+    if (reader.eof) {
+      if (eofBetweenRequests(ctx, reader)) throw LOOP_EOF;
+      throw premature(ctx);
+    }
     if (reader.full) throw new SessionHalt("error", TOO_SMALL, "error");
     await ctx.fill();
   }
@@ -46,8 +59,15 @@ export async function runReadLine(ctx: StepContext, _step: ReadLineStep): Promis
   ctx.debug(`stream echo running read-line (busy: ${ctx.output.idle ? 0 : 1})`);
   if (ctx.discarding) throw notAfterDiscard("echo_read_line");
   const reader = ctx.reader();
+  ctx.lastStart = reader.requestLength;
   for (;;) {
-    if (reader.claimLine() || reader.eof) return;
+    const done = reader.claimLine();
+    ctx.lastEnd = reader.requestLength;
+    if (done) return;
+    if (reader.eof) {
+      if (eofBetweenRequests(ctx, reader)) throw LOOP_EOF;
+      return;
+    }
     if (reader.full) throw new SessionHalt("error", TOO_SMALL, "error");
     await ctx.fill();
   }
@@ -67,4 +87,5 @@ export async function runRequestData(ctx: StepContext): Promise<void> {
   ctx.output.push(reader.request().slice());
   await ctx.until(ctx.output.drained());
   reader.consumeRequest();
+  ctx.lastStart = ctx.lastEnd = 0;
 }

@@ -1,17 +1,38 @@
 /**
- * Dispatch: one compiled step to the function of its family.
+ * Dispatch: one compiled step to the function of its family. The switch is exhaustive: a step
+ * kind without a case is a compile error.
  *
  * @module
  */
 import type { Step } from "../../config/types.ts";
 import type { StepContext } from "../step_context.ts";
+import { runLoop, runMatch } from "./block_steps.ts";
+import {
+  runClearRequest,
+  runReadCounted,
+  runReadLength,
+  runReadLiteral,
+  runReadRegex,
+  runReadUntil,
+  runTestRequest,
+} from "./conversation_reads.ts";
 import { runDiscardRequest } from "./discard_step.ts";
-import { runDuplicate, runEcho, runFlushWait } from "./output_steps.ts";
+import { BREAK, type Flow } from "./flow.ts";
+import { runDuplicate, runEcho, runFlush, runFlushWait } from "./output_steps.ts";
 import { runReadBytes, runReadLine, runRequestData } from "./read_steps.ts";
+import { runDuplicateTemplate, runEchoTemplate } from "./template_steps.ts";
 import { runSleep } from "./timer_steps.ts";
 
-/** Runs one step. Synchronous steps return undefined; waiting steps return a promise. */
-export function runStep(ctx: StepContext, step: Step): Promise<void> | void {
+/** Fails to compile when a step kind has no case above it. */
+function unreachable(step: never): never {
+  throw new Error(`unknown step ${(step as { op: string }).op}`);
+}
+
+/**
+ * Runs one step. Synchronous steps return undefined (or {@link BREAK}); waiting steps return a
+ * promise.
+ */
+export function runStep(ctx: StepContext, step: Step): Promise<Flow> | Flow {
   switch (step.op) {
     case "echo":
       return runEcho(ctx, step);
@@ -29,5 +50,33 @@ export function runStep(ctx: StepContext, step: Step): Promise<void> | void {
       return runRequestData(ctx);
     case "discard_request":
       return runDiscardRequest(ctx);
+    case "echo_template":
+      return runEchoTemplate(ctx, step);
+    case "duplicate_template":
+      return runDuplicateTemplate(ctx, step);
+    case "loop":
+      return runLoop(ctx, step);
+    case "break":
+      return BREAK;
+    case "match":
+      return runMatch(ctx, step);
+    case "clear_request":
+      return runClearRequest(ctx);
+    case "read_until":
+      return runReadUntil(ctx, step);
+    case "read_literal":
+      return runReadLiteral(ctx, step);
+    case "test_request":
+      return runTestRequest(ctx, step);
+    case "read_regex":
+      return runReadRegex(ctx, step);
+    case "read_counted":
+      return runReadCounted(ctx, step);
+    case "read_length":
+      return runReadLength(ctx, step);
+    case "flush":
+      return runFlush(ctx);
+    default:
+      return unreachable(step);
   }
 }
