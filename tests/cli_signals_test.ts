@@ -246,3 +246,18 @@ Deno.test("SIGUSR1 reopens the error log file after it was moved away", async ()
   p.kill("SIGTERM");
   assert.equal((await p.exited()).code, 0);
 });
+
+Deno.test("SIGQUIT with an echo_sleep 3600 session says what it waits for; SIGTERM then ends it", async () => {
+  using dir = new TempDir();
+  const conf = dir.write("a.conf", oneServer("echo before; echo_flush_wait; echo_sleep 3600;"));
+  await using p = new CliProcess(["serve", "-c", conf], { cwd: dir.path });
+  const port = await p.port();
+  const conn = await Deno.connect({ port });
+  assert.equal(await readUntil(conn, "before\n"), "before\n");
+  p.kill("SIGQUIT");
+  await p.waitFor(/\[notice\] \d+#0: waiting for 1 session to finish\n/);
+  p.kill("SIGTERM");
+  assert.equal((await p.exited()).code, 0);
+  assert.equal(await drain(conn), "");
+  assert.match(p.stderr, /gracefully shutting down\n.*waiting for 1 session to finish\n/s);
+});

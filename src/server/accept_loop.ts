@@ -29,6 +29,9 @@ export interface AcceptLoopOptions {
   /** Pause after an unexpected accept error, in ms; doubled for each error in a row, up to
    * 1000. @default {10} */
   errorDelay?: number;
+  /** Aborted when the listener is being closed: ends a back-off pause at once, so a stop never
+   * waits for one. @default {undefined} */
+  signal?: AbortSignal;
 }
 
 /** Errors a client causes by going away between the SYN and our accept(). */
@@ -77,7 +80,7 @@ export async function acceptLoop<C extends Deno.Conn>(
       const exhausted = EXHAUSTED.has(code);
       logger.log(exhausted ? "crit" : "alert", `accept() failed (${osReason(err)})`);
       const base = exhausted ? options.exhaustedDelay ?? 100 : options.errorDelay ?? 10;
-      await delay(Math.min(1000, base * 2 ** Math.min(failures++, 10)));
+      await delay(Math.min(1000, base * 2 ** Math.min(failures++, 10)), options.signal);
       if (stopped()) return;
       continue;
     }
@@ -102,6 +105,16 @@ function errorCode(err: unknown): string {
   return typeof code === "string" ? code : "";
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves after `ms`, or as soon as `signal` is aborted. */
+function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
 }

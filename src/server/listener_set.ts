@@ -30,6 +30,8 @@ export interface Slot {
   listen: Listen;
   /** Set once it is being closed on purpose. */
   stopped: boolean;
+  /** Aborted with `stopped`: cuts short an accept back-off pause. */
+  abort: AbortController;
   /** Its accept loop; settles once the socket is released. */
   loop: Promise<void>;
 }
@@ -192,17 +194,20 @@ export class ListenerSet {
       route: w.route,
       listen: w.listen,
       stopped: false,
+      abort: new AbortController(),
       loop: Promise.resolve(),
     };
     slot.loop = acceptLoop(bound.listener, (conn) => this.#options.onConn(conn, slot), {
       logger: this.#options.logger,
       stopped: () => slot.stopped,
+      signal: slot.abort.signal,
     });
     return slot;
   }
 
   #stopSlot(slot: Slot): void {
     slot.stopped = true;
+    slot.abort.abort();
     slot.bound.close();
   }
 }

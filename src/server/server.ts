@@ -16,6 +16,7 @@ import type { ServerHandle, ServerOptions, SessionInfo, SessionObserver } from "
 import { formatAddr } from "./listeners.ts";
 import { ListenerSet, type Route, type Slot, wantedListeners } from "./listener_set.ts";
 import { SessionSet } from "./session_set.ts";
+import { ShutdownProgress } from "./shutdown_progress.ts";
 import { isTlsConn, tlsHandshake } from "./tls_handshake.ts";
 
 /**
@@ -55,6 +56,7 @@ class Server implements ServerHandle {
   #reloads: Promise<void> = Promise.resolve();
   #stopping: Promise<void> | undefined;
   #capTimer: ReturnType<typeof setTimeout> | undefined;
+  #progress: ShutdownProgress | undefined;
   #resolveFinished!: () => void;
   readonly finished: Promise<void>;
   #onListen: ((addrs: Deno.Addr[]) => void) | undefined;
@@ -228,10 +230,22 @@ class Server implements ServerHandle {
   }
 
   #stop(fast: boolean): Promise<void> {
-    if (fast) this.#sessions.abortAll();
+    if (fast) {
+      this.#progress?.end();
+      this.#sessions.abortAll();
+    }
     if (this.#stopping) return this.#stopping;
     this.#signal?.removeEventListener("abort", this.#onAbort);
     const listenersClosed = this.#listeners.stop();
+    if (!fast) {
+      // Say what the stop waits for, and again as sessions finish (at most once a second).
+      const progress = this.#progress = new ShutdownProgress(
+        this.#logger,
+        () => this.#sessions.size,
+      );
+      this.#sessions.onEnded = () => progress.changed();
+      progress.begin();
+    }
     const cap = this.#config.main.workerShutdownTimeout;
     if (!fast && cap !== undefined && this.#sessions.size > 0) {
       this.#capTimer = setTimeout(() => {
@@ -248,6 +262,7 @@ class Server implements ServerHandle {
       await listenersClosed;
       await this.#sessions.drained();
       clearTimeout(this.#capTimer);
+      this.#progress?.end();
       this.#resolveFinished();
     })();
     return this.#stopping;

@@ -27,6 +27,8 @@ interface Entry {
  */
 export class SessionSet {
   #entries = new Set<Entry>();
+  /** Called after each session has ended (and left the set). */
+  onEnded: (() => void) | undefined;
 
   /** Number of sessions in flight. */
   get size(): number {
@@ -48,6 +50,7 @@ export class SessionSet {
         /* the task reports its own failures */
       } finally {
         this.#entries.delete(entry);
+        this.onEnded?.();
       }
     })();
   }
