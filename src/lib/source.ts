@@ -82,13 +82,22 @@ export type ServeSource = ConfigSource | ServerBodySource;
 const BODY_PREFIX = "stream { server { listen 127.0.0.1:0; ";
 const BODY_SUFFIX = "\n} }\n";
 
-/** Parses and compiles a source; throws ConfigError for bad text, TypeError for bad options. */
-export function compileSource(source: ServeSource): Config {
+/**
+ * Parses and compiles a source; throws ConfigError for bad text, TypeError for bad options.
+ * `caller` (`serve()`, `reload()`) names the call in those TypeErrors.
+ */
+export function compileSource(source: ServeSource, caller = "serve()"): Config {
+  if (typeof source !== "object" || source === null) {
+    throw new TypeError(
+      `${caller} needs an options object, { server: "echo hi;" } or { config: "stream { ... }" }, ` +
+        `got ${source === null ? "null" : typeof source}`,
+    );
+  }
   const hasConfig = typeof source.config === "string";
   const hasServer = typeof source.server === "string";
   if (hasConfig === hasServer) {
     throw new TypeError(
-      "serve() needs exactly one of { config: string } (full config text) or " +
+      `${caller} needs exactly one of { config: string } (full config text) or ` +
         "{ server: string } (the body of one server block)",
     );
   }

@@ -106,8 +106,9 @@ class Server implements ServerHandle {
     return this.#stop(true);
   }
 
+  /** Fast, like the library handle's: `await using` never waits for a session still running. */
   [Symbol.asyncDispose](): Promise<void> {
-    return this.shutdown();
+    return this.close();
   }
 
   reload(config: Config): Promise<void> {

@@ -40,7 +40,11 @@ export interface ServerOptions {
   observer?: SessionObserver;
 }
 
-/** A running server, shaped like `Deno.serve`'s handle. */
+/**
+ * A running server, shaped like `Deno.serve`'s handle. `await using` (`[Symbol.asyncDispose]`)
+ * closes it fast, like `close()`, as the library's `StreamEchoServer` does: leaving a scope never
+ * waits for a session in `echo_sleep` or a lingering close. Call `shutdown()` to let them finish.
+ */
 export interface ServerHandle extends AsyncDisposable {
   /** Addresses actually bound, in config order (servers, then their listen lines). */
   readonly addrs: Deno.Addr[];
