@@ -18,6 +18,12 @@
  * assert.equal(t.end, "eof");
  * ```
  *
+ * What a server keeps is bounded: at most `maxTranscripts` finished transcripts (default 500;
+ * the oldest is dropped and counted in `droppedTranscripts`), each at most `maxTranscriptBytes`
+ * per direction; `takeTranscripts()` hands them over and frees them, and `record: false` keeps
+ * nothing at all per session. `await using` closes a server fast (call `shutdown()` first to let
+ * sessions finish).
+ *
  * @module
  */
 import type { Config } from "./src/config/types.ts";

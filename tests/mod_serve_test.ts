@@ -83,12 +83,11 @@ Deno.test("the default cap is 1 MiB per direction", async () => {
   assert.equal(t.truncated.sent, true);
 });
 
-Deno.test("record: false keeps ends and times but no bytes", async () => {
+Deno.test("record: false keeps no transcript; waitForSessions() still counts sessions", async () => {
   await using server = await serve({ server: "echo_read_line; echo ok;", record: false });
   assert.equal(await exchange(server.addrs[0].port, "hi\n"), "ok\n");
-  const [t] = await server.waitForSessions(1);
-  assert.equal(t.end, "eof");
-  assert.equal(t.received.byteLength + t.sent.byteLength, 0);
+  assert.deepEqual(await server.waitForSessions(1), []);
+  assert.deepEqual(server.transcripts(), []);
   await assert.rejects(
     server.waitForSessions(2, { timeout: 10 }),
     /^TimedOut: waitForSessions\(2\) timed out after 10 ms: 1 session\(s\) ended$/,

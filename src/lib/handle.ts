@@ -61,12 +61,21 @@ export class StreamEchoServer<A extends Deno.Addr = Deno.Addr> implements AsyncD
   #server: ServerHandle;
   #log: TranscriptLog;
   #tcpOnly: boolean;
+  /** What pending waits do when the server stops; each removes itself when it settles. */
+  #onStop = new Set<() => void>();
+  #stopped = false;
 
   /** @internal Use {@linkcode serve}. */
   constructor(server: ServerHandle, log: TranscriptLog, tcpOnly: boolean) {
     this.#server = server;
     this.#log = log;
     this.#tcpOnly = tcpOnly;
+    // One handler for the server's whole life, however many waits come and go.
+    const stopped = () => {
+      this.#stopped = true;
+      for (const f of [...this.#onStop]) f();
+    };
+    server.finished.then(stopped, stopped);
   }
 
   /** Addresses actually bound (port 0 resolved), in config order; updated by reloads. */
@@ -79,15 +88,78 @@ export class StreamEchoServer<A extends Deno.Addr = Deno.Addr> implements AsyncD
     return this.#server.finished;
   }
 
-  /** Transcripts of the sessions that have ended so far, in the order they ended. */
+  /**
+   * Transcripts held, in the order their sessions ended: those that ended since the start or
+   * the last {@linkcode takeTranscripts}, at most `maxTranscripts` (the newest). Empty with
+   * `record: false`.
+   */
   transcripts(): Transcript[] {
     return this.#log.list();
   }
 
   /**
-   * Waits until `n` sessions have ended and resolves with the first `n` transcripts. Rejects
-   * with `Deno.errors.TimedOut` after `timeout` ms, or with an `Error` if the server stops with
-   * fewer sessions.
+   * Hands over the transcripts held (as {@linkcode transcripts} would list them) and clears
+   * them, so a long-running server keeps only what came since. {@linkcode waitForSessions}
+   * then counts from zero again.
+   *
+   * @example Take what the first client did, then wait for the next one
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { serve } from "@stream-echo/stream-echo";
+   *
+   * await using server = await serve({ server: "echo hi;" });
+   * const visit = async () => {
+   *   const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addrs[0].port });
+   *   await new Response(conn.readable).text();
+   * };
+   * await visit();
+   * await server.waitForSessions(1);
+   * assert.equal(server.takeTranscripts().length, 1);
+   * assert.deepEqual(server.transcripts(), []);
+   * await visit();
+   * const [second] = await server.waitForSessions(1);
+   * assert.equal(second.id, 2);
+   * ```
+   */
+  takeTranscripts(): Transcript[] {
+    return this.#log.take();
+  }
+
+  /**
+   * Transcripts dropped since the start because `maxTranscripts` were already held (the oldest
+   * goes first).
+   *
+   * @example A server that holds the last two transcripts
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { serve } from "@stream-echo/stream-echo";
+   *
+   * await using server = await serve({ server: "echo hi;", maxTranscripts: 2 });
+   * for (let i = 0; i < 3; i++) {
+   *   const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addrs[0].port });
+   *   await new Response(conn.readable).text();
+   * }
+   * await server.waitForSessions(2);
+   * while (server.endedSessions < 3) await new Promise((r) => setTimeout(r, 5));
+   * assert.deepEqual(server.transcripts().map((t) => t.id), [2, 3]);
+   * assert.equal(server.droppedTranscripts, 1);
+   * ```
+   */
+  get droppedTranscripts(): number {
+    return this.#log.dropped;
+  }
+
+  /** Sessions that have ended since the server started (recorded or not, held or not). */
+  get endedSessions(): number {
+    return this.#log.total;
+  }
+
+  /**
+   * Waits until `n` sessions have ended (since the start or the last {@linkcode takeTranscripts})
+   * and resolves with the oldest `n` transcripts held; with `record: false` nothing is held and
+   * it resolves with an empty list. Rejects with `Deno.errors.TimedOut` after `timeout` ms, with
+   * an `Error` if the server stops with fewer sessions, and with a `RangeError` when `n` is more
+   * than `maxTranscripts`.
    */
   waitForSessions(n: number, options: WaitForSessionsOptions = {}): Promise<Transcript[]> {
     const timeout = options.timeout ?? DEFAULT_WAIT_MS;
@@ -102,6 +174,13 @@ export class StreamEchoServer<A extends Deno.Addr = Deno.Addr> implements AsyncD
       );
     }
     const log = this.#log;
+    if (log.capacity > 0 && n > log.capacity) {
+      return Promise.reject(
+        new RangeError(
+          `waitForSessions(${n}): at most ${log.capacity} transcripts are held (maxTranscripts)`,
+        ),
+      );
+    }
     const wait = log.whenCount(n);
     if (log.count >= n) return wait.promise;
     const { promise, resolve, reject } = Promise.withResolvers<Transcript[]>();
@@ -111,6 +190,7 @@ export class StreamEchoServer<A extends Deno.Addr = Deno.Addr> implements AsyncD
       done = true;
       clearTimeout(timer);
       wait.cancel();
+      this.#onStop.delete(stopped);
       fn();
     };
     const timer = setTimeout(() =>
@@ -136,7 +216,8 @@ export class StreamEchoServer<A extends Deno.Addr = Deno.Addr> implements AsyncD
           );
         }
       });
-    this.#server.finished.then(stopped, stopped);
+    if (this.#stopped) queueMicrotask(stopped);
+    else this.#onStop.add(stopped);
     return promise;
   }
 
@@ -146,7 +227,7 @@ export class StreamEchoServer<A extends Deno.Addr = Deno.Addr> implements AsyncD
    * ones and closes removed ones; sessions in flight finish under the config they started with.
    */
   async reload(source: ServeSource): Promise<void> {
-    const config = compileSource(source);
+    const config = compileSource(source, "reload()");
     if (this.#tcpOnly) assertTcpOnly(config);
     await this.#server.reload(config);
   }

@@ -9,7 +9,7 @@ import { quietLogger } from "../log/logger.ts";
 import type { ServerOptions } from "../server/types.ts";
 import { startServer } from "../server/server.ts";
 import { compileSource, type ConfigSource, type ServerBodySource } from "./source.ts";
-import { TranscriptLog } from "./transcript.ts";
+import { TranscriptLog, type TranscriptLogOptions } from "./transcript.ts";
 import { StreamEchoServer } from "./handle.ts";
 
 /**
@@ -43,7 +43,16 @@ export interface ServeCommonOptions {
   logger?: Logger;
   /** Most bytes a transcript keeps per direction per session. @default {1048576} */
   maxTranscriptBytes?: number;
-  /** Record the bytes of each session; false keeps only ends, times and addresses. @default {true} */
+  /**
+   * Most finished transcripts held. Beyond it the oldest is dropped and counted
+   * ({@linkcode StreamEchoServer.droppedTranscripts}); {@linkcode StreamEchoServer.takeTranscripts}
+   * empties the list. @default {500}
+   */
+  maxTranscripts?: number;
+  /**
+   * Record sessions. False keeps nothing at all per session (no transcript; the streams are not
+   * wrapped): only {@linkcode StreamEchoServer.endedSessions} counts them. @default {true}
+   */
   record?: boolean;
 }
 
@@ -151,9 +160,10 @@ export function serve(options: ServeConfigOptions): Promise<StreamEchoServer<Den
 /** Starts a server from either form of options. See the first overload. */
 export function serve(options: ServeOptions): Promise<StreamEchoServer<Deno.Addr>>;
 export async function serve(options: ServeOptions): Promise<StreamEchoServer<Deno.Addr>> {
-  const config = compileSource(options);
-  const logOptions: { maxBytes?: number; record?: boolean } = {};
+  const config = compileSource(options, "serve()");
+  const logOptions: TranscriptLogOptions = {};
   if (options.maxTranscriptBytes !== undefined) logOptions.maxBytes = options.maxTranscriptBytes;
+  if (options.maxTranscripts !== undefined) logOptions.maxTranscripts = options.maxTranscripts;
   if (options.record !== undefined) logOptions.record = options.record;
   const log = new TranscriptLog(logOptions);
   const serverOptions: ServerOptions = {

@@ -62,7 +62,12 @@ export interface Transcript {
 export interface TranscriptLogOptions {
   /** Most bytes kept per direction per session. @default {1048576} */
   maxBytes?: number;
-  /** Record bytes at all; when false only ends, times and addresses are kept. @default {true} */
+  /** Most finished transcripts held; older ones are dropped (and counted). @default {500} */
+  maxTranscripts?: number;
+  /**
+   * Record sessions at all. False keeps nothing per session (no transcript, no bytes; the
+   * streams are not wrapped): only the counts. @default {true}
+   */
   record?: boolean;
 }
 
@@ -79,28 +84,56 @@ interface Live {
 /** 1 MiB: the default cap per direction per session. */
 export const DEFAULT_MAX_TRANSCRIPT_BYTES = 1024 * 1024;
 
-/** Collects transcripts of finished sessions, in the order they ended. */
+/** The default number of finished transcripts held. */
+export const DEFAULT_MAX_TRANSCRIPTS = 500;
+
+/**
+ * Collects transcripts of finished sessions, in the order they ended: at most `maxTranscripts`
+ * of them (the oldest are dropped and counted), until taken.
+ */
 export class TranscriptLog {
   #maxBytes: number;
+  #maxHeld: number;
+  #record: boolean;
   #live = new Map<number, Live>();
-  #done: Transcript[] = [];
+  #held: Transcript[] = [];
+  #sinceTake = 0;
+  #total = 0;
+  #dropped = 0;
   #waiters = new Set<Waiter>();
   /** The observer to hand to the server. */
   readonly observer: SessionObserver;
 
   constructor(options: TranscriptLogOptions = {}) {
-    const maxBytes = options.maxBytes ?? DEFAULT_MAX_TRANSCRIPT_BYTES;
-    if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
-      throw new RangeError(`maxTranscriptBytes must be a whole number >= 0, got ${maxBytes}`);
-    }
-    this.#maxBytes = maxBytes;
+    this.#maxBytes = wholeNumber(
+      "maxTranscriptBytes",
+      options.maxBytes,
+      DEFAULT_MAX_TRANSCRIPT_BYTES,
+    );
+    this.#maxHeld = wholeNumber("maxTranscripts", options.maxTranscripts, DEFAULT_MAX_TRANSCRIPTS);
+    this.#record = options.record !== false;
     const ended = this.#ended.bind(this);
-    this.observer = options.record === false ? { ended } : { wrap: this.#wrap.bind(this), ended };
+    this.observer = this.#record ? { wrap: this.#wrap.bind(this), ended } : { ended };
   }
 
-  /** Sessions that have ended so far. */
+  /** Sessions that have ended since the start or the last {@linkcode take} (held or not). */
   get count(): number {
-    return this.#done.length;
+    return this.#sinceTake;
+  }
+
+  /** Sessions that have ended since the start. */
+  get total(): number {
+    return this.#total;
+  }
+
+  /** Transcripts dropped since the start because `maxTranscripts` were already held. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /** Most transcripts held, or 0 when not recording. */
+  get capacity(): number {
+    return this.#record ? this.#maxHeld : 0;
   }
 
   /** Sessions running right now; undefined when not recording (sessions are then not wrapped). */
@@ -108,15 +141,26 @@ export class TranscriptLog {
     return this.observer.wrap ? this.#live.size : undefined;
   }
 
-  /** Transcripts of the sessions that have ended so far (a copy of the list). */
+  /** The transcripts held (a copy of the list), oldest first. */
   list(): Transcript[] {
-    return this.#done.slice();
+    return this.#held.slice();
   }
 
-  /** Resolves with the first `n` transcripts once `n` sessions have ended. */
+  /** Hands over the transcripts held, oldest first, and starts counting again from zero. */
+  take(): Transcript[] {
+    const held = this.#held;
+    this.#held = [];
+    this.#sinceTake = 0;
+    return held;
+  }
+
+  /**
+   * Resolves with the oldest `n` transcripts held once `n` sessions have ended since the start
+   * or the last {@linkcode take} (with an empty list when not recording).
+   */
   whenCount(n: number): { promise: Promise<Transcript[]>; cancel(): void } {
-    if (this.#done.length >= n) {
-      return { promise: Promise.resolve(this.#done.slice(0, n)), cancel() {} };
+    if (this.#sinceTake >= n) {
+      return { promise: Promise.resolve(this.#held.slice(0, n)), cancel() {} };
     }
     const { promise, resolve } = Promise.withResolvers<Transcript[]>();
     const waiter: Waiter = { n, resolve };
@@ -148,6 +192,36 @@ export class TranscriptLog {
   }
 
   #ended(info: SessionInfo, result: SessionResult, startedAt: Date, endedAt: Date): void {
+    this.#total++;
+    this.#sinceTake++;
+    if (this.#record) this.#keep(this.#transcript(info, result, startedAt, endedAt));
+    if (this.#waiters.size === 0) return;
+    for (const w of this.#waiters) {
+      if (this.#sinceTake >= w.n) {
+        this.#waiters.delete(w);
+        w.resolve(this.#held.slice(0, w.n));
+      }
+    }
+  }
+
+  #keep(t: Transcript): void {
+    if (this.#maxHeld === 0) {
+      this.#dropped++;
+      return;
+    }
+    if (this.#held.length >= this.#maxHeld) {
+      this.#held.shift();
+      this.#dropped++;
+    }
+    this.#held.push(t);
+  }
+
+  #transcript(
+    info: SessionInfo,
+    result: SessionResult,
+    startedAt: Date,
+    endedAt: Date,
+  ): Transcript {
     const live = this.#live.get(info.id);
     this.#live.delete(info.id);
     const t: Transcript = {
@@ -166,12 +240,14 @@ export class TranscriptLog {
       endedAt,
     };
     if (result.reason !== undefined) t.reason = result.reason;
-    this.#done.push(t);
-    for (const w of this.#waiters) {
-      if (this.#done.length >= w.n) {
-        this.#waiters.delete(w);
-        w.resolve(this.#done.slice(0, w.n));
-      }
-    }
+    return t;
   }
+}
+
+function wholeNumber(name: string, value: number | undefined, fallback: number): number {
+  const n = value ?? fallback;
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new RangeError(`${name} must be a whole number >= 0, got ${n}`);
+  }
+  return n;
 }
