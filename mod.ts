@@ -41,7 +41,7 @@ export type { WaitForSessionsOptions } from "./src/lib/handle.ts";
 export type { ConfigSource, ServerBodySource, ServeSource } from "./src/lib/source.ts";
 export type { Transcript } from "./src/lib/transcript.ts";
 export type { SessionEnd } from "./src/engine/types.ts";
-export { ConfigError } from "./src/config/errors.ts";
+export { ConfigError, type ConfigErrorOptions } from "./src/config/errors.ts";
 export { ListenError } from "./src/server/listen_error.ts";
 export { createLogger, quietLogger } from "./src/log/logger.ts";
 export type { LogContext, Logger, LoggerOptions, LogLevel } from "./src/log/logger.ts";
@@ -163,7 +163,10 @@ export interface ParseConfigOptions {
  * } catch (err) {
  *   assert.ok(err instanceof ConfigError);
  *   assert.equal((err as ConfigError).line, 3);
- *   assert.equal((err as ConfigError).message, 'unknown directive "ech" in mock.conf:3');
+ *   assert.equal(
+ *     (err as ConfigError).message,
+ *     'unknown directive "ech" in mock.conf:3, did you mean "echo"?',
+ *   );
  * }
  * ```
  */

@@ -21,7 +21,10 @@ Deno.test("check names the error with file:line, says the test failed and exits 
   const conf = dir.write("bad.conf", oneServer("ech hi;"));
   const r = await runCli(["-t", "-c", conf], dir.path);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, new RegExp(`\\[emerg\\] unknown directive "ech" in ${conf}:4\\n`));
+  assert.match(
+    r.stderr,
+    new RegExp(`\\[emerg\\] unknown directive "ech" in ${conf}:4, did you mean "echo"\\?\\n`),
+  );
   assert.match(r.stderr, new RegExp(`configuration file ${conf} test failed\\n$`));
 });
 

@@ -105,5 +105,5 @@ Deno.test("compile() reports the line of the directive's name", () => {
   const err = configError("stream {\n  server {\n    listen 0;\n    ech\n      hi;\n  }\n}", {
     file: "t.conf",
   });
-  assert.equal(err.message, 'unknown directive "ech" in t.conf:4');
+  assert.equal(err.message, 'unknown directive "ech" in t.conf:4, did you mean "echo"?');
 });

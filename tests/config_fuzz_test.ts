@@ -178,7 +178,7 @@ function check(input: string, seed: number): "ok" | "error" {
     return "ok";
   } catch (err) {
     if (err instanceof ConfigError) {
-      assert.match(err.message, / in \/f\/[^:]+:\d+$/);
+      assert.match(err.message, / in \/f\/[^:]+:\d+(, [^\n]*)?$/);
       assert.ok(err.line >= 1);
       return "error";
     }

@@ -64,7 +64,7 @@ const errorCases: { name: string; config: string; message: string }[] = [
   {
     name: "an error inside an included file names that file and line",
     config: "stream { server { listen 0; include bad.conf; } }",
-    message: 'unknown directive "ech" in /etc/se/bad.conf:3',
+    message: 'unknown directive "ech" in /etc/se/bad.conf:3, did you mean "echo"?',
   },
   {
     name: "an include cycle is reported with its chain",
@@ -85,7 +85,8 @@ const errorCases: { name: string; config: string; message: string }[] = [
   {
     name: "a block opened in an included file must close there",
     config: "stream { include open.conf; }",
-    message: 'unexpected end of file, expecting "}" in /etc/se/open.conf:2',
+    message: 'unexpected end of file, expecting "}" in /etc/se/open.conf:2, ' +
+      'the "server" block opened in /etc/se/open.conf:1',
   },
   {
     name: "an included file cannot close the including block",

@@ -163,12 +163,14 @@ const errorCases: { name: string; input: string; message: string }[] = [
   {
     name: "rejects a quote left open at the end of the file",
     input: 'echo "a\n\n',
-    message: 'unexpected end of file, expecting ";" or "}" in t.conf:3',
+    message:
+      'unexpected end of file, expecting ";" or "}" in t.conf:3, the quote opened in t.conf:1',
   },
   {
     name: "rejects a quote whose closing quote is escaped",
     input: "echo 'a\\'",
-    message: 'unexpected end of file, expecting ";" or "}" in t.conf:1',
+    message:
+      'unexpected end of file, expecting ";" or "}" in t.conf:1, the quote opened in t.conf:1',
   },
 ];
 

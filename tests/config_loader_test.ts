@@ -8,7 +8,10 @@ Deno.test("parseConfig() names text configs <config> by default", () => {
   const config = parseConfig("stream { server { listen 0; echo; } }");
   assert.equal(config.file, "<config>");
   assert.equal(config.servers[0].pos.file, "<config>");
-  assert.equal(configError("ech;").message, 'unknown directive "ech" in <config>:1');
+  assert.equal(
+    configError("ech;").message,
+    'unknown directive "ech" in <config>:1, did you mean "echo"?',
+  );
 });
 
 Deno.test("parseConfig() resolves includes against baseDir when given", () => {

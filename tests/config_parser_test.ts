@@ -77,17 +77,20 @@ const errorCases: { name: string; input: string; message: string }[] = [
   {
     name: "rejects a directive cut off by the end of the file",
     input: "stream {\n  echo hi",
-    message: 'unexpected end of file, expecting ";" or "}" in t.conf:2',
+    message: 'unexpected end of file, expecting ";" or "}" in t.conf:2, ' +
+      'the "echo" directive started in t.conf:2',
   },
   {
     name: "rejects a block left open at the end of the file",
     input: "stream {\n  server {\n  }\n",
-    message: 'unexpected end of file, expecting "}" in t.conf:4',
+    message: 'unexpected end of file, expecting "}" in t.conf:4, ' +
+      'the "stream" block opened in t.conf:1',
   },
   {
     name: "rejects a word cut off by the end of the file after a comment",
     input: "a # comment",
-    message: 'unexpected end of file, expecting ";" or "}" in t.conf:1',
+    message: 'unexpected end of file, expecting ";" or "}" in t.conf:1, ' +
+      'the "a" directive started in t.conf:1',
   },
 ];
 

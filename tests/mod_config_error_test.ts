@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { ConfigError, ListenError, parseConfig, serve } from "../mod.ts";
 
-const BODY_CASES: { body: string; line: number; reason: RegExp }[] = [
-  { body: "ech hi;", line: 1, reason: /^unknown directive "ech"$/ },
+const BODY_CASES: { body: string; line: number; reason: RegExp; hint?: string }[] = [
+  { body: "ech hi;", line: 1, reason: /^unknown directive "ech"$/, hint: 'did you mean "echo"?' },
   { body: "echo a;\necho b;\necho_sleep;", line: 3, reason: /invalid number of arguments/ },
   { body: "\n\n  echo_read_bytes 0.5k;", line: 3, reason: /echo_read_bytes/ },
   { body: "echo ok;\nlisten 1234;", line: 2, reason: /"listen" directive is not allowed/ },
@@ -12,6 +12,7 @@ const BODY_CASES: { body: string; line: number; reason: RegExp }[] = [
     body: 'echo "abc;\necho x;',
     line: 2,
     reason: /^unexpected end of file, expecting ";" or "}" at the end of the server body$/,
+    hint: "the quote opened in <server>:1",
   },
   {
     body: "echo a; }\nserver { listen 127.0.0.1:0; echo b;",
@@ -21,14 +22,16 @@ const BODY_CASES: { body: string; line: number; reason: RegExp }[] = [
 ];
 
 Deno.test("serve({ server }) rejects a bad body with the body's own line numbers", async (t) => {
-  for (const { body, line, reason } of BODY_CASES) {
+  for (const { body, line, reason, hint } of BODY_CASES) {
     await t.step(JSON.stringify(body), async () => {
       const err = await serve({ server: body }).catch((e) => e);
       assert.ok(err instanceof ConfigError, String(err));
       assert.equal(err.file, "<server>");
       assert.equal(err.line, line);
       assert.match(err.reason, reason);
-      assert.equal(err.message, `${err.reason} in ${err.file}:${line}`);
+      assert.equal(err.hint, hint);
+      const after = hint === undefined ? "" : `, ${hint}`;
+      assert.equal(err.message, `${err.reason} in ${err.file}:${line}${after}`);
     });
   }
 });
@@ -36,7 +39,7 @@ Deno.test("serve({ server }) rejects a bad body with the body's own line numbers
 Deno.test("serve({ server, file }) names the file in errors", async () => {
   const err = await serve({ server: "echo a;\nech b;", file: "mocks/redis.body" }).catch((e) => e);
   assert.ok(err instanceof ConfigError);
-  assert.equal(err.message, 'unknown directive "ech" in mocks/redis.body:2');
+  assert.equal(err.message, 'unknown directive "ech" in mocks/redis.body:2, did you mean "echo"?');
 });
 
 Deno.test("serve({ config, file }) rejects with the file and line of the mistake", async () => {

@@ -21,10 +21,11 @@ export function check(inv: Invocation, io: CliIO): number {
   try {
     const config = loadCliConfig(inv.config);
     const level = inv.logLevel ?? "notice";
-    if (!inv.quiet && atLeast("notice", level)) {
-      for (const n of config.notices) {
-        io.stderr(`stream-echo: [notice] ${n.message} in ${n.pos.file}:${n.pos.line}\n`);
-      }
+    for (const n of config.notices) {
+      const at = n.level ?? "notice";
+      // -q hides notices, as it hides nginx's "syntax is ok"; warnings still show
+      if (!atLeast(at, level) || (inv.quiet && at === "notice")) continue;
+      io.stderr(`stream-echo: [${at}] ${n.message} in ${n.pos.file}:${n.pos.line}\n`);
     }
   } catch (err) {
     io.stderr(`stream-echo: [emerg] ${err instanceof Error ? err.message : String(err)}\n`);

@@ -10,6 +10,7 @@
 import { DIRECTIVES } from "./directives.ts";
 import { showToken } from "./bytes.ts";
 import { ConfigError } from "./errors.ts";
+import { closest } from "./suggest.ts";
 import type { Directive } from "./parser.ts";
 import type { CompileState, Scope, Source } from "./scope.ts";
 import type { Config } from "./types.ts";
@@ -18,7 +19,12 @@ import type { Config } from "./types.ts";
 function compileDirective(d: Directive, scope: Scope): void {
   const spec = DIRECTIVES.get(d.name);
   if (spec === undefined) {
-    throw new ConfigError(`unknown directive "${showToken(d.name)}"`, d.pos);
+    const near = closest(d.name, DIRECTIVES.keys());
+    throw new ConfigError(
+      `unknown directive "${showToken(d.name)}"`,
+      d.pos,
+      near === undefined ? undefined : { hint: `did you mean "${near}"?` },
+    );
   }
   if (!spec.contexts.includes(scope.context)) {
     throw new ConfigError(`"${d.name}" directive is not allowed here`, d.pos);
@@ -34,6 +40,27 @@ function compileDirective(d: Directive, scope: Scope): void {
     throw new ConfigError(`invalid number of arguments in "${d.name}" directive`, d.pos);
   }
   spec.compile(d, scope);
+  if (spec.textArgs && d.argLines !== undefined) warnMissingSemicolon(d, scope);
+}
+
+/**
+ * nginx's classic missing `;`: `echo "220 hi"` with `echo_discard_request;` on the next line
+ * sends the next directive's name as text. A known directive name among the arguments of a
+ * text directive, on a later line than the directive, is warned about once (the config
+ * still loads, as in nginx).
+ */
+function warnMissingSemicolon(d: Directive, scope: Scope): void {
+  const lines = d.argLines!;
+  for (let i = 0; i < d.args.length; i++) {
+    if (lines[i] === d.pos.line || !DIRECTIVES.has(d.args[i])) continue;
+    scope.state.notices.push({
+      level: "warn",
+      message: `"${d.name}" also sends "${d.args[i]}" from line ${lines[i]} as text, ` +
+        'probably a missing ";"',
+      pos: d.pos,
+    });
+    return;
+  }
 }
 
 function walk(directives: Directive[], scope: Scope): void {

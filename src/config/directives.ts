@@ -67,6 +67,11 @@ export interface DirectiveSpec {
   block: boolean;
   /** Turns the (already checked) directive into data in the scope's state. */
   compile(d: Directive, scope: Scope): void;
+  /**
+   * True when the arguments are text sent to the client (`echo`, `echo_duplicate`): a
+   * directive name among them on a later line draws the missing-`;` warning.
+   */
+  textArgs?: boolean;
 }
 
 const ANY: readonly ContextName[] = ["main", "events", "stream", "server"];
@@ -94,6 +99,11 @@ function entry(
   block = false,
 ): DirectiveSpec {
   return { contexts, args, compile, block };
+}
+
+/** Marks a directive whose arguments are text sent to the client. */
+export function sendsText(spec: DirectiveSpec): DirectiveSpec {
+  return { ...spec, textArgs: true };
 }
 
 /** Every directive stream-echo knows, by name. */
@@ -131,8 +141,8 @@ export const DIRECTIVES: ReadonlyMap<string, DirectiveSpec> = new Map([
 
   // server context
   ["listen", entry(SERVER, [1, Infinity], compileListen)],
-  ["echo", entry(STEPS, [0, Infinity], compileEcho)],
-  ["echo_duplicate", entry(STEPS, [2, Infinity], compileDuplicate)],
+  ["echo", sendsText(entry(STEPS, [0, Infinity], compileEcho))],
+  ["echo_duplicate", sendsText(entry(STEPS, [2, Infinity], compileDuplicate))],
   ["echo_sleep", entry(STEPS, [1, Infinity], compileSleep)],
   ["echo_flush_wait", entry(STEPS, [0, 0], compileFlushWait)],
   ["echo_read_bytes", entry(STEPS, [1, 2], compileReadBytes)],

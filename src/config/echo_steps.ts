@@ -17,6 +17,7 @@ import { compileReadCounted } from "./read_directives.ts";
 import type { CompileState, Scope, ServerScope } from "./scope.ts";
 import type { TemplatePart } from "./types.ts";
 import { parseTemplate } from "./template.ts";
+import { MAX_DUPLICATE_BYTES } from "./limits.ts";
 import { MAX_TIMER_MS, parseCount, parseDelay, parseSize } from "./units.ts";
 
 const SLAB_BYTES = 64 * 1024;
@@ -141,13 +142,31 @@ export function compileDuplicate(d: Directive, scope: Scope): void {
     );
   }
   if (v) {
+    // the unit's length is known only per session: bound the count for one byte per copy
+    checkDuplicateBytes(d, args[0], count, 1);
     const parts = parseTemplate(args[1], e, d, server(scope));
     stepsOf(scope).push({ op: "duplicate_template", directive: d.name, pos: d.pos, count, parts });
     return;
   }
   const unit = e ? argBytes(decodeEscapes(args[1], d.name, d.pos)) : encode(scope.state, args[1]);
+  checkDuplicateBytes(d, args[0], count, unit.length);
   const chunk = duplicateChunk(scope.state, args[1], unit, count);
   stepsOf(scope).push({ op: "duplicate", directive: d.name, pos: d.pos, unit, count, chunk });
+}
+
+/** COUNT x the unit's length must stay within {@link MAX_DUPLICATE_BYTES}. */
+function checkDuplicateBytes(
+  d: Directive,
+  countText: string,
+  count: number,
+  unitLength: number,
+): void {
+  if (count * unitLength <= MAX_DUPLICATE_BYTES) return;
+  throw new ConfigError(
+    `stream echo: bad "n" argument, "${showToken(countText)}", in "${d.name}": ` +
+      `${count} x ${unitLength} bytes is more than ${MAX_DUPLICATE_BYTES} bytes (1 TiB)`,
+    d.pos,
+  );
 }
 
 /** `echo_sleep [--] SECONDS`: a timer, seconds with up to three decimals. */

@@ -200,7 +200,9 @@ export class Lexer {
       i = stops.test(text) ? stops.lastIndex - 1 : n;
       if (i >= n) {
         this.#pos = n;
-        throw new ConfigError('unexpected end of file, expecting ";" or "}"', this.#at());
+        throw new ConfigError('unexpected end of file, expecting ";" or "}"', this.#at(), {
+          hint: `the quote opened in ${this.#file}:${line}`,
+        });
       }
       const c = text.charCodeAt(i);
       if (c === LF) this.#line++;

@@ -11,6 +11,7 @@
 
 import { binaryToText, showToken } from "./bytes.ts";
 import { ConfigError } from "./errors.ts";
+import { MAX_BACKLOG } from "./limits.ts";
 import { parseInteger } from "./units.ts";
 import type { Listen, Position } from "./types.ts";
 
@@ -131,8 +132,14 @@ export function parseListen(args: readonly string[], pos: Position): ParsedListe
       reusePort = true;
     } else if (param.startsWith("backlog=")) {
       const n = parseInteger(param.slice(8));
-      if (n === null || n === 0 || n > 2_147_483_647) {
+      if (n === null || n === 0) {
         throw new ConfigError(`invalid backlog "${showToken(param)}"`, pos);
+      }
+      if (n > MAX_BACKLOG) {
+        throw new ConfigError(
+          `invalid backlog "${showToken(param)}": must be at most ${MAX_BACKLOG}`,
+          pos,
+        );
       }
       backlog = n;
     } else if (param.startsWith("so_keepalive=")) {

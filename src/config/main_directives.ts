@@ -12,6 +12,12 @@ import { ConfigError } from "./errors.ts";
 import type { Directive } from "./parser.ts";
 import type { Scope } from "./scope.ts";
 import { timeValue } from "./settings.ts";
+import {
+  atMost,
+  MAX_RLIMIT_NOFILE,
+  MAX_WORKER_CONNECTIONS,
+  MAX_WORKER_PROCESSES,
+} from "./limits.ts";
 import type { LogLevel } from "./types.ts";
 import { parseInteger } from "./units.ts";
 import { LOG_LEVELS } from "../log/logger.ts";
@@ -30,11 +36,12 @@ function once(d: Directive, scope: Scope): void {
   scope.state.mainSet.add(key);
 }
 
-function positive(d: Directive, text: string): number {
+function positive(d: Directive, text: string, max: number): number {
   const n = parseInteger(text);
   if (n === null || n === 0) {
     throw new ConfigError(`"${d.name}" directive invalid value "${showToken(text)}"`, d.pos);
   }
+  atMost(d, n, max, String(max), text);
   return n;
 }
 
@@ -63,15 +70,15 @@ export function flag(d: Directive): void {
   }
 }
 
-/** Positive-number check. */
+/** Positive-number check (`worker_rlimit_nofile`: at most 2^31 - 1). */
 export function number(d: Directive): void {
-  positive(d, d.args[0]);
+  positive(d, d.args[0], MAX_RLIMIT_NOFILE);
 }
 
 /** `worker_processes N|auto`. */
 export function compileWorkerProcesses(d: Directive, scope: Scope): void {
   once(d, scope);
-  const workers = d.args[0] === "auto" ? "auto" : positive(d, d.args[0]);
+  const workers = d.args[0] === "auto" ? "auto" : positive(d, d.args[0], MAX_WORKER_PROCESSES);
   scope.state.main.workerProcesses = workers;
   if (workers !== 1) {
     scope.state.notices.push({
@@ -132,7 +139,7 @@ export function compileWorkerShutdownTimeout(d: Directive, scope: Scope): void {
 /** `worker_connections N` (events). */
 export function compileWorkerConnections(d: Directive, scope: Scope): void {
   once(d, scope);
-  scope.state.main.workerConnections = positive(d, d.args[0]);
+  scope.state.main.workerConnections = positive(d, d.args[0], MAX_WORKER_CONNECTIONS);
 }
 
 /** `events { ... }`. */

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { showToken } from "./bytes.ts";
 import { ConfigError } from "./errors.ts";
 import { Lexer } from "./lexer.ts";
 import type { Position } from "./types.ts";
@@ -20,6 +21,11 @@ export interface Directive {
   block?: Directive[];
   /** Where the directive's name is. */
   pos: Position;
+  /**
+   * The line of each argument, only when some argument is on a later line than the name
+   * (absent for the usual one-line directive).
+   */
+  argLines?: number[];
 }
 
 /**
@@ -37,9 +43,12 @@ export function parse(text: string, file = "<config>"): Directive[] {
   const lexer = new Lexer(text, file);
   const root: Directive[] = [];
   const stack: Directive[][] = [];
+  /** The blocks open now, innermost last (for "the block opened in" at end of file). */
+  const opened: Directive[] = [];
   let current = root;
   let name: string | null = null;
   let args: string[] = [];
+  let argLines: number[] | undefined;
   let firstLine = 0;
   const at = (line: number): Position => ({ file, line });
 
@@ -52,22 +61,34 @@ export function parse(text: string, file = "<config>"): Directive[] {
           firstLine = lexer.tokenLine;
         } else {
           args.push(lexer.value);
+          const line = lexer.tokenLine;
+          if (argLines !== undefined) {
+            argLines.push(line);
+          } else if (line !== firstLine) {
+            argLines = new Array<number>(args.length - 1).fill(firstLine);
+            argLines.push(line);
+          }
         }
         break;
       case ";":
         if (name === null) throw new ConfigError('unexpected ";"', at(lexer.tokenLine));
-        current.push({ name, args, pos: at(firstLine) });
+        current.push(directive(name, args, at(firstLine), argLines));
         name = null;
         args = [];
+        argLines = undefined;
         break;
       case "{": {
         if (name === null) throw new ConfigError('unexpected "{"', at(lexer.tokenLine));
         const block: Directive[] = [];
-        current.push({ name, args, block, pos: at(firstLine) });
+        const d = directive(name, args, at(firstLine), argLines);
+        d.block = block;
+        current.push(d);
+        opened.push(d);
         stack.push(current);
         current = block;
         name = null;
         args = [];
+        argLines = undefined;
         break;
       }
       case "}": {
@@ -76,6 +97,7 @@ export function parse(text: string, file = "<config>"): Directive[] {
           throw new ConfigError('unexpected "}"', at(lexer.tokenLine));
         }
         current = parent;
+        opened.pop();
         break;
       }
       case "eof":
@@ -83,12 +105,25 @@ export function parse(text: string, file = "<config>"): Directive[] {
           throw new ConfigError(
             'unexpected end of file, expecting ";" or "}"',
             at(lexer.tokenLine),
+            { hint: `the "${showToken(name)}" directive started in ${file}:${firstLine}` },
           );
         }
-        if (stack.length > 0) {
-          throw new ConfigError('unexpected end of file, expecting "}"', at(lexer.tokenLine));
+        if (opened.length > 0) {
+          const open = opened[opened.length - 1];
+          throw new ConfigError('unexpected end of file, expecting "}"', at(lexer.tokenLine), {
+            hint: `the "${showToken(open.name)}" block opened in ${file}:${open.pos.line}`,
+          });
         }
         return root;
     }
   }
+}
+
+function directive(
+  name: string,
+  args: string[],
+  pos: Position,
+  argLines: number[] | undefined,
+): Directive {
+  return argLines === undefined ? { name, args, pos } : { name, args, pos, argLines };
 }

@@ -11,6 +11,7 @@ import { ConfigError } from "./errors.ts";
 import type { Directive } from "./parser.ts";
 import type { Scope } from "./scope.ts";
 import type { ClientErrorLogLevel, EchoSettings, LingeringClose, MismatchAction } from "./types.ts";
+import { atMost, MAX_READ_BUFFER_SIZE, sizeText } from "./limits.ts";
 import { MAX_TIMER_MS, parseSize, parseTime } from "./units.ts";
 
 /** The module's defaults (its `merge_srv_conf`). */
@@ -85,6 +86,7 @@ const READERS: SettingReader = {
     if (size === 0) {
       throw new ConfigError(`"${d.name}" directive invalid value "0": must be at least 1`, d.pos);
     }
+    atMost(d, size, MAX_READ_BUFFER_SIZE, sizeText(MAX_READ_BUFFER_SIZE));
     return size;
   },
   clientErrorLogLevel: (d) => enumValue(d, LOG_LEVELS),

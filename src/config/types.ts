@@ -390,12 +390,18 @@ export interface MainSettings {
   workerConnections: number;
 }
 
-/** Something the loader accepted but wants the operator to know (e.g. an ignored directive). */
+/**
+ * Something the loader accepted but wants the operator to know: an ignored directive (at
+ * `notice`), or a likely mistake such as a missing `;` (at `warn`). The CLI logs it at its
+ * level; the config still loads.
+ */
 export interface ConfigNotice {
   /** What to tell the operator. */
   message: string;
   /** Where it was written. */
   pos: Position;
+  /** The level it is logged at. @default {"notice"} */
+  level?: "notice" | "warn";
 }
 
 /** The whole compiled configuration. */

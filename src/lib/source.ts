@@ -129,6 +129,7 @@ function atBodyEnd(err: unknown, file: string, body: string): unknown {
   if (err.line <= lines) return err;
   return new ConfigError(`${err.reason} at the end of the server body`, { file, line: lines }, {
     cause: err,
+    ...(err.hint === undefined ? {} : { hint: err.hint }),
   });
 }
 

@@ -358,7 +358,7 @@ export class Lifecycle {
   #logNotices(config: Config): void {
     const logger = this.#logger!;
     for (const n of config.notices) {
-      logger.log("notice", `${n.message} in ${n.pos.file}:${n.pos.line}`);
+      logger.log(n.level ?? "notice", `${n.message} in ${n.pos.file}:${n.pos.line}`);
     }
     if (!config.servers.some((s) => s.listen.length > 0)) {
       logger.log("warn", 'no "listen" directive in the configuration: nothing is served');

@@ -1,0 +1,156 @@
+/**
+ * Messages a new user needs: where an unclosed quote or block opened, "did you mean" for a
+ * near-miss directive name, a [warn] for the classic missing ";", and bounded quoting of
+ * huge tokens.
+ */
+import assert from "node:assert/strict";
+import { ConfigError } from "../src/config/errors.ts";
+import { parseConfig } from "../src/config/loader.ts";
+import { closest, editDistance } from "../src/config/suggest.ts";
+import { oneServer, runCli, TempDir } from "./cli_harness.ts";
+
+function errorOf(text: string): ConfigError {
+  try {
+    parseConfig(text, { file: "se.conf" });
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  assert.fail("expected a ConfigError");
+}
+
+const unclosed: { name: string; text: string; message: string }[] = [
+  {
+    name: "a quote left open names the line it opened on",
+    text: 'stream {\n  server {\n    listen 0;\n    echo "220 hi;\n    echo x;\n  }\n}\n',
+    message: 'unexpected end of file, expecting ";" or "}" in se.conf:8, ' +
+      "the quote opened in se.conf:4",
+  },
+  {
+    name: "a single quote too",
+    text: "stream { server { listen 0;\n\necho 'x; } }",
+    message: 'unexpected end of file, expecting ";" or "}" in se.conf:3, ' +
+      "the quote opened in se.conf:3",
+  },
+  {
+    name: "a block left open names the innermost open block",
+    text: "stream {\n  server {\n    listen 0;\n    echo;\n",
+    message: 'unexpected end of file, expecting "}" in se.conf:5, ' +
+      'the "server" block opened in se.conf:2',
+  },
+  {
+    name: "a directive left without ';' names where it started",
+    text: "stream { server { listen 0; } }\nworker_processes\n  2",
+    message: 'unexpected end of file, expecting ";" or "}" in se.conf:3, ' +
+      'the "worker_processes" directive started in se.conf:2',
+  },
+];
+for (const c of unclosed) {
+  Deno.test(c.name, () => assert.equal(errorOf(c.text).message, c.message));
+}
+
+const typos: { name: string; hint?: string }[] = [
+  { name: "echo_readline", hint: "echo_read_line" },
+  { name: "ech", hint: "echo" },
+  { name: "ehco", hint: "echo" },
+  { name: "lisen", hint: "listen" },
+  { name: "echo_sleeep", hint: "echo_sleep" },
+  { name: "worker_connection", hint: "worker_connections" },
+  { name: "banana" },
+  { name: "proxy_pass" },
+];
+for (const t of typos) {
+  Deno.test(`unknown directive "${t.name}" ${t.hint ? `suggests "${t.hint}"` : "suggests nothing"}`, () => {
+    const err = errorOf(`stream { server { listen 0;\n\n${t.name}; } }`);
+    const hint = t.hint ? `, did you mean "${t.hint}"?` : "";
+    assert.equal(err.message, `unknown directive "${t.name}" in se.conf:3${hint}`);
+  });
+}
+
+Deno.test("editDistance() counts a swap of two neighbours as one edit and gives up past max", () => {
+  assert.equal(editDistance("ehco", "echo", 3), 1);
+  assert.equal(editDistance("echo_readline", "echo_read_line", 3), 1);
+  assert.equal(editDistance("abcdef", "uvwxyz", 2), 3);
+  assert.equal(closest("x".repeat(65), ["x".repeat(65)]), undefined);
+});
+
+Deno.test("a 2 MB unknown directive name gives a short, one-line message", () => {
+  const name = "e".repeat(2 * 1024 * 1024);
+  const err = errorOf(`${name};`);
+  assert.equal(err.message, `unknown directive "${"e".repeat(64)}..." in se.conf:1`);
+});
+
+Deno.test("a 2 MB argument is quoted by a bounded prefix in messages too", () => {
+  const value = "9".repeat(2 * 1024 * 1024) + "x";
+  const err = errorOf(`stream { echo_read_timeout ${value}; }`);
+  assert.equal(
+    err.message,
+    `"echo_read_timeout" directive invalid value "${"9".repeat(64)}..." in se.conf:1`,
+  );
+  assert.ok(err.message.length < 200);
+});
+
+const missingSemicolon: {
+  name: string;
+  body: string;
+  warning?: { message: string; line: number };
+}[] = [
+  {
+    name: "echo followed by a directive on the next line warns",
+    body: 'echo "220 hi"\n    echo_discard_request;',
+    warning: {
+      message: '"echo" also sends "echo_discard_request" from line 5 as text, ' +
+        'probably a missing ";"',
+      line: 4,
+    },
+  },
+  {
+    name: "echo_duplicate too",
+    body: "echo_duplicate 2\n    echo_read_line;",
+    warning: {
+      message: '"echo_duplicate" also sends "echo_read_line" from line 5 as text, ' +
+        'probably a missing ";"',
+      line: 4,
+    },
+  },
+  {
+    name: "a directive name on the same line is text on purpose: no warning",
+    body: "echo listen echo_sleep;",
+  },
+  {
+    name: "other words on the next line: no warning",
+    body: 'echo "hello"\n    world;',
+  },
+];
+for (const c of missingSemicolon) {
+  Deno.test(`missing ";": ${c.name}`, () => {
+    const config = parseConfig(oneServer(c.body), { file: "se.conf" });
+    const warnings = config.notices.filter((n) => n.level === "warn");
+    if (c.warning === undefined) {
+      assert.deepEqual(warnings, []);
+      return;
+    }
+    assert.deepEqual(warnings, [{
+      level: "warn",
+      message: c.warning.message,
+      pos: { file: "se.conf", line: c.warning.line },
+    }]);
+    assert.equal(config.servers.length, 1, "the config still loads");
+  });
+}
+
+Deno.test('check prints the missing ";" [warn] with file:line, even with -q, and succeeds', async () => {
+  using dir = new TempDir();
+  const conf = dir.write("warn.conf", oneServer('echo "220 hi"\n        echo_discard_request;'));
+  for (const quiet of [[], ["-q"]]) {
+    const r = await runCli(["check", ...quiet, "-c", conf], dir.path);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(
+      r.stderr.includes(
+        'stream-echo: [warn] "echo" also sends "echo_discard_request" from line 5 as text, ' +
+          `probably a missing ";" in ${conf}:4\n`,
+      ),
+      r.stderr,
+    );
+  }
+});
