@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { ConfigError } from "../src/config/errors.ts";
 import { parseConfig } from "../src/config/loader.ts";
 import { closest, editDistance } from "../src/config/suggest.ts";
-import { oneServer, runCli, TempDir } from "./cli_harness.ts";
+import { CliProcess, oneServer, runCli, TempDir } from "./cli_harness.ts";
 
 function errorOf(text: string): ConfigError {
   try {
@@ -153,4 +153,19 @@ Deno.test('check prints the missing ";" [warn] with file:line, even with -q, and
       r.stderr,
     );
   }
+});
+
+Deno.test('serve logs the missing ";" at [warn] with file:line and serves the config anyway', async () => {
+  using dir = new TempDir();
+  const conf = dir.write("warn.conf", oneServer('echo "220 hi"\n        echo_discard_request;'));
+  await using p = new CliProcess(["serve", "-c", conf], { cwd: dir.path });
+  await p.port();
+  assert.match(
+    p.stderr,
+    new RegExp(
+      `\\[warn\\] \\d+#0: "echo" also sends "echo_discard_request" from line 5 .* in ${conf}:4`,
+    ),
+  );
+  p.kill("SIGTERM");
+  assert.equal((await p.exited()).code, 0);
 });
