@@ -1,0 +1,112 @@
+/**
+ * examples/http.conf driven by curl and Python's http.client: keep-alive with several requests
+ * per connection, Content-Length bodies, and replies that depend on the path.
+ */
+import assert from "node:assert/strict";
+import { clientTest, runClient, runPython, serveExample } from "./real_clients.ts";
+
+clientTest("curl fetches several URLs over one kept-alive connection", ["curl"], async (bin) => {
+  await using ex = await serveExample("http.conf");
+  const url = (path: string) => `http://127.0.0.1:${ex.port}${path}`;
+  const out = await runClient(bin.curl, [
+    "-sS",
+    "--max-time",
+    "10",
+    "-w",
+    "|%{http_code} %{num_connects}\n",
+    url("/health"),
+    url("/missing"),
+    url("/"),
+    "--next",
+    "--data-binary",
+    "ping\r\n\r\npong",
+    url("/echo"),
+    "--next",
+    url("/health"),
+  ]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.deepEqual(out.stdout.split("\n").slice(0, -1), [
+    '{"status":"ok"}|200 1', // the only connect
+    "not found",
+    "|404 0",
+    "stream-echo HTTP mock",
+    "|200 0",
+    "ping\r", // the body came back, \r\n\r\n inside it included
+    "\r",
+    "pong|200 0",
+    '{"status":"ok"}|200 0',
+  ]);
+  await ex.server.waitForSessions(1, { timeout: 5000 });
+  assert.equal(ex.server.transcripts().length, 1, ex.logs.join(""));
+});
+
+// Prints one JSON line per request: status, body, and whether the socket was reused.
+const HTTP_CLIENT = String.raw`
+import http.client, json, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=5)
+first = None
+for spec in sys.argv[2:]:
+    method, path, body = (spec.split(" ", 2) + [None])[:3]
+    c.request(method, path, body=body.encode() if body is not None else None)
+    r = c.getresponse()
+    data = r.read().decode()
+    first = first or c.sock
+    print(json.dumps([r.status, r.getheader("Content-Type"), data, c.sock is first]))
+c.close()
+`;
+
+const plans: { name: string; requests: string[]; replies: unknown[][] }[] = [
+  {
+    name: "GET, POST, 404, GET",
+    requests: ["GET /health", "POST /echo hello world", "GET /nope", "GET /"],
+    replies: [
+      [200, "application/json", '{"status":"ok"}', true],
+      [200, "text/plain", "hello world", true],
+      [404, "text/plain", "not found\n", true],
+      [200, "text/plain", "stream-echo HTTP mock\n", true],
+    ],
+  },
+  {
+    name: "POSTs first, an empty body, a body larger than a segment",
+    requests: ["POST /echo ", "POST /echo " + "x".repeat(20000), "POST /nope abc", "GET /health"],
+    replies: [
+      [200, "text/plain", "", true],
+      [200, "text/plain", "x".repeat(20000), true],
+      [404, "text/plain", "not found\n", true],
+      [200, "application/json", '{"status":"ok"}', true],
+    ],
+  },
+];
+
+for (const { name, requests, replies } of plans) {
+  clientTest(`http.client keeps one connection for ${name}`, ["python3"], async (bin) => {
+    await using ex = await serveExample("http.conf");
+    const out = await runPython(bin.python3, HTTP_CLIENT, [String(ex.port), ...requests]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.deepEqual(out.stdout.trim().split("\n").map((l) => JSON.parse(l)), replies);
+    const [t] = await ex.server.waitForSessions(1, { timeout: 5000 });
+    assert.equal(ex.server.transcripts().length, 1);
+    assert.equal(t.end, "eof", ex.logs.join(""));
+  });
+}
+
+clientTest("curl with Connection: close gets its reply, then the mock closes", [
+  "curl",
+], async (bin) => {
+  await using ex = await serveExample("http.conf");
+  const url = `http://127.0.0.1:${ex.port}/health`;
+  const out = await runClient(bin.curl, [
+    "-sS",
+    "--max-time",
+    "10",
+    "-H",
+    "Connection: close",
+    "-w",
+    "|%{num_connects}\n",
+    url,
+    url,
+  ]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(out.stdout, '{"status":"ok"}|1\n{"status":"ok"}|1\n');
+  await ex.server.waitForSessions(2, { timeout: 5000 });
+});

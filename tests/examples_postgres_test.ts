@@ -1,0 +1,94 @@
+/**
+ * examples/postgres.conf driven by psql: the SSLRequest refused, start-up without a password,
+ * simple queries answered by their text (several per connection, in several orders), errors,
+ * and Terminate.
+ */
+import assert from "node:assert/strict";
+import { clientTest, runClient, serveExample } from "./real_clients.ts";
+
+/** Bytes as a binary string, one char per byte (the protocol is binary). */
+const text = (b: Uint8Array) => Array.from(b, (c) => String.fromCharCode(c)).join("");
+const SSL_REQUEST = "\x00\x00\x00\x08\x04\xd2\x16\x2f";
+
+/** psql against the mock: no psqlrc, no password prompt, TLS preferred (so it asks first). */
+function psqlArgs(port: number, ...rest: string[]): string[] {
+  return [
+    `host=127.0.0.1 port=${port} user=app dbname=app sslmode=prefer connect_timeout=5`,
+    "-X",
+    "-w",
+    "-v",
+    "ON_ERROR_STOP=0",
+    ...rest,
+  ];
+}
+
+const plans: { name: string; args: string[]; stdin?: string; stdout: string; code: number }[] = [
+  {
+    name: "three -c queries",
+    args: ["-At", "-c", "select 1", "-c", "select * from users", "-c", "SELECT version()"],
+    stdout: "1\n1|alice\n2|bob\nPostgreSQL 15.0 (stream-echo mock)\n",
+    code: 0,
+  },
+  {
+    name: "a script on stdin, in another order, with an unknown query in the middle",
+    args: ["-At"],
+    stdin: "select version();\nselect nothing;\nselect 1;\nSelect  *  From users;\n",
+    stdout: "PostgreSQL 15.0 (stream-echo mock)\n1\n1|alice\n2|bob\n",
+    code: 0,
+  },
+  {
+    name: "psql's aligned table output",
+    args: ["-c", "select * from users"],
+    stdout: " id | name  \n----+-------\n  1 | alice\n  2 | bob\n(2 rows)\n\n",
+    code: 0,
+  },
+];
+
+for (const { name, args, stdin, stdout, code } of plans) {
+  clientTest(`psql gets answers chosen by the query text: ${name}`, ["psql"], async (bin) => {
+    await using ex = await serveExample("postgres.conf");
+    const out = await runClient(bin.psql, psqlArgs(ex.port, ...args), {
+      ...(stdin === undefined ? {} : { stdin }),
+      env: { PGCONNECT_TIMEOUT: "5" },
+    });
+    assert.equal(out.stdout, stdout, out.stderr);
+    assert.equal(out.code, code, out.stderr);
+    if (stdin?.includes("nothing")) {
+      assert.match(out.stderr, /ERROR: {2}stream-echo mock: unsupported query/);
+    }
+
+    const [t] = await ex.server.waitForSessions(1, { timeout: 5000 });
+    assert.equal(ex.server.transcripts().length, 1, "one connection for every query");
+    assert.equal(t.end, "eof", ex.logs.join(""));
+    const received = text(t.received);
+    assert.ok(received.startsWith(SSL_REQUEST), "psql asked for TLS first");
+    assert.ok(received.endsWith("X\x00\x00\x00\x04"), "and ended with Terminate");
+    assert.equal(text(t.sent)[0], "N", "the mock refused TLS");
+  });
+}
+
+clientTest("psql reports an unknown query as an ERROR and exits 1", ["psql"], async (bin) => {
+  await using ex = await serveExample("postgres.conf");
+  const out = await runClient(bin.psql, psqlArgs(ex.port, "-c", "drop table users"));
+  assert.equal(out.code, 1);
+  assert.equal(out.stdout, "");
+  assert.match(out.stderr, /^ERROR: {2}stream-echo mock: unsupported query$/m);
+});
+
+clientTest("psql with sslmode=require is refused, as by a server without TLS", [
+  "psql",
+], async (bin) => {
+  await using ex = await serveExample("postgres.conf");
+  const out = await runClient(bin.psql, [
+    `host=127.0.0.1 port=${ex.port} user=app sslmode=require connect_timeout=5`,
+    "-X",
+    "-w",
+    "-c",
+    "select 1",
+  ]);
+  assert.equal(out.code, 2);
+  assert.match(out.stderr, /server does not support SSL, but SSL was required/);
+  const [t] = await ex.server.waitForSessions(1, { timeout: 5000 });
+  assert.equal(text(t.received), SSL_REQUEST);
+  assert.equal(text(t.sent), "N");
+});

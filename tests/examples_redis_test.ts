@@ -1,0 +1,92 @@
+/**
+ * examples/redis.conf driven by redis-cli (and, for pipelining and binary values, a raw RESP
+ * client): several commands per connection, in several orders.
+ */
+import assert from "node:assert/strict";
+import { clientTest, runClient, serveExample } from "./real_clients.ts";
+
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+/** Pipes commands (one per line) to redis-cli, which sends them all over one connection. */
+async function redisCli(bin: string, port: number, commands: string[]): Promise<string[]> {
+  const out = await runClient(bin, ["-h", "127.0.0.1", "-p", String(port)], {
+    stdin: commands.join("\n") + "\n",
+  });
+  assert.equal(out.code, 0, out.stderr);
+  return out.stdout.split("\n").slice(0, -1);
+}
+
+const orders: { name: string; commands: string[]; replies: string[] }[] = [
+  {
+    name: "PING, SET, GET hit, GET miss, unknown",
+    commands: ["PING", "SET foo bar", "GET foo", "GET nope", "FLUSHALL"],
+    replies: ["PONG", "OK", "bar", "", "ERR unknown command 'FLUSHALL'"],
+  },
+  {
+    name: "unknown first, misses before hits, lower case, PING with a message",
+    commands: ["hello 3", "get nope", "get foo", "ping", "ping 'hi there'", "set a 1", "get foo"],
+    replies: ["ERR unknown command 'hello'", "", "bar", "PONG", "hi there", "OK", "bar"],
+  },
+];
+
+for (const { name, commands, replies } of orders) {
+  clientTest(`redis-cli gets the mock's replies over one connection: ${name}`, [
+    "redis-cli",
+  ], async (bin) => {
+    await using ex = await serveExample("redis.conf");
+    assert.deepEqual(await redisCli(bin["redis-cli"], ex.port, commands), replies);
+
+    const [t] = await ex.server.waitForSessions(1, { timeout: 5000 });
+    assert.equal(ex.server.transcripts().length, 1, "one connection for every command");
+    assert.equal(t.end, "eof", ex.logs.join(""));
+    // redis-cli 7 asks for COMMAND DOCS first; every command then came as a RESP array
+    assert.match(text(t.received), /^\*2\r\n\$7\r\nCOMMAND\r\n\$4\r\nDOCS\r\n/);
+    assert.ok(text(t.received).endsWith(`\r\n`));
+  });
+}
+
+clientTest("redis-cli -r repeats a command on one connection and gets every reply", [
+  "redis-cli",
+], async (bin) => {
+  await using ex = await serveExample("redis.conf");
+  const out = await runClient(bin["redis-cli"], [
+    "-p",
+    String(ex.port),
+    "-r",
+    "5",
+    "GET",
+    "foo",
+  ]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(out.stdout, "bar\n".repeat(5));
+  await ex.server.waitForSessions(1, { timeout: 5000 });
+  assert.equal(ex.server.transcripts().length, 1);
+});
+
+Deno.test("redis.conf frames pipelined commands by length, also binary values and 1-byte segments", async () => {
+  await using ex = await serveExample("redis.conf");
+  const value = "a\r\nb\x00*2\r\n$3\r\n"; // looks like protocol: only the $LEN frames it
+  const cmd = (...args: string[]) =>
+    `*${args.length}\r\n` + args.map((a) => `$${a.length}\r\n${a}\r\n`).join("");
+  const request = cmd("SET", "k", value) + cmd("GET", "foo") + cmd("PING") + cmd("DEL", "k") +
+    cmd("GET", "k") + "*0\r\n";
+  const expected = "+OK\r\n$3\r\nbar\r\n+PONG\r\n-ERR unknown command 'DEL'\r\n$-1\r\n" +
+    "-ERR empty command\r\n";
+
+  for (const segment of [request.length, 1]) {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: ex.port });
+    const bytes = new TextEncoder().encode(request);
+    for (let i = 0; i < bytes.length; i += segment) {
+      await conn.write(bytes.subarray(i, i + segment));
+    }
+    const buf = new Uint8Array(expected.length);
+    let got = 0;
+    while (got < buf.length) {
+      const n = await conn.read(buf.subarray(got));
+      if (n === null) break;
+      got += n;
+    }
+    conn.close();
+    assert.equal(text(buf.subarray(0, got)), expected, `segments of ${segment} byte(s)`);
+  }
+});
