@@ -47,21 +47,32 @@ for (const lines of [0, 3, 5000]) {
   );
 }
 
-clientTest("swaks delivers a message to the mock", ["swaks"], async (bin) => {
-  await using ex = await serveExample("smtp.conf");
-  const out = await runClient(bin.swaks, [
-    "--server",
-    `127.0.0.1:${ex.port}`,
-    "--from",
-    "a@example.org",
-    "--to",
-    "b@example.org,c@example.org",
-    "--body",
-    "hello from swaks",
-    "--timeout",
-    "5",
-  ]);
-  assert.equal(out.code, 0, out.stdout + out.stderr);
-  assert.match(out.stdout, /<~ {2}250 2\.0\.0 Ok: queued/);
-  assert.match(out.stdout, /<~ {2}221 2\.0\.0 Bye/);
-});
+for (const extra of [[], ["--pipeline"]]) {
+  clientTest(`swaks ${extra.join(" ") || "(one command at a time)"} delivers a message`, [
+    "swaks",
+  ], async (bin) => {
+    await using ex = await serveExample("smtp.conf");
+    const out = await runClient(bin.swaks, [
+      "--server",
+      `127.0.0.1:${ex.port}`,
+      "--from",
+      "a@example.org",
+      "--to",
+      "b@example.org,c@example.org",
+      "--body",
+      "hello from swaks",
+      "--timeout",
+      "5",
+      ...extra,
+    ]);
+    assert.equal(out.code, 0, out.stdout + out.stderr);
+    assert.match(out.stdout, /^<- {2}250 2\.0\.0 Ok: queued$/m);
+    assert.match(out.stdout, /^<- {2}221 2\.0\.0 Bye$/m);
+    const [t] = await ex.server.waitForSessions(1, { timeout: 5000 });
+    assert.match(
+      text(t.received),
+      /^EHLO \S+\r\nMAIL FROM:<a@example\.org>\r\nRCPT TO:<b@example\.org>\r\nRCPT TO:<c@example\.org>\r\nDATA\r\n/,
+    );
+    assert.equal(t.end, "eof", ex.logs.join(""));
+  });
+}
