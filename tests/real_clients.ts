@@ -10,8 +10,7 @@
  *
  * @module
  */
-import { serve, type StreamEchoServer } from "../mod.ts";
-import { createLogger } from "../mod.ts";
+import { createLogger, serve, type StreamEchoServer, type Transcript } from "../mod.ts";
 
 /** The Debian package that provides each client (what `.ci/run` installs). */
 export const CLIENT_PACKAGES: Readonly<Record<string, string>> = {
@@ -162,6 +161,12 @@ export interface ExampleServer extends AsyncDisposable {
   port: number;
   /** Log lines (level info and above), for assertion messages. */
   logs: string[];
+  /**
+   * Every session the example served, once all have ended: stops accepting and waits (at most
+   * `timeout` ms) for the sessions in flight, so a second connection a client opened cannot be
+   * missed. Call it after the client exited.
+   */
+  sessions(timeout?: number): Promise<Transcript[]>;
 }
 
 /**
@@ -185,6 +190,21 @@ export async function serveExample(name: string): Promise<ExampleServer> {
     server,
     port: addr.port,
     logs,
+    async sessions(timeout = 5000) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`sessions still running after ${timeout} ms:\n${logs.join("")}`)),
+          timeout,
+        );
+      });
+      try {
+        await Promise.race([server.shutdown(), late]);
+      } finally {
+        clearTimeout(timer);
+      }
+      return server.transcripts();
+    },
     async [Symbol.asyncDispose]() {
       await server.close();
     },
