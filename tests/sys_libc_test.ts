@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { acceptedFd, findNewFd, libc, lowestFreeFd, netAddrKey, sockKey } from "../src/sys/libc.ts";
+import {
+  acceptedFd,
+  findNewFd,
+  libc,
+  lowestFreeFd,
+  netAddrKey,
+  RawAddr,
+  sockKey,
+} from "../src/sys/libc.ts";
 
 const tcp = (hostname: string, port: number): Deno.NetAddr => ({
   transport: "tcp",
@@ -72,4 +80,49 @@ Deno.test("findNewFd asks a bounded number of candidates, however many are open"
   asked = 0;
   assert.equal(findNewFd(lib, (fd) => (asked++, fd === 3), known), null);
   assert.ok(asked <= 32);
+});
+
+Deno.test("RawAddr holds an address as the kernel writes it, and nothing for a name", () => {
+  const cases: [string, number[] | null][] = [
+    ["127.0.0.1", [127, 0, 0, 1]],
+    ["10.1.255.0", [10, 1, 255, 0]],
+    ["::1", [...Array(15).fill(0), 1]],
+    ["::ffff:127.0.0.1", [...Array(10).fill(0), 255, 255, 127, 0, 0, 1]],
+    ["256.1.1.1", null],
+    ["1.2.3", null],
+    ["localhost", null],
+  ];
+  for (const [host, bytes] of cases) {
+    const raw = RawAddr.from(tcp(host, 80));
+    assert.deepEqual(raw ? [...raw.bytes] : null, bytes, host);
+    if (raw) assert.equal(raw.port, 80);
+  }
+});
+
+Deno.test("acceptedFd finds IPv4 and IPv6 connections, with other connections open", async () => {
+  const lib = libc();
+  if (lib === null) return;
+  for (const hostname of ["127.0.0.1", "::1"]) {
+    let listener: Deno.TcpListener;
+    try {
+      listener = Deno.listen({ hostname, port: 0 });
+    } catch {
+      console.log(`skipped ${hostname}: cannot listen there`);
+      continue;
+    }
+    const open: Deno.Conn[] = [];
+    try {
+      for (let i = 0; i < 5; i++) {
+        const client = await Deno.connect({ hostname, port: listener.addr.port });
+        const conn = await listener.accept();
+        open.push(client, conn);
+        const fd = acceptedFd(lib, conn.localAddr as Deno.NetAddr, conn.remoteAddr as Deno.NetAddr);
+        assert.ok(fd !== null, hostname);
+        assert.equal(sockKey(lib.getpeername, fd), netAddrKey(conn.remoteAddr as Deno.NetAddr));
+      }
+    } finally {
+      for (const c of open) c.close();
+      listener.close();
+    }
+  }
 });

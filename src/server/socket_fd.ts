@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { acceptedFd, isConnFd, type Libc, libc, netAddrKey } from "../sys/libc.ts";
+import { acceptedFd, isConnFd, type Libc, libc, RawAddr } from "../sys/libc.ts";
 
 const SOL_SOCKET = 1;
 const SO_LINGER = 13;
@@ -35,23 +35,21 @@ export function capturedSockets(): number {
 export class SocketFd {
   readonly fd: number;
   #lib: Libc;
-  #local: string;
-  #remote: string;
-  #port: number;
+  #local: RawAddr;
+  #remote: RawAddr;
   #released = false;
 
-  constructor(lib: Libc, fd: number, local: string, remote: string, port: number) {
+  constructor(lib: Libc, fd: number, local: RawAddr, remote: RawAddr) {
     this.#lib = lib;
     this.fd = fd;
     this.#local = local;
     this.#remote = remote;
-    this.#port = port;
     live.add(fd);
   }
 
   /** True while `fd` is still this connection (two calls). */
   valid(): boolean {
-    return !this.#released && isConnFd(this.#lib, this.fd, this.#local, this.#remote, this.#port);
+    return !this.#released && isConnFd(this.#lib, this.fd, this.#local, this.#remote);
   }
 
   /** Bytes the client sent that nobody read yet (FIONREAD); 0 when unknown. */
@@ -119,9 +117,11 @@ export function captureSocket(conn: Deno.Conn): SocketFd | null {
     if (Deno.build.os !== "linux") return null;
     const lib = libc();
     if (!lib) return null;
-    const fd = acceptedFd(lib, local, remote, live);
-    if (fd === null) return null;
-    return new SocketFd(lib, fd, netAddrKey(local)!, netAddrKey(remote)!, remote.port);
+    const own = RawAddr.from(local);
+    const peer = RawAddr.from(remote);
+    if (own === null || peer === null) return null;
+    const fd = acceptedFd(lib, own, peer, live);
+    return fd === null ? null : new SocketFd(lib, fd, own, peer);
   } catch {
     return null;
   }

@@ -222,14 +222,81 @@ export function findNewFd(
 }
 
 /**
- * Is `fd` the TCP connection with exactly these local and remote addresses (full addresses
- * and ports, as keys from {@linkcode netAddrKey})? A connected TCP socket is unique by this
- * pair, so a match is never ambiguous (two descriptors can match only as duplicates of one
- * socket). One call when the remote port differs, which is the common miss.
+ * A socket address in the kernel's own form (family, port, address bytes), to compare with what
+ * `getsockname`/`getpeername` write without building strings: one call and a few byte compares.
  */
-export function isConnFd(lib: Libc, fd: number, local: string, remote: string, port: number) {
-  if (sockPort(lib.getpeername, fd) !== port) return false;
-  return sockKey(lib.getpeername, fd) === remote && sockKey(lib.getsockname, fd) === local;
+export class RawAddr {
+  readonly family: number;
+  readonly port: number;
+  readonly bytes: Uint8Array;
+
+  constructor(family: number, port: number, bytes: Uint8Array) {
+    this.family = family;
+    this.port = port;
+    this.bytes = bytes;
+  }
+
+  /** The raw form of `addr`, or null for a hostname that is not an IP address. */
+  static from(addr: Deno.NetAddr): RawAddr | null {
+    const v4 = parseIpv4(addr.hostname);
+    if (v4) return new RawAddr(AF_INET, addr.port, v4);
+    const key = netAddrKey(addr);
+    if (key === null || key.indexOf(":") < 0) return null;
+    const groups = key.slice(0, key.lastIndexOf("|")).split(":");
+    const bytes = new Uint8Array(16);
+    groups.forEach((g, i) => {
+      const v = parseInt(g, 16);
+      bytes[2 * i] = v >> 8;
+      bytes[2 * i + 1] = v & 0xff;
+    });
+    return new RawAddr(AF_INET6, addr.port, bytes);
+  }
+
+  /** Does `call` (getsockname or getpeername) report exactly this address for `fd`? */
+  matches(call: Libc["getpeername"], fd: number): boolean {
+    ADDR_LEN[0] = ADDR.byteLength;
+    if (call(fd, ADDR, ADDR_LEN) !== 0) return false;
+    const family = Deno.build.os === "darwin" ? ADDR[1] : ADDR_VIEW.getUint16(0, true);
+    if (family !== this.family || ADDR_VIEW.getUint16(2, false) !== this.port) return false;
+    const at = family === AF_INET ? 4 : 8;
+    const bytes = this.bytes;
+    for (let i = 0; i < bytes.length; i++) if (ADDR[at + i] !== bytes[i]) return false;
+    return true;
+  }
+}
+
+/** The four bytes of a dotted IPv4 address, or null. */
+function parseIpv4(host: string): Uint8Array | null {
+  const out = new Uint8Array(4);
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i < host.length; i++) {
+    const c = host.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      value = value * 10 + c - 48;
+      if (++digits > 3 || value > 255) return null;
+    } else if (c === 46 && digits > 0 && part < 3) {
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+    } else {
+      return null;
+    }
+  }
+  if (part !== 3 || digits === 0) return null;
+  out[3] = value;
+  return out;
+}
+
+/**
+ * Is `fd` the TCP connection with exactly these local and remote addresses (full addresses and
+ * ports)? A connected TCP socket is unique by this pair, so a match is never ambiguous (two
+ * descriptors can match only as duplicates of one socket). One call when the remote differs,
+ * which is the common miss.
+ */
+export function isConnFd(lib: Libc, fd: number, local: RawAddr, remote: RawAddr): boolean {
+  return remote.matches(lib.getpeername, fd) && local.matches(lib.getsockname, fd);
 }
 
 /**
@@ -257,12 +324,12 @@ export function isConnFd(lib: Libc, fd: number, local: string, remote: string, p
  */
 export function acceptedFd(
   lib: Libc,
-  local: Deno.NetAddr,
-  remote: Deno.NetAddr,
+  local: RawAddr | Deno.NetAddr,
+  remote: RawAddr | Deno.NetAddr,
   known?: { has(fd: number): boolean },
 ): number | null {
-  const own = netAddrKey(local);
-  const peer = netAddrKey(remote);
+  const own = local instanceof RawAddr ? local : RawAddr.from(local);
+  const peer = remote instanceof RawAddr ? remote : RawAddr.from(remote);
   if (own === null || peer === null) return null;
-  return findNewFd(lib, (fd) => isConnFd(lib, fd, own, peer, remote.port), known);
+  return findNewFd(lib, (fd) => isConnFd(lib, fd, own, peer), known);
 }
