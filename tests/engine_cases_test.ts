@@ -4,7 +4,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { parseConfig } from "../src/config/loader.ts";
-import { readAll, scriptServer } from "./engine_harness.ts";
+import { ioTest, readAll, scriptServer } from "./engine_harness.ts";
 
 const root = new URL("./cases/", import.meta.url);
 
@@ -19,13 +19,13 @@ function readOptional(url: URL): string | undefined {
 
 const names = [...Deno.readDirSync(root)].filter((e) => e.isDirectory).map((e) => e.name).sort();
 
-Deno.test("behaviour cases: the case folder is not empty", () => {
+ioTest("behaviour cases: the case folder is not empty", () => {
   assert(names.length >= 10, `${names.length} cases`);
 });
 
 for (const name of names) {
   const dir = new URL(`${name}/`, root);
-  Deno.test(`behaviour case ${name}`, async () => {
+  ioTest(`behaviour case ${name}`, async () => {
     const body = Deno.readTextFileSync(new URL("server.conf", dir));
     const streamLevel = readOptional(new URL("stream.conf", dir)) ?? "";
     const request = readOptional(new URL("request", dir));

@@ -6,6 +6,8 @@
  */
 import { parseConfig } from "../src/config/loader.ts";
 import { connIO } from "../src/server/transport.ts";
+import type { DirectSource } from "../src/engine/byte_reader.ts";
+import { type DirectSink, DirectWriter, type OutputWriter } from "../src/engine/direct_writer.ts";
 import { runSession } from "../src/engine/session.ts";
 import type {
   SessionIO,
@@ -16,6 +18,107 @@ import type {
 import { createLogger, type Logger, type LogLevel } from "../src/log/logger.ts";
 
 export const enc = new TextEncoder();
+
+/**
+ * The engine's two I/O paths: Web Streams (`SessionIO.readable`/`writable`) and the direct path
+ * (`SessionIO.direct`). Every engine and session test runs over both ({@linkcode ioTest}).
+ */
+export type IoPath = "streams" | "direct";
+let ioPath: IoPath = "streams";
+
+/** The path the running test uses. */
+export function currentIoPath(): IoPath {
+  return ioPath;
+}
+
+/**
+ * Registers `fn` once per I/O path, named `<name> [streams]` and `<name> [direct]`: memory
+ * connections, script servers, {@linkcode pathSource} and {@linkcode pathWriter} follow it.
+ */
+export function ioTest(name: string, fn: () => Promise<void> | void): void {
+  for (const path of ["streams", "direct"] as const) {
+    Deno.test(`${name} [${path}]`, async () => {
+      ioPath = path;
+      try {
+        await fn();
+      } finally {
+        ioPath = "streams";
+      }
+    });
+  }
+}
+
+/**
+ * A direct source over `readable` (what a socket's `read` does): at most the bytes asked for,
+ * the rest kept for the next read; a byte stream is read with BYOB reads of exactly that size.
+ */
+export function directSourceOf(readable: ReadableStream<Uint8Array>): DirectSource {
+  let byob: ReadableStreamBYOBReader | undefined;
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  let rest: Uint8Array | null = null;
+  const open = () => {
+    if (byob || reader) return;
+    try {
+      byob = readable.getReader({ mode: "byob" });
+    } catch {
+      reader = readable.getReader();
+    }
+  };
+  return {
+    async read(buf) {
+      open();
+      if (byob) {
+        const { value, done } = await byob.read(new Uint8Array(buf.byteLength));
+        if (done || !value) return null;
+        buf.set(value);
+        return value.byteLength;
+      }
+      while (!rest || rest.byteLength === 0) {
+        const { value, done } = await reader!.read();
+        if (done) return null;
+        rest = value;
+      }
+      const n = Math.min(buf.byteLength, rest.byteLength);
+      buf.set(rest.subarray(0, n));
+      rest = n < rest.byteLength ? rest.subarray(n) : null;
+      return n;
+    },
+    async cancel() {
+      try {
+        if (byob) await byob.cancel();
+        else if (reader) await reader.cancel();
+        else await readable.cancel();
+      } catch { /* already errored */ }
+    },
+  };
+}
+
+/** What the engine reads `readable` through on the current path. */
+export function pathSource(
+  readable: ReadableStream<Uint8Array>,
+): ReadableStream<Uint8Array> | DirectSource {
+  return ioPath === "direct" ? directSourceOf(readable) : readable;
+}
+
+/** A direct sink writing through `writable` (each write resolves when the stream's does). */
+function directSinkOf(writable: WritableStream<Uint8Array>): DirectSink {
+  const w = writable.getWriter();
+  return {
+    write: (chunk) => w.write(chunk),
+    close: () => w.close(),
+    abort: () => w.abort(),
+  };
+}
+
+/** The writer the engine's output uses over `writable` on the current path. */
+export function pathWriter(
+  writable: WritableStream<Uint8Array>,
+  highWaterMark = 1024,
+): OutputWriter {
+  return ioPath === "direct"
+    ? new DirectWriter(directSinkOf(writable), highWaterMark)
+    : writable.getWriter();
+}
 export const dec = new TextDecoder();
 
 /** The steps and settings of `server { <body> }`, compiled by the real config compiler. */
@@ -142,6 +245,17 @@ export function memoryConn(options: MemoryConnOptions = {}): MemoryConn {
       conn.io.close();
     };
   }
+  // The direct path: the same source and sink, without the engine holding streams.
+  const direct = ioPath === "direct" ? directSourceOf(readable) : undefined;
+  if (direct) {
+    conn.io.direct = {
+      of: conn.io,
+      read: direct.read,
+      cancel: direct.cancel,
+      sink: directSinkOf(writable),
+      highWaterMark: 1,
+    };
+  }
   return conn;
 }
 
@@ -202,7 +316,7 @@ export function scriptServer(s: SessionScript): ScriptServer {
         return;
       }
       const id = ++n;
-      const p = runSession(s, connIO(conn), {
+      const p = runSession(s, connIO(conn, { direct: ioPath === "direct" }), {
         logger,
         signal: ac.signal,
         context: { connection: id, client: "127.0.0.1", server: `127.0.0.1:${port}` },

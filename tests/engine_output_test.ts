@@ -1,5 +1,6 @@
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
 import { Output } from "../src/engine/output.ts";
+import { ioTest, pathWriter } from "./engine_harness.ts";
 
 const enc = new TextEncoder();
 
@@ -12,9 +13,9 @@ function sink(log: number[], options: { delay?: number } = {}) {
   }, new ByteLengthQueuingStrategy({ highWaterMark: 1024 }));
 }
 
-Deno.test("Output: pushRepeat writes whole chunks then a prefix, by reference", async () => {
+ioTest("Output: pushRepeat writes whole chunks then a prefix, by reference", async () => {
   const sizes: number[] = [];
-  const out = new Output(sink(sizes).getWriter(), { sendTimeout: 1000, onFail: () => {} });
+  const out = new Output(pathWriter(sink(sizes)), { sendTimeout: 1000, onFail: () => {} });
   const chunk = enc.encode("ab".repeat(512));
   out.pushRepeat(chunk, 1024 * 3 + 10);
   await out.drained();
@@ -22,11 +23,11 @@ Deno.test("Output: pushRepeat writes whole chunks then a prefix, by reference", 
   assertEquals(out.written, 3082);
 });
 
-Deno.test("Output: respects backpressure: never more than the high-water mark queued", async () => {
+ioTest("Output: respects backpressure: never more than the high-water mark queued", async () => {
   const sizes: number[] = [];
   let maxQueued = 0;
   const writable = sink(sizes, { delay: 1 });
-  const writer = writable.getWriter();
+  const writer = pathWriter(writable);
   const out = new Output(writer, { sendTimeout: 1000, onFail: () => {} });
   out.pushRepeat(new Uint8Array(256), 256 * 40);
   const probe = setInterval(() => {
@@ -38,10 +39,10 @@ Deno.test("Output: respects backpressure: never more than the high-water mark qu
   assert(maxQueued <= 1024 + 256, `queued ${maxQueued}`);
 });
 
-Deno.test("Output: the watchdog fails after the send timeout without progress", async () => {
+ioTest("Output: the watchdog fails after the send timeout without progress", async () => {
   const causes: unknown[] = [];
   const writable = new WritableStream<Uint8Array>({ write: () => new Promise(() => {}) });
-  const out = new Output(writable.getWriter(), {
+  const out = new Output(pathWriter(writable), {
     sendTimeout: 40,
     onFail: (cause) => causes.push(cause),
   });
@@ -54,10 +55,10 @@ Deno.test("Output: the watchdog fails after the send timeout without progress", 
   await out.abandon(10);
 });
 
-Deno.test("Output: slow but steady progress does not time out", async () => {
+ioTest("Output: slow but steady progress does not time out", async () => {
   const sizes: number[] = [];
   let failed = false;
-  const out = new Output(sink(sizes, { delay: 10 }).getWriter(), {
+  const out = new Output(pathWriter(sink(sizes, { delay: 10 })), {
     sendTimeout: 40,
     onFail: () => failed = true,
   });
@@ -67,7 +68,7 @@ Deno.test("Output: slow but steady progress does not time out", async () => {
   assertEquals(sizes.length, 12);
 });
 
-Deno.test("Output: bytes the socket accepts inside one long write count as progress", async () => {
+ioTest("Output: bytes the socket accepts inside one long write count as progress", async () => {
   // One write that takes 300 ms to complete while the socket keeps accepting parts of it.
   let accepted = 0;
   let failed = false;
@@ -79,7 +80,7 @@ Deno.test("Output: bytes the socket accepts inside one long write count as progr
       }
     },
   });
-  const out = new Output(writable.getWriter(), {
+  const out = new Output(pathWriter(writable), {
     sendTimeout: 100,
     onFail: () => failed = true,
     progress: () => accepted,
@@ -90,12 +91,12 @@ Deno.test("Output: bytes the socket accepts inside one long write count as progr
   await out.abandon(10);
 });
 
-Deno.test("Output: without partial progress the same long write times out", async () => {
+ioTest("Output: without partial progress the same long write times out", async () => {
   let failed = false;
   const writable = new WritableStream<Uint8Array>({
     write: () => new Promise((r) => setTimeout(r, 300)),
   });
-  const out = new Output(writable.getWriter(), {
+  const out = new Output(pathWriter(writable), {
     sendTimeout: 100,
     onFail: () => failed = true,
     progress: () => 0,
@@ -106,14 +107,14 @@ Deno.test("Output: without partial progress the same long write times out", asyn
   await out.abandon(400);
 });
 
-Deno.test("Output: a write error fails once and rejects drained()", async () => {
+ioTest("Output: a write error fails once and rejects drained()", async () => {
   const causes: unknown[] = [];
   const writable = new WritableStream<Uint8Array>({
     write() {
       throw new Deno.errors.BrokenPipe("broken pipe");
     },
   });
-  const out = new Output(writable.getWriter(), {
+  const out = new Output(pathWriter(writable), {
     sendTimeout: 1000,
     onFail: (cause) => causes.push(cause),
   });
@@ -123,14 +124,14 @@ Deno.test("Output: a write error fails once and rejects drained()", async () => 
   assertEquals(causes.length, 1);
 });
 
-Deno.test("Output: close() drains then closes the writable (half-close)", async () => {
+ioTest("Output: close() drains then closes the writable (half-close)", async () => {
   let closed = false;
   const sizes: number[] = [];
   const writable = new WritableStream<Uint8Array>({
     write: (c) => void sizes.push(c.byteLength),
     close: () => void (closed = true),
   });
-  const out = new Output(writable.getWriter(), { sendTimeout: 1000, onFail: () => {} });
+  const out = new Output(pathWriter(writable), { sendTimeout: 1000, onFail: () => {} });
   out.push(enc.encode("abc"));
   await out.close();
   assert(closed);
@@ -147,38 +148,41 @@ function prng(seed: number): () => number {
   };
 }
 
-Deno.test("Output: random pushes interleaved with waits keep their order, and drained() means written", async () => {
-  const random = prng(20261124);
-  for (let trial = 0; trial < 400; trial++) {
-    const got: number[] = [];
-    const writable = new WritableStream<Uint8Array>({
-      async write(chunk) {
-        for (const b of chunk) got.push(b);
-        if (random() < 0.5) await null;
-        if (random() < 0.2) await new Promise((r) => setTimeout(r, 0));
-      },
-    }, new ByteLengthQueuingStrategy({ highWaterMark: 2 }));
-    const out = new Output(writable.getWriter(), { sendTimeout: 10_000, onFail: () => {} });
-    const expected: number[] = [];
-    let next = 0;
-    for (let i = 0; i < 20; i++) {
-      const n = 1 + Math.floor(random() * 3);
-      const data = new Uint8Array(n).map(() => next++ & 255);
-      if (random() < 0.3) {
-        out.pushRepeat(data, n * 2);
-        expected.push(...data, ...data);
-      } else {
-        out.push(data);
-        expected.push(...data);
+ioTest(
+  "Output: random pushes interleaved with waits keep their order, and drained() means written",
+  async () => {
+    const random = prng(20261124);
+    for (let trial = 0; trial < 400; trial++) {
+      const got: number[] = [];
+      const writable = new WritableStream<Uint8Array>({
+        async write(chunk) {
+          for (const b of chunk) got.push(b);
+          if (random() < 0.5) await null;
+          if (random() < 0.2) await new Promise((r) => setTimeout(r, 0));
+        },
+      }, new ByteLengthQueuingStrategy({ highWaterMark: 2 }));
+      const out = new Output(pathWriter(writable), { sendTimeout: 10_000, onFail: () => {} });
+      const expected: number[] = [];
+      let next = 0;
+      for (let i = 0; i < 20; i++) {
+        const n = 1 + Math.floor(random() * 3);
+        const data = new Uint8Array(n).map(() => next++ & 255);
+        if (random() < 0.3) {
+          out.pushRepeat(data, n * 2);
+          expected.push(...data, ...data);
+        } else {
+          out.push(data);
+          expected.push(...data);
+        }
+        for (let j = Math.floor(random() * 4); j > 0; j--) await null;
+        if (random() < 0.2) {
+          await out.drained();
+          assertEquals(got.length, expected.length, `trial ${trial}: drained() before written`);
+        }
       }
-      for (let j = Math.floor(random() * 4); j > 0; j--) await null;
-      if (random() < 0.2) {
-        await out.drained();
-        assertEquals(got.length, expected.length, `trial ${trial}: drained() before written`);
-      }
+      await out.drained();
+      assertEquals(got, expected, `trial ${trial}: bytes out of order`);
+      await out.abandon(10);
     }
-    await out.drained();
-    assertEquals(got, expected, `trial ${trial}: bytes out of order`);
-    await out.abandon(10);
-  }
-});
+  },
+);

@@ -6,7 +6,7 @@ import {
 import { runSession } from "../src/engine/session.ts";
 import { STREAM_CHUNK } from "../src/engine/steps/output_steps.ts";
 import { quietLogger } from "../src/log/logger.ts";
-import { captureLogger, endOf, runMemory, script } from "./engine_harness.ts";
+import { captureLogger, endOf, ioTest, runMemory, script } from "./engine_harness.ts";
 
 const off = "echo_lingering_close off;";
 
@@ -36,7 +36,7 @@ const outputCases: { name: string; body: string; want: string }[] = [
 ];
 
 for (const c of outputCases) {
-  Deno.test(`runSession: ${c.name}`, async () => {
+  ioTest(`runSession: ${c.name}`, async () => {
     const { conn, done } = runMemory(script(`${off} ${c.body}`));
     assertEquals(endOf(await done), { end: "eof" });
     assertEquals(conn.text(), c.want);
@@ -44,17 +44,20 @@ for (const c of outputCases) {
   });
 }
 
-Deno.test("runSession: echo_duplicate streams a large count in chunks, never count x length", async () => {
-  const s = script(`${off} echo_duplicate 1000_000 "hello, world";`);
-  const { conn, done } = runMemory(s);
-  assertEquals(endOf(await done), { end: "eof" });
-  assertEquals(conn.bytes(), 12_000_000);
-  const biggest = Math.max(...conn.chunkSizes);
-  assert(biggest <= STREAM_CHUNK, `largest write ${biggest} bytes`);
-  assert(conn.chunkSizes.length >= 10);
-});
+ioTest(
+  "runSession: echo_duplicate streams a large count in chunks, never count x length",
+  async () => {
+    const s = script(`${off} echo_duplicate 1000_000 "hello, world";`);
+    const { conn, done } = runMemory(s);
+    assertEquals(endOf(await done), { end: "eof" });
+    assertEquals(conn.bytes(), 12_000_000);
+    const biggest = Math.max(...conn.chunkSizes);
+    assert(biggest <= STREAM_CHUNK, `largest write ${biggest} bytes`);
+    assert(conn.chunkSizes.length >= 10);
+  },
+);
 
-Deno.test("runSession: echo returns without waiting for the socket, flush_wait waits", async () => {
+ioTest("runSession: echo returns without waiting for the socket, flush_wait waits", async () => {
   let release!: () => void;
   let writes = 0;
   const held = new Promise<void>((r) => release = r);
@@ -82,7 +85,7 @@ Deno.test("runSession: echo returns without waiting for the socket, flush_wait w
   assertEquals(writes, 3);
 });
 
-Deno.test("runSession: echo_sleep waits about its time", async () => {
+ioTest("runSession: echo_sleep waits about its time", async () => {
   const t0 = performance.now();
   const { conn, done } = runMemory(script(`${off} echo a; echo_sleep 0.05; echo b;`));
   assertEquals(endOf(await done), { end: "eof" });
@@ -91,7 +94,7 @@ Deno.test("runSession: echo_sleep waits about its time", async () => {
   assertEquals(conn.text(), "a\nb\n");
 });
 
-Deno.test("runSession: a server with no echo directives closes at once", async () => {
+ioTest("runSession: a server with no echo directives closes at once", async () => {
   const { conn, done } = runMemory({ steps: [], settings: script("echo;").settings });
   assertEquals(endOf(await done), { end: "eof" });
   assert(conn.closed);
@@ -167,7 +170,7 @@ const readCases: { name: string; body: string; input: string[]; eof?: boolean; w
 ];
 
 for (const c of readCases) {
-  Deno.test(`runSession: ${c.name}`, async () => {
+  ioTest(`runSession: ${c.name}`, async () => {
     const { conn, done } = runMemory(script(`${off} ${c.body}`));
     for (const part of c.input) conn.send(part);
     if (c.eof) conn.end();
@@ -176,7 +179,7 @@ for (const c of readCases) {
   });
 }
 
-Deno.test("runSession: the reading buffer takes no more than echo_read_buffer_size", async () => {
+ioTest("runSession: the reading buffer takes no more than echo_read_buffer_size", async () => {
   const { conn, done } = runMemory(
     script(`${off} echo_read_buffer_size 4; echo_read_bytes 3; echo_request_data;`),
   );
@@ -188,7 +191,7 @@ Deno.test("runSession: the reading buffer takes no more than echo_read_buffer_si
 // ---------------------------------------------------------------------------------------------
 // echo_discard_request
 
-Deno.test("runSession: echo_discard_request drops buffered and later input", async () => {
+ioTest("runSession: echo_discard_request drops buffered and later input", async () => {
   const { conn, done } = runMemory(
     script(
       `${off} echo_read_bytes 2; echo_request_data; echo; echo_discard_request; echo_request_data; echo ok;`,
@@ -199,7 +202,7 @@ Deno.test("runSession: echo_discard_request drops buffered and later input", asy
   assertEquals(conn.text(), "He\nok\n");
 });
 
-Deno.test("runSession: a discarding session ends quietly at client EOF", async () => {
+ioTest("runSession: a discarding session ends quietly at client EOF", async () => {
   const { conn, logger, done } = runMemory(
     script("echo_discard_request; echo bye; echo_sleep 3600;"),
   );
@@ -213,7 +216,7 @@ Deno.test("runSession: a discarding session ends quietly at client EOF", async (
 
 for (const directive of ["echo_read_bytes 2", "echo_read_line"]) {
   const name = directive.split(" ")[0];
-  Deno.test(`runSession: ${name} after echo_discard_request is a [crit] error`, async () => {
+  ioTest(`runSession: ${name} after echo_discard_request is a [crit] error`, async () => {
     const { conn, logger, done } = runMemory(
       script(`echo_discard_request; ${directive}; echo never;`),
     );
@@ -236,7 +239,7 @@ for (const directive of ["echo_read_bytes 2", "echo_read_line"]) {
 // ---------------------------------------------------------------------------------------------
 // failure paths
 
-Deno.test("runSession: read timeout logs at the client error log level and closes", async () => {
+ioTest("runSession: read timeout logs at the client error log level and closes", async () => {
   const t0 = performance.now();
   const { conn, logger, done } = runMemory(
     script("echo_read_timeout 60ms; echo_read_bytes 2; echo_request_data;"),
@@ -253,7 +256,7 @@ Deno.test("runSession: read timeout logs at the client error log level and close
   );
 });
 
-Deno.test("runSession: echo_client_error_log_level raises client errors to [error]", async () => {
+ioTest("runSession: echo_client_error_log_level raises client errors to [error]", async () => {
   const { logger, done } = runMemory(
     script("echo_client_error_log_level error; echo_read_timeout 20ms; echo_read_bytes 1k;"),
   );
@@ -261,7 +264,7 @@ Deno.test("runSession: echo_client_error_log_level raises client errors to [erro
   assertMatch(logger.lines[0], /\[error\] .* stream client read timed out/);
 });
 
-Deno.test("runSession: EOF before echo_read_bytes got its bytes is a premature close", async () => {
+ioTest("runSession: EOF before echo_read_bytes got its bytes is a premature close", async () => {
   const { conn, logger, done } = runMemory(
     script("echo_client_error_log_level warn; echo_read_bytes 5; echo_request_data;"),
   );
@@ -275,7 +278,7 @@ Deno.test("runSession: EOF before echo_read_bytes got its bytes is a premature c
   assertMatch(logger.lines[0], /\[warn\] .* stream client prematurely closed connection while/);
 });
 
-Deno.test("runSession: a line longer than the buffer is an [error]", async () => {
+ioTest("runSession: a line longer than the buffer is an [error]", async () => {
   const { conn, logger, done } = runMemory(
     script("echo_read_buffer_size 5; echo_read_line; echo_request_data;"),
   );
@@ -288,7 +291,7 @@ Deno.test("runSession: a line longer than the buffer is an [error]", async () =>
   );
 });
 
-Deno.test("runSession: read steps needing more than the buffer holds are an [error]", async () => {
+ioTest("runSession: read steps needing more than the buffer holds are an [error]", async () => {
   // The compiler rejects such scripts; the engine still checks at run time.
   const s = script("echo_read_buffer_size 4; echo_read_bytes 2;");
   const { conn, logger, done } = runMemory({
@@ -305,7 +308,7 @@ Deno.test("runSession: read steps needing more than the buffer holds are an [err
   assertMatch(logger.lines[0], /echo_buffer_size is too small for the request/);
 });
 
-Deno.test("runSession: a client reset while reading ends the session as reset", async () => {
+ioTest("runSession: a client reset while reading ends the session as reset", async () => {
   const { conn, logger, done } = runMemory(script("echo_read_line; echo_request_data;"));
   conn.send("par");
   setTimeout(() => conn.reset(), 10);
@@ -316,7 +319,7 @@ Deno.test("runSession: a client reset while reading ends the session as reset", 
   assertMatch(logger.lines[0], /\[info\] .* recv\(\) failed \(104: Connection reset by peer\)/);
 });
 
-Deno.test("runSession: send timeout fires while output is blocked", async () => {
+ioTest("runSession: send timeout fires while output is blocked", async () => {
   const t0 = performance.now();
   const { logger, done } = runMemory(script("echo_send_timeout 50ms; echo hello;"), {
     sink: "stall",
@@ -327,14 +330,14 @@ Deno.test("runSession: send timeout fires while output is blocked", async () => 
   assertMatch(logger.lines[0], /\[info\] .* stream client send timed out while running/);
 });
 
-Deno.test("runSession: send timeout also fires during a sleep", async () => {
+ioTest("runSession: send timeout also fires during a sleep", async () => {
   const { done } = runMemory(script("echo_send_timeout 30ms; echo hi; echo_sleep 5;"), {
     sink: "stall",
   });
   assertEquals((await done).end, "timeout");
 });
 
-Deno.test("runSession: a failing write ends the session as reset", async () => {
+ioTest("runSession: a failing write ends the session as reset", async () => {
   const { logger, done } = runMemory(script("echo hi; echo_sleep 5;"), { sink: "reset" });
   assertEquals(endOf(await done), {
     end: "reset",
@@ -343,7 +346,7 @@ Deno.test("runSession: a failing write ends the session as reset", async () => {
   assertEquals(logger.lines.length, 1);
 });
 
-Deno.test("runSession: aborting the signal ends the session as shutdown", async () => {
+ioTest("runSession: aborting the signal ends the session as shutdown", async () => {
   const ac = new AbortController();
   const { logger, done } = runMemory(script("echo hi; echo_sleep 10;"), { signal: ac.signal });
   setTimeout(() => ac.abort(), 20);
@@ -353,7 +356,7 @@ Deno.test("runSession: aborting the signal ends the session as shutdown", async 
   assertEquals(logger.lines, [], "a shutdown is not a client error");
 });
 
-Deno.test("runSession: an already aborted signal ends the session at once", async () => {
+ioTest("runSession: an already aborted signal ends the session at once", async () => {
   const ac = new AbortController();
   ac.abort();
   const { conn, done } = runMemory(script("echo hi;"), { signal: ac.signal });
@@ -361,7 +364,7 @@ Deno.test("runSession: an already aborted signal ends the session at once", asyn
   assert(conn.closed);
 });
 
-Deno.test("runSession: a normal exchange logs nothing", async () => {
+ioTest("runSession: a normal exchange logs nothing", async () => {
   const { conn, logger, done } = runMemory(script("echo_read_line; echo_request_data;"));
   conn.send("hello\n");
   assertEquals(endOf(await done), { end: "eof" });
@@ -371,7 +374,7 @@ Deno.test("runSession: a normal exchange logs nothing", async () => {
 // ---------------------------------------------------------------------------------------------
 // lingering close
 
-Deno.test("runSession: lingering close off closes without reading unread input", async () => {
+ioTest("runSession: lingering close off closes without reading unread input", async () => {
   const { conn, done } = runMemory(script(`${off} echo_read_bytes 1; echo_request_data;`));
   conn.send("abc");
   assertEquals(endOf(await done), { end: "eof" });
@@ -379,7 +382,7 @@ Deno.test("runSession: lingering close off closes without reading unread input",
   assert(conn.closed);
 });
 
-Deno.test("runSession: lingering close on half-closes, then discards to client EOF", async () => {
+ioTest("runSession: lingering close on half-closes, then discards to client EOF", async () => {
   const { conn, done } = runMemory(script("echo_read_bytes 1; echo_request_data;"));
   conn.send("abc");
   let finished = false;
@@ -393,7 +396,7 @@ Deno.test("runSession: lingering close on half-closes, then discards to client E
   assertEquals(conn.text(), "a");
 });
 
-Deno.test("runSession: lingering close always lingers with nothing unread", async () => {
+ioTest("runSession: lingering close always lingers with nothing unread", async () => {
   const { conn, done } = runMemory(script("echo_lingering_close always; echo hi;"));
   let finished = false;
   done.then(() => finished = true);
@@ -403,7 +406,7 @@ Deno.test("runSession: lingering close always lingers with nothing unread", asyn
   assertEquals(endOf(await done), { end: "eof" });
 });
 
-Deno.test("runSession: echo_lingering_timeout bounds the wait for more data", async () => {
+ioTest("runSession: echo_lingering_timeout bounds the wait for more data", async () => {
   const t0 = performance.now();
   const { conn, done } = runMemory(
     script("echo_lingering_close always; echo_lingering_timeout 60ms; echo hi;"),
@@ -414,7 +417,7 @@ Deno.test("runSession: echo_lingering_timeout bounds the wait for more data", as
   assert(conn.closed);
 });
 
-Deno.test("runSession: echo_lingering_time bounds lingering even while data flows", async () => {
+ioTest("runSession: echo_lingering_time bounds lingering even while data flows", async () => {
   const t0 = performance.now();
   const { conn, done } = runMemory(
     script(
@@ -431,7 +434,7 @@ Deno.test("runSession: echo_lingering_time bounds lingering even while data flow
   assert(took >= 140 && took < 1000, `took ${took} ms`);
 });
 
-Deno.test("runSession: lingering on with nothing unread closes after a short probe", async () => {
+ioTest("runSession: lingering on with nothing unread closes after a short probe", async () => {
   const t0 = performance.now();
   const { conn, done } = runMemory(script("echo hi;"));
   assertEquals(endOf(await done), { end: "eof" });
@@ -439,7 +442,7 @@ Deno.test("runSession: lingering on with nothing unread closes after a short pro
   assert(conn.halfClosed && conn.closed);
 });
 
-Deno.test("runSession: never rejects, even when the writable throws synchronously", async () => {
+ioTest("runSession: never rejects, even when the writable throws synchronously", async () => {
   const logger = captureLogger();
   const result = await runSession(script("echo hi;"), {
     readable: new ReadableStream(),
@@ -454,7 +457,7 @@ Deno.test("runSession: never rejects, even when the writable throws synchronousl
   assertMatch(logger.lines[0], /writev\(\) failed \(boom\)/);
 });
 
-Deno.test("runSession: at debug level, steps and timers are logged in nginx's words", async () => {
+ioTest("runSession: at debug level, steps and timers are logged in nginx's words", async () => {
   const logger = captureLogger("debug");
   const s = script(`${off} echo hi; echo_flush_wait; echo_sleep 0.043;`);
   const result = await runSession(s, {

@@ -6,13 +6,22 @@ import {
 import { connIO } from "../src/server/transport.ts";
 import { runSession } from "../src/engine/session.ts";
 import { quietLogger } from "../src/log/logger.ts";
-import { dec, enc, endOf, ffiGranted, readAll, script, scriptServer } from "./engine_harness.ts";
+import {
+  dec,
+  enc,
+  endOf,
+  ffiGranted,
+  ioTest,
+  readAll,
+  script,
+  scriptServer,
+} from "./engine_harness.ts";
 
 async function connect(port: number): Promise<Deno.TcpConn> {
   return await Deno.connect({ hostname: "127.0.0.1", port });
 }
 
-Deno.test("connIO: a session's reply arrives whole over TCP, then EOF", async () => {
+ioTest("connIO: a session's reply arrives whole over TCP, then EOF", async () => {
   await using server = scriptServer(script('echo "Hello, stream echo!"; echo_duplicate 3 ab;'));
   const client = await connect(server.port);
   try {
@@ -24,7 +33,7 @@ Deno.test("connIO: a session's reply arrives whole over TCP, then EOF", async ()
   assertEquals(server.logger.lines, []);
 });
 
-Deno.test("connIO: output after two large duplicates keeps its order (C then D, last)", async () => {
+ioTest("connIO: output after two large duplicates keeps its order (C then D, last)", async () => {
   await using server = scriptServer(
     script("echo_duplicate 200000 a; echo_duplicate 200000 b; echo -n C; echo -n D;"),
   );
@@ -42,7 +51,7 @@ Deno.test("connIO: output after two large duplicates keeps its order (C then D, 
   }
 });
 
-Deno.test("connIO: pipelined lines are answered one by one", async () => {
+ioTest("connIO: pipelined lines are answered one by one", async () => {
   await using server = scriptServer(
     script(
       "echo_read_line; echo -n '1: '; echo_request_data; echo_read_line; echo -n '2: '; echo_request_data;",
@@ -58,7 +67,7 @@ Deno.test("connIO: pipelined lines are answered one by one", async () => {
   assertEquals((await server.nextResult()).end, "eof");
 });
 
-Deno.test("connIO: the client may half-close and still get the reply", async () => {
+ioTest("connIO: the client may half-close and still get the reply", async () => {
   await using server = scriptServer(
     script("echo_read_bytes 4; echo_sleep 0.02; echo_request_data;"),
   );
@@ -72,7 +81,7 @@ Deno.test("connIO: the client may half-close and still get the reply", async () 
   }
 });
 
-Deno.test("connIO: read timeout closes the connection and logs", async () => {
+ioTest("connIO: read timeout closes the connection and logs", async () => {
   await using server = scriptServer(script("echo_read_timeout 50ms; echo_read_bytes 2;"));
   const client = await connect(server.port);
   const t0 = performance.now();
@@ -87,7 +96,7 @@ Deno.test("connIO: read timeout closes the connection and logs", async () => {
   assertMatch(server.logger.lines[0], /\[info\] .* stream client read timed out while running/);
 });
 
-Deno.test("connIO: a premature close is logged at the client error log level", async () => {
+ioTest("connIO: a premature close is logged at the client error log level", async () => {
   await using server = scriptServer(
     script("echo_client_error_log_level notice; echo_read_bytes 10; echo_request_data;"),
   );
@@ -103,7 +112,7 @@ Deno.test("connIO: a premature close is logged at the client error log level", a
   assertMatch(server.logger.lines[0], /\[notice\] .* stream client prematurely closed connection/);
 });
 
-Deno.test("connIO: an oversize line ends with [error] (a reset when the rest is unread)", async () => {
+ioTest("connIO: an oversize line ends with [error] (a reset when the rest is unread)", async () => {
   await using server = scriptServer(
     script("echo_read_buffer_size 5; echo_read_line; echo_request_data;"),
   );
@@ -124,7 +133,7 @@ Deno.test("connIO: an oversize line ends with [error] (a reset when the rest is 
   );
 });
 
-Deno.test("connIO: reading after echo_discard_request is [crit], closed without a reset", async () => {
+ioTest("connIO: reading after echo_discard_request is [crit], closed without a reset", async () => {
   await using server = scriptServer(script("echo_discard_request; echo_read_line; echo never;"));
   const client = await connect(server.port);
   try {
@@ -140,7 +149,7 @@ Deno.test("connIO: reading after echo_discard_request is [crit], closed without 
   );
 });
 
-Deno.test("connIO: discarding swallows a large upload and ends at client EOF", async () => {
+ioTest("connIO: discarding swallows a large upload and ends at client EOF", async () => {
   await using server = scriptServer(script("echo_discard_request; echo ok; echo_sleep 60;"));
   const client = await connect(server.port);
   try {
@@ -154,7 +163,7 @@ Deno.test("connIO: discarding swallows a large upload and ends at client EOF", a
   assertEquals(endOf(await server.nextResult()), { end: "eof" });
 });
 
-Deno.test("connIO: a client reset mid-write ends the session as reset", async () => {
+ioTest("connIO: a client reset mid-write ends the session as reset", async () => {
   await using server = scriptServer(script('echo_duplicate 1000_000_000 "hello, world";'));
   const client = await connect(server.port);
   const buf = new Uint8Array(65536);
@@ -169,7 +178,7 @@ Deno.test("connIO: a client reset mid-write ends the session as reset", async ()
   );
 });
 
-Deno.test("connIO: send timeout fires when the client stops reading", async () => {
+ioTest("connIO: send timeout fires when the client stops reading", async () => {
   await using server = scriptServer(
     script('echo_send_timeout 100ms; echo_duplicate 100_000_000 "hello, world";'),
   );
@@ -185,7 +194,7 @@ Deno.test("connIO: send timeout fires when the client stops reading", async () =
   }
 });
 
-Deno.test("connIO: lingering close keeps the reply safe from unread input", async () => {
+ioTest("connIO: lingering close keeps the reply safe from unread input", async () => {
   await using server = scriptServer(script("echo_read_bytes 1; echo_request_data; echo done;"));
   const client = await connect(server.port);
   try {
@@ -198,7 +207,7 @@ Deno.test("connIO: lingering close keeps the reply safe from unread input", asyn
   assertEquals((await server.nextResult()).end, "eof");
 });
 
-Deno.test("connIO: lingering close off resets when input is left unread (C close())", async () => {
+ioTest("connIO: lingering close off resets when input is left unread (C close())", async () => {
   await using server = scriptServer(
     script(
       "echo_lingering_close off; echo_read_buffer_size 4; echo_read_bytes 3; echo_request_data;",
@@ -215,7 +224,7 @@ Deno.test("connIO: lingering close off resets when input is left unread (C close
   }
 });
 
-Deno.test("connIO: works over a Unix domain socket", async () => {
+ioTest("connIO: works over a Unix domain socket", async () => {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/se.sock`;
   const listener = Deno.listen({ transport: "unix", path });
@@ -243,7 +252,7 @@ Deno.test("connIO: works over a Unix domain socket", async () => {
   }
 });
 
-Deno.test("connIO: closing the writable half-closes; the read side stays open", async () => {
+ioTest("connIO: closing the writable half-closes; the read side stays open", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const client = await connect((listener.addr as Deno.NetAddr).port);
   const io = connIO(await listener.accept());
@@ -266,7 +275,7 @@ Deno.test("connIO: closing the writable half-closes; the read side stays open", 
   }
 });
 
-Deno.test("connIO: every script x client behaviour combination ends cleanly", async () => {
+ioTest("connIO: every script x client behaviour combination ends cleanly", async () => {
   const bodies = [
     "echo_read_timeout 200ms; echo_read_line; echo_request_data; echo_read_bytes 3; echo_request_data;",
     "echo_discard_request; echo hi; echo_sleep 0.05;",
@@ -315,7 +324,7 @@ Deno.test("connIO: every script x client behaviour combination ends cleanly", as
   }
 });
 
-Deno.test("connIO: reset() always sends a TCP reset, even with nothing unread", async () => {
+ioTest("connIO: reset() always sends a TCP reset, even with nothing unread", async () => {
   if (!ffiGranted) return console.log("skipped: needs --allow-ffi (the reset goes through libc)");
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const client = await connect(listener.addr.port);
@@ -332,7 +341,7 @@ Deno.test("connIO: reset() always sends a TCP reset, even with nothing unread", 
   }
 });
 
-Deno.test("connIO: unread() counts input waiting in the socket; close() is a clean EOF", async () => {
+ioTest("connIO: unread() counts input waiting in the socket; close() is a clean EOF", async () => {
   if (!ffiGranted) return console.log("skipped: needs --allow-ffi (FIONREAD goes through libc)");
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const client = await connect(listener.addr.port);
@@ -354,57 +363,60 @@ Deno.test("connIO: unread() counts input waiting in the socket; close() is a cle
   }
 });
 
-Deno.test("connIO: an abortive close costs the same with 2,000 idle connections open, and resets only its own", async () => {
-  if (!ffiGranted) return console.log("skipped: needs --allow-ffi (the reset goes through libc)");
-  // Unread input at an abrupt end: the close is a reset (C close()), which needs the descriptor.
-  await using server = scriptServer(
-    script("echo_lingering_close off; echo_read_buffer_size 4; echo_read_bytes 3;"),
-  );
-  const closeLatency = async (rounds: number): Promise<number> => {
-    const times: number[] = [];
-    for (let i = 0; i < rounds; i++) {
-      const client = await connect(server.port);
-      try {
-        const t0 = performance.now();
-        await client.write(enc.encode("hello, world!\n"));
-        assertEquals(await readAll(client), "RESET");
-        times.push(performance.now() - t0);
-      } finally {
-        client.close();
-      }
-    }
-    times.sort((a, b) => a - b);
-    return times[Math.floor(times.length / 2)];
-  };
-  await closeLatency(10); // warm-up
-  const before = await closeLatency(30);
-  // 2,000 idle connections (4,000 descriptors in this process: both ends).
-  const idleListener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const idle: [Deno.TcpConn, Deno.TcpConn][] = [];
-  try {
-    for (let i = 0; i < 2000; i++) {
-      const accepted = idleListener.accept();
-      const c = await connect(idleListener.addr.port);
-      idle.push([c, await accepted]);
-    }
-    const after = await closeLatency(30);
-    assert(
-      after <= before * 3 + 1,
-      `median abortive close ${after.toFixed(2)} ms with 2,000 idle vs ${before.toFixed(2)} ms`,
+ioTest(
+  "connIO: an abortive close costs the same with 2,000 idle connections open, and resets only its own",
+  async () => {
+    if (!ffiGranted) return console.log("skipped: needs --allow-ffi (the reset goes through libc)");
+    // Unread input at an abrupt end: the close is a reset (C close()), which needs the descriptor.
+    await using server = scriptServer(
+      script("echo_lingering_close off; echo_read_buffer_size 4; echo_read_bytes 3;"),
     );
-    // No idle connection was hit: each still carries bytes both ways.
-    for (const [c, s] of [idle[0], idle[999], idle[1999]]) {
-      await s.write(enc.encode("ok"));
-      const buf = new Uint8Array(2);
-      assertEquals(await c.read(buf), 2);
-      await c.write(buf);
-      assertEquals(await s.read(buf), 2);
+    const closeLatency = async (rounds: number): Promise<number> => {
+      const times: number[] = [];
+      for (let i = 0; i < rounds; i++) {
+        const client = await connect(server.port);
+        try {
+          const t0 = performance.now();
+          await client.write(enc.encode("hello, world!\n"));
+          assertEquals(await readAll(client), "RESET");
+          times.push(performance.now() - t0);
+        } finally {
+          client.close();
+        }
+      }
+      times.sort((a, b) => a - b);
+      return times[Math.floor(times.length / 2)];
+    };
+    await closeLatency(10); // warm-up
+    const before = await closeLatency(30);
+    // 2,000 idle connections (4,000 descriptors in this process: both ends).
+    const idleListener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const idle: [Deno.TcpConn, Deno.TcpConn][] = [];
+    try {
+      for (let i = 0; i < 2000; i++) {
+        const accepted = idleListener.accept();
+        const c = await connect(idleListener.addr.port);
+        idle.push([c, await accepted]);
+      }
+      const after = await closeLatency(30);
+      assert(
+        after <= before * 3 + 1,
+        `median abortive close ${after.toFixed(2)} ms with 2,000 idle vs ${before.toFixed(2)} ms`,
+      );
+      // No idle connection was hit: each still carries bytes both ways.
+      for (const [c, s] of [idle[0], idle[999], idle[1999]]) {
+        await s.write(enc.encode("ok"));
+        const buf = new Uint8Array(2);
+        assertEquals(await c.read(buf), 2);
+        await c.write(buf);
+        assertEquals(await s.read(buf), 2);
+      }
+    } finally {
+      for (const [c, s] of idle) {
+        c.close();
+        s.close();
+      }
+      idleListener.close();
     }
-  } finally {
-    for (const [c, s] of idle) {
-      c.close();
-      s.close();
-    }
-    idleListener.close();
-  }
-});
+  },
+);

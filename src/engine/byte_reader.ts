@@ -22,9 +22,21 @@ const CANCELLED = new Error("reader was cancelled");
 /** Bytes a stream source hands over per read when discarding input. */
 const DISCARD_CHUNK = 4096;
 
+/**
+ * Reads straight from a connection, without a stream (`SessionIO.direct`): no stream, reader or
+ * transferred buffer per connection.
+ */
+export interface DirectSource {
+  /** Reads at most `buf.byteLength` bytes into `buf`: how many, or null at EOF. */
+  read(buf: Uint8Array): Promise<number | null>;
+  /** Closes the connection; resolves once a read in flight has settled. */
+  cancel(): Promise<void>;
+}
+
 type Source =
   | { kind: "byob"; reader: ReadableStreamBYOBReader }
-  | { kind: "default"; reader: ReadableStreamDefaultReader<Uint8Array> };
+  | { kind: "default"; reader: ReadableStreamDefaultReader<Uint8Array> }
+  | { kind: "direct"; reader: DirectSource };
 
 /**
  * A reading buffer over a `ReadableStream<Uint8Array>`. With a byte stream (as the socket
@@ -60,15 +72,22 @@ export class ByteReader {
   /** Bytes claimed by read steps since the start, ever (never goes down). */
   #claimed = 0;
 
-  constructor(readable: ReadableStream<Uint8Array>, options: ByteReaderOptions = {}) {
+  constructor(
+    readable: ReadableStream<Uint8Array> | DirectSource,
+    options: ByteReaderOptions = {},
+  ) {
     const size = options.size ?? 1024;
     if (!Number.isInteger(size) || size < 0) throw new RangeError(`bad buffer size ${size}`);
     this.#buf = new Uint8Array(size);
     let source: Source;
-    try {
-      source = { kind: "byob", reader: readable.getReader({ mode: "byob" }) };
-    } catch {
-      source = { kind: "default", reader: readable.getReader() };
+    if (!(readable instanceof ReadableStream)) {
+      source = { kind: "direct", reader: readable };
+    } else {
+      try {
+        source = { kind: "byob", reader: readable.getReader({ mode: "byob" }) };
+      } catch {
+        source = { kind: "default", reader: readable.getReader() };
+      }
     }
     this.#source = source;
   }
@@ -169,6 +188,16 @@ export class ByteReader {
     if (this.#eof) return null;
     if (this.full) throw new RangeError("reading buffer is full");
     if (this.#side) return this.#moveSide();
+    if (this.#source.kind === "direct") {
+      const n = await this.#guard(this.#source.reader.read(this.#buf.subarray(this.#end)));
+      if (n === null) {
+        this.#eof = true;
+        return null;
+      }
+      this.#end += n;
+      this.#received += n;
+      return n;
+    }
     if (this.#source.kind === "byob") {
       const view = new Uint8Array(this.#buf.buffer, this.#end, this.#buf.byteLength - this.#end);
       const result = await this.#byobRead(this.#source.reader, view);
@@ -206,6 +235,22 @@ export class ByteReader {
     if (fresh + this.#req > 0) this.clear();
     if (fresh > 0) return fresh;
     if (this.#eof) return null;
+    if (this.#source.kind === "direct") {
+      // As below: the (empty) reading buffer first, a larger scratch buffer once data keeps
+      // coming.
+      const useBuf = this.#scratch === null && this.#buf.byteLength > 0;
+      const target = useBuf ? this.#buf : (this.#scratch ??= new Uint8Array(DISCARD_CHUNK));
+      const n = await this.#guard(this.#source.reader.read(target));
+      if (n === null) {
+        this.#eof = true;
+        return null;
+      }
+      this.#received += n;
+      if (useBuf && n === target.byteLength && n < DISCARD_CHUNK) {
+        this.#scratch = new Uint8Array(DISCARD_CHUNK);
+      }
+      return n;
+    }
     if (this.#source.kind === "byob") {
       // The (empty) reading buffer serves as scratch until data keeps coming; then a larger
       // scratch buffer takes over. A lingering close that only sees EOF allocates nothing.

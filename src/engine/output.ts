@@ -7,6 +7,8 @@
  * @module
  */
 
+import type { OutputWriter } from "./direct_writer.ts";
+
 /**
  * Why output failed: the send timeout, or an error from writing (`call` "writev") or from
  * half-closing (`call` "shutdown").
@@ -74,7 +76,8 @@ function unwatch(check: () => void): void {
 }
 
 /**
- * Ordered, backpressured output over a `WritableStreamDefaultWriter`.
+ * Ordered, backpressured output over a `WritableStreamDefaultWriter` (or a
+ * {@linkcode OutputWriter} with its semantics: the direct path's writer).
  *
  * @example
  * ```ts
@@ -90,7 +93,7 @@ function unwatch(check: () => void): void {
  * ```
  */
 export class Output {
-  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #writer: OutputWriter;
   #options: OutputOptions;
   #queue: Item[] = [];
   #pumping = false;
@@ -110,7 +113,7 @@ export class Output {
   #holding: Uint8Array[] = [];
   #held = 0;
 
-  constructor(writer: WritableStreamDefaultWriter<Uint8Array>, options: OutputOptions) {
+  constructor(writer: OutputWriter, options: OutputOptions) {
     this.#writer = writer;
     this.#options = options;
     this.#postpone = options.postpone ?? 0;

@@ -8,6 +8,7 @@
 import type { EchoSettings } from "../config/types.ts";
 import type { LogContext, Logger, LogLevel } from "../log/logger.ts";
 import { ByteReader } from "./byte_reader.ts";
+import { DirectWriter } from "./direct_writer.ts";
 import { Discarder } from "./discarder.ts";
 import { osFailure, SessionHalt, toHalt } from "./halt.ts";
 import { linger, PROBE_MS } from "./lingering.ts";
@@ -17,6 +18,7 @@ import { runStep } from "./steps/run_step.ts";
 import { TIMED_OUT, withTimeout } from "./timers.ts";
 import type {
   CloseMode,
+  DirectIO,
   SessionEnd,
   SessionIO,
   SessionOptions,
@@ -90,6 +92,8 @@ class Session implements StepContext {
   readonly output: Output;
   #script: SessionScript;
   #io: SessionIO;
+  /** The io's direct path, when it offers one for itself (see SessionIO.direct). */
+  #direct: DirectIO | undefined;
   #logger: Logger;
   #ctx: LogContext;
   #debugOn: boolean;
@@ -113,11 +117,16 @@ class Session implements StepContext {
     this.#script = script;
     this.settings = script.settings;
     this.#io = io;
+    this.#direct = io.direct?.of === io ? io.direct : undefined;
     this.#logger = options.logger;
     this.#ctx = { ...options.context, action: options.context?.action ?? SESSION_ACTION };
     this.#signal = options.signal;
     this.#debugOn = options.logger.enabled("debug");
-    this.output = new Output(io.writable.getWriter(), {
+    const direct = this.#direct;
+    const writer = direct
+      ? new DirectWriter(direct.sink, direct.highWaterMark)
+      : io.writable.getWriter();
+    this.output = new Output(writer, {
       sendTimeout: script.settings.sendTimeout,
       postpone: script.settings.postponeOutput,
       onTimerStart: this.#debugOn ? () => this.debugTimer(script.settings.sendTimeout) : undefined,
@@ -171,7 +180,9 @@ class Session implements StepContext {
   }
 
   reader(): ByteReader {
-    this.#reader ??= new ByteReader(this.#io.readable, { size: this.settings.readBufferSize });
+    this.#reader ??= new ByteReader(this.#direct ?? this.#io.readable, {
+      size: this.settings.readBufferSize,
+    });
     return this.#reader;
   }
 
@@ -363,6 +374,8 @@ class Session implements StepContext {
       await this.#reader.cancel();
     } else if (this.#reader) {
       await withTimeout(this.#reader.cancel(), SETTLE_MS);
+    } else if (this.#direct) {
+      // Never read: the connection was closed above; nothing is in flight.
     } else if (!this.#io.readable.locked) {
       await withTimeout(this.#io.readable.cancel().catch(() => {}), SETTLE_MS);
     }

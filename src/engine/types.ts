@@ -4,6 +4,7 @@
  * @module
  */
 import type { EchoSettings, Step } from "../config/types.ts";
+import type { DirectSink } from "./direct_writer.ts";
 import type { LogContext, Logger } from "../log/logger.ts";
 
 /**
@@ -45,6 +46,28 @@ export interface SessionIO {
    * slow reader's progress inside one large write. Absent: progress counts whole writes.
    */
   accepted?(): number;
+  /**
+   * The direct path, for a plain socket with no stage: the engine reads into its reading buffer
+   * and writes from its output queue through these calls instead of `readable` and `writable`
+   * (which are then never built), with the same semantics. Used only when `direct.of` is this
+   * very object: a wrapper that copies the io to put a stage in front of a stream (`{ ...io,
+   * writable }`) has another identity, so the engine takes the wrapper's streams.
+   */
+  direct?: DirectIO;
+}
+
+/** See {@linkcode SessionIO.direct}: what `readable` and `writable` do, without streams. */
+export interface DirectIO {
+  /** The io these calls belong to (the engine checks `io.direct.of === io`). */
+  readonly of: SessionIO;
+  /** Reads at most `buf.byteLength` bytes into `buf`: how many, or null at EOF. */
+  read(buf: Uint8Array): Promise<number | null>;
+  /** Closes the connection and resolves once a read in flight settled (as cancelling `readable`). */
+  cancel(): Promise<void>;
+  /** What `writable`'s underlying sink does: write whole chunks, half-close, abort. */
+  sink: DirectSink;
+  /** Bytes queued in front of `sink` before the writer reports backpressure. */
+  highWaterMark: number;
 }
 
 /**

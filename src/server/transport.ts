@@ -18,6 +18,7 @@
  *
  * @module
  */
+import type { DirectSink } from "../engine/direct_writer.ts";
 import type { SessionIO } from "../engine/types.ts";
 import { captureSocket, type SocketFd } from "./socket_fd.ts";
 
@@ -32,6 +33,11 @@ export interface ConnIOOptions {
    * @default {captureSocket(conn)}, which is right only when called right after `accept()`.
    */
   socket?: SocketFd | null;
+  /**
+   * Offer the direct path (`SessionIO.direct`: `conn.read` into the reading buffer, `conn.write`
+   * from the output queue, no streams) to a session that runs over this very io. @default {true}
+   */
+  direct?: boolean;
 }
 
 /**
@@ -58,6 +64,8 @@ export interface ConnIOOptions {
  */
 export function connIO(conn: Deno.Conn, options: ConnIOOptions = {}): SessionIO {
   let closed = false;
+  // The read and write in flight, stored as they are (whoever started them handles their
+  // rejection); cancel and abort wait for them to settle.
   let pendingRead: Promise<unknown> = Promise.resolve();
   let pendingWrite: Promise<unknown> = Promise.resolve();
   let accepted = 0;
@@ -78,71 +86,60 @@ export function connIO(conn: Deno.Conn, options: ConnIOOptions = {}): SessionIO 
     } catch { /* already closed */ }
   };
 
-  const source: UnderlyingByteSource = {
-    type: "bytes",
-    autoAllocateChunkSize: options.readChunkSize ?? 16384,
-    async pull(controller) {
-      const request = controller.byobRequest;
-      if (!request?.view) return;
-      const view = request.view;
-      const target = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-      let n: number | null;
-      try {
-        const read = conn.read(target);
-        pendingRead = read.catch(() => {});
-        n = await read;
-      } catch (err) {
-        if (closed) {
-          finish(controller);
-        } else {
-          controller.error(err);
-        }
-        return;
-      }
-      if (n === null) {
-        finish(controller);
-      } else {
-        try {
-          request.respond(n);
-        } catch { /* the stream was cancelled meanwhile */ }
+  /** One read: at most `target.byteLength` bytes; EOF once the connection was closed on purpose. */
+  const read = async (target: Uint8Array): Promise<number | null> => {
+    const p = conn.read(target);
+    pendingRead = p;
+    try {
+      return await p;
+    } catch (err) {
+      if (closed) return null;
+      throw err;
+    }
+  };
+  const cancel = async () => {
+    close();
+    await pendingRead.then(noop, noop);
+  };
+
+  const sink: DirectSink = {
+    async write(chunk) {
+      let offset = 0;
+      while (offset < chunk.byteLength) {
+        const p = conn.write(offset === 0 ? chunk : chunk.subarray(offset));
+        pendingWrite = p;
+        const n = await p;
+        if (n <= 0) throw new Deno.errors.WriteZero("the socket accepted no bytes");
+        offset += n;
+        accepted += n;
       }
     },
-    async cancel() {
-      close();
-      await pendingRead;
+    async close() {
+      if (closed) return;
+      await conn.closeWrite();
+    },
+    async abort() {
+      await pendingWrite.then(noop, noop);
     },
   };
-  const readable: ReadableStream<Uint8Array> = new ReadableStream(source);
+  const highWaterMark = options.writeHighWaterMark ?? 262144;
+  const readChunkSize = options.readChunkSize ?? 16384;
 
-  const writable = new WritableStream<Uint8Array>(
-    {
-      async write(chunk) {
-        let offset = 0;
-        while (offset < chunk.byteLength) {
-          const write = conn.write(chunk.subarray(offset));
-          pendingWrite = write.catch(() => {});
-          const n = await write;
-          if (n <= 0) throw new Deno.errors.WriteZero("the socket accepted no bytes");
-          offset += n;
-          accepted += n;
-        }
-      },
-      async close() {
-        if (closed) return;
-        await conn.closeWrite();
-      },
-      async abort() {
-        await pendingWrite;
-      },
+  // The streams are built on first use only: a session on the direct path never asks for them.
+  let readable: ReadableStream<Uint8Array> | undefined;
+  let writable: WritableStream<Uint8Array> | undefined;
+  const io: SessionIO = {
+    get readable(): ReadableStream<Uint8Array> {
+      return readable ??= byteStream(read, cancel, readChunkSize);
     },
-    new ByteLengthQueuingStrategy({ highWaterMark: options.writeHighWaterMark ?? 262144 }),
-  );
-
-  return {
-    readable,
-    writable,
+    get writable(): WritableStream<Uint8Array> {
+      return writable ??= new WritableStream<Uint8Array>(
+        sink,
+        new ByteLengthQueuingStrategy({ highWaterMark }),
+      );
+    },
     async closeWrite() {
-      await pendingWrite;
+      await pendingWrite.then(noop, noop);
       if (!closed) await conn.closeWrite();
     },
     close,
@@ -153,6 +150,42 @@ export function connIO(conn: Deno.Conn, options: ConnIOOptions = {}): SessionIO 
     },
     unread: () => closed || !socket ? 0 : socket.unread(),
   };
+  if (options.direct !== false) io.direct = { of: io, read, cancel, sink, highWaterMark };
+  return io;
+}
+
+function noop(): void {}
+
+/** A byte stream over `read`: a BYOB read takes at most the bytes asked for. */
+function byteStream(
+  read: (target: Uint8Array) => Promise<number | null>,
+  cancel: () => Promise<void>,
+  autoAllocateChunkSize: number,
+): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    type: "bytes",
+    autoAllocateChunkSize,
+    async pull(controller) {
+      const request = controller.byobRequest;
+      if (!request?.view) return;
+      const view = request.view;
+      let n: number | null;
+      try {
+        n = await read(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+      } catch (err) {
+        controller.error(err);
+        return;
+      }
+      if (n === null) {
+        finish(controller);
+      } else {
+        try {
+          request.respond(n);
+        } catch { /* the stream was cancelled meanwhile */ }
+      }
+    },
+    cancel,
+  });
 }
 
 function finish(controller: ReadableByteStreamController): void {
