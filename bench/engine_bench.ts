@@ -1,19 +1,24 @@
 /**
- * Engine benchmark, beside nginx: runs stream-echo (the real CLI, in its own process) and
- * Debian's nginx with its stream `return` module (in its own process, from a temp prefix),
- * both serving the same one-line reply on loopback, and prints:
+ * The engine bench (issue 9): stream-echo beside its peers, all measured in the same run, each
+ * server in its own process pinned to CPU 0 and the load client (bench/load.c, compiled here
+ * with `cc -O2`) pinned to CPU 1 when `taskset` and two CPUs are there.
  *
- * - connections per second (connect, read the reply to EOF, close; C concurrent clients);
- * - server CPU per connection (utime + stime from /proc/<pid>/stat over the run);
- * - GB/s of `echo_duplicate` (stream-echo only: nginx's stream module has nothing like it; the
- *   ceiling shown is a bare Deno `conn.write` loop sending the same bytes, in its own process);
- * - for reference, a bare Deno accept/write/close server: the runtime's floor per connection;
- * - RSS of the server while it streams 10 GB with `echo_duplicate` (flat memory).
+ * Peers: the bare Deno floor (bench/bare_deno_server.ts: `conn.read` into 1 KiB, `conn.write`,
+ * `conn.close`), Debian's nginx with its stream `return` module (`apt-get install -y nginx
+ * libnginx-mod-stream`), and mountebank from npm (installed by this bench into a temporary folder,
+ * a TCP imposter answering every request). A missing peer is reported, not fatal.
  *
- *     deno run -A bench/engine_bench.ts [--duration 3] [--warmup 1] [--concurrency 16] [--stream-gb 10]
+ * Figures: one-line reply (conn/s, server CPU per connection from /proc/PID/stat, p99 latency),
+ * request/response (send a line, read the reply, client closes), RSS per idle connection in
+ * `echo_read_line` (10,000 clients, or fewer under the descriptor limit), `echo_duplicate` GB/s
+ * to one reader, and 1 vs 2 workers when `worker_processes` is supported. Then the issue's
+ * targets as ratios of this run.
  *
- * Loopback only, bounded (each phase stops itself), ports chosen by binding port 0. nginx comes
- * from `apt-get install nginx libnginx-mod-stream`; without it the nginx columns say so.
+ *     deno task bench engine
+ *     deno run -A bench/engine_bench.ts [--duration 4] [--warmup 1] [--concurrency 64]
+ *       [--idle 10000] [--dup-gb 1.2] [--no-mountebank]
+ *
+ * Loopback only; every phase is bounded and the whole run stops by itself (a few minutes).
  *
  * @module
  */
@@ -22,62 +27,103 @@ import { parseArgs } from "node:util";
 const { values: flags } = parseArgs({
   args: Deno.args,
   options: {
-    duration: { type: "string", default: "3" },
+    duration: { type: "string", default: "4" },
     warmup: { type: "string", default: "1" },
-    concurrency: { type: "string", default: "16" },
-    "stream-gb": { type: "string", default: "10" },
+    concurrency: { type: "string", default: "64" },
+    idle: { type: "string", default: "10000" },
+    "dup-gb": { type: "string", default: "1.2" },
+    "no-mountebank": { type: "boolean", default: false },
   },
 });
-const DURATION_MS = Number(flags.duration) * 1000;
-const WARMUP_MS = Number(flags.warmup) * 1000;
-const CONCURRENCY = Number(flags.concurrency);
-const STREAM_BYTES = Math.round(Number(flags["stream-gb"]) * 1e9);
-const REPLY = "Hello, world!\n";
+const DURATION = Number(flags.duration);
+const WARMUP = Number(flags.warmup);
+const CONC = Number(flags.concurrency);
+const DUP_BYTES = Math.round(Number(flags["dup-gb"]) * 1e9);
+const REPLY = "Hello, world!";
+const REPLY_BYTES = REPLY.length + 1;
+const REQUEST = "ping\n";
 const UNIT = "hello, world";
 const NGINX = "/usr/sbin/nginx";
-const NGINX_STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so";
-const CLK_TCK = 100; // Linux USER_HZ
+const NGINX_STREAM = "/usr/lib/nginx/modules/ngx_stream_module.so";
+const CLK_TCK = 100;
 const PAGE = 4096;
-const root = new URL("../", import.meta.url);
+const root = new URL("../", import.meta.url).pathname;
+const dir = Deno.makeTempDirSync({ prefix: "se_engine_bench_" });
+const cpus = navigator.hardwareConcurrency;
+const pinned = cpus >= 2 && exists("/usr/bin/taskset");
+const serverPin = pinned ? ["taskset", "-c", "0"] : [];
+const clientPin = pinned ? ["taskset", "-c", "1"] : [];
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
+  const port = l.addr.port;
   l.close();
   return port;
 }
 
-/** utime + stime of a process, in seconds. */
+/** The process and all its descendants. */
+function tree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      for (const task of Deno.readDirSync(`/proc/${out[i]}/task`)) {
+        const kids = Deno.readTextFileSync(`/proc/${out[i]}/task/${task.name}/children`).trim();
+        if (kids) out.push(...kids.split(/\s+/).map(Number));
+      }
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+/** utime + stime of a process tree, in seconds. */
 function cpuSeconds(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  let total = 0;
+  for (const p of tree(pid)) {
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${p}/stat`);
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      total += (Number(f[11]) + Number(f[12])) / CLK_TCK;
+    } catch { /* gone */ }
+  }
+  return total;
 }
 
-/** Resident set size of a process, in bytes. */
+/** Resident set size of a process tree, in bytes. */
 function rssBytes(pid: number): number {
-  const statm = Deno.readTextFileSync(`/proc/${pid}/statm`).split(" ");
-  return Number(statm[1]) * PAGE;
+  let total = 0;
+  for (const p of tree(pid)) {
+    try {
+      total += Number(Deno.readTextFileSync(`/proc/${p}/statm`).split(" ")[1]) * PAGE;
+    } catch { /* gone */ }
+  }
+  return total;
 }
 
-async function waitListening(port: number, child: Deno.ChildProcess): Promise<void> {
-  const deadline = performance.now() + 15_000;
+/** Waits until something listens on 127.0.0.1:port (from /proc/net/tcp: nothing is consumed). */
+async function waitListening(port: number, child: Deno.ChildProcess, what: string): Promise<void> {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, "0")}`;
   let exited = false;
   child.status.then(() => exited = true);
+  const deadline = performance.now() + 20_000;
   while (performance.now() < deadline) {
-    if (exited) throw new Error("server exited before listening");
-    try {
-      const c = await Deno.connect({ hostname: "127.0.0.1", port });
-      // Read the reply to the end so the probe leaves nothing behind.
-      const buf = new Uint8Array(256);
-      while ((await c.read(buf)) !== null) { /* drain */ }
-      c.close();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    if (exited) throw new Error(`${what} exited before listening`);
+    const listening = Deno.readTextFileSync("/proc/net/tcp").split("\n").some((line) => {
+      const f = line.trim().split(/\s+/);
+      return f[3] === "0A" && f[1]?.endsWith(hex);
+    });
+    if (listening) return;
+    await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`nothing listens on port ${port}`);
+  throw new Error(`${what}: nothing listens on port ${port}`);
 }
 
 interface Server {
@@ -86,317 +132,468 @@ interface Server {
   stop(): Promise<void>;
 }
 
-/** Spawns `cmd args` quietly and wraps it as a {@linkcode Server} stopped by `stopSignal`. */
-function spawnServer(
-  name: string,
-  cmd: string,
-  args: string[],
-  stopSignal: Deno.Signal,
-): { server: Server; child: Deno.ChildProcess } {
-  const child = new Deno.Command(cmd, { args, stdin: "null", stdout: "null", stderr: "null" })
-    .spawn();
+async function spawn(name: string, cmd: string[], port: number, signal: Deno.Signal = "SIGTERM") {
+  const argv = [...serverPin, ...cmd];
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
   const server: Server = {
     name,
     pid: child.pid,
     async stop() {
       try {
-        child.kill(stopSignal);
+        child.kill(signal);
       } catch { /* gone */ }
+      const timer = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* gone */ }
+      }, 5000);
       await child.status;
+      clearTimeout(timer);
     },
   };
-  return { server, child };
+  try {
+    await waitListening(port, child, name);
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+  return server;
 }
 
-async function startStreamEcho(dir: string, port: number, body: string): Promise<Server> {
+function streamEcho(body: string, port: number, main = ""): Promise<Server> {
   const conf = `${dir}/se_${port}.conf`;
   Deno.writeTextFileSync(
     conf,
-    `error_log ${dir}/se_${port}.log warn;\nevents { worker_connections 4096; }\n` +
+    `${main}error_log ${dir}/se_${port}.log warn;\nevents { worker_connections 16384; }\n` +
       `stream { server { listen 127.0.0.1:${port} backlog=4096; ${body} } }\n`,
   );
-  const { server, child } = spawnServer(
-    "stream-echo",
+  return spawn("stream-echo", [
     Deno.execPath(),
-    ["run", "-A", new URL("cli.ts", root).pathname, "serve", "--config", conf],
-    "SIGTERM",
+    "run",
+    "--allow-net",
+    "--allow-read",
+    "--allow-write",
+    "--allow-ffi",
+    "--unstable-net",
+    `${root}cli.ts`,
+    "serve",
+    "--config",
+    conf,
+  ], port);
+}
+
+function bareDeno(mode: string, port: number, bytes = 0): Promise<Server> {
+  return spawn("bare Deno", [
+    Deno.execPath(),
+    "run",
+    "--allow-net",
+    `${root}bench/bare_deno_server.ts`,
+    mode,
+    String(port),
+    String(bytes),
+  ], port);
+}
+
+function nginxMissing(): string | null {
+  return exists(NGINX) && exists(NGINX_STREAM)
+    ? null
+    : "not installed (apt-get install -y nginx libnginx-mod-stream)";
+}
+
+function nginx(port: number): Promise<Server> {
+  const prefix = `${dir}/nginx_${port}/`;
+  Deno.mkdirSync(`${prefix}logs`, { recursive: true });
+  Deno.writeTextFileSync(
+    `${prefix}nginx.conf`,
+    `load_module ${NGINX_STREAM};\ndaemon off;\nmaster_process off;\nworker_processes 1;\n` +
+      `pid ${prefix}logs/nginx.pid;\nerror_log ${prefix}logs/error.log warn;\n` +
+      `events { worker_connections 16384; }\n` +
+      `stream { server { listen 127.0.0.1:${port} backlog=4096; return "${REPLY}\\n"; } }\n`,
   );
-  await waitListening(port, child);
+  return spawn(
+    "nginx",
+    [NGINX, "-p", prefix, "-c", `${prefix}nginx.conf`, "-e", `${prefix}logs/error.log`],
+    port,
+    "SIGQUIT",
+  );
+}
+
+/** Installs mountebank into a temporary folder (npm); the path of its `mb`, or why not. */
+async function installMountebank(): Promise<{ mb: string } | { missing: string }> {
+  if (flags["no-mountebank"]) return { missing: "skipped (--no-mountebank)" };
+  const where = `${dir}/mountebank`;
+  Deno.mkdirSync(where, { recursive: true });
+  Deno.writeTextFileSync(`${where}/package.json`, '{ "private": true }');
+  try {
+    const out = await new Deno.Command("npm", {
+      args: ["install", "--no-audit", "--no-fund", "--loglevel=error", "mountebank"],
+      cwd: where,
+      stdout: "null",
+      stderr: "piped",
+      signal: AbortSignal.timeout(240_000),
+    }).output();
+    if (!out.success) {
+      return { missing: `npm install mountebank failed: ${new TextDecoder().decode(out.stderr)}` };
+    }
+  } catch (err) {
+    return { missing: `npm install mountebank failed: ${err}` };
+  }
+  const mb = `${where}/node_modules/mountebank/bin/mb`;
+  return exists(mb) ? { mb } : { missing: `no ${mb} after npm install` };
+}
+
+async function mountebank(mb: string, port: number): Promise<Server> {
+  const adminPort = freePort();
+  const server = await spawn("mountebank", [
+    "node",
+    mb,
+    "--port",
+    String(adminPort),
+    "--loglevel",
+    "warn",
+    "--nologfile",
+  ], adminPort);
+  try {
+    const res = await fetch(`http://127.0.0.1:${adminPort}/imposters`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        protocol: "tcp",
+        port,
+        mode: "text",
+        stubs: [{ responses: [{ is: { data: `${REPLY}\n` } }] }],
+      }),
+    });
+    await res.body?.cancel();
+    if (!res.ok) throw new Error(`mountebank refused the imposter: HTTP ${res.status}`);
+    const child = { status: new Promise<never>(() => {}) } as unknown as Deno.ChildProcess;
+    await waitListening(port, child, "mountebank imposter");
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
   return server;
 }
 
-function nginxAvailable(): string | null {
+let loadPath = "";
+
+async function load(args: string[]): Promise<Record<string, number>> {
+  const argv = [...clientPin, loadPath, ...args];
+  const out = await new Deno.Command(argv[0], { args: argv.slice(1), stderr: "inherit" }).output();
+  const text = new TextDecoder().decode(out.stdout).trim();
   try {
-    Deno.statSync(NGINX);
-    Deno.statSync(NGINX_STREAM_MODULE);
-    return null;
+    return JSON.parse(text.split("\n").pop()!);
   } catch {
-    return `nginx not installed (${NGINX} with ${NGINX_STREAM_MODULE}); ` +
-      "install it with: apt-get install -y nginx libnginx-mod-stream";
+    throw new Error(`load client: ${text || `exit ${out.code}`}`);
   }
 }
 
-async function startNginx(dir: string, port: number): Promise<Server> {
-  const prefix = `${dir}/nginx/`;
-  Deno.mkdirSync(`${prefix}logs`, { recursive: true });
-  const conf = `${prefix}nginx.conf`;
-  Deno.writeTextFileSync(
-    conf,
-    `load_module ${NGINX_STREAM_MODULE};\ndaemon off;\nmaster_process off;\nworker_processes 1;\n` +
-      `pid ${prefix}logs/nginx.pid;\nerror_log ${prefix}logs/error.log warn;\n` +
-      `events { worker_connections 4096; }\n` +
-      `stream { server { listen 127.0.0.1:${port} backlog=4096; return ${
-        JSON.stringify(REPLY)
-      }; } }\n`,
-  );
-  const { server, child } = spawnServer(
-    "nginx",
-    NGINX,
-    ["-p", prefix, "-c", conf, "-e", `${prefix}logs/error.log`],
-    "SIGQUIT",
-  );
-  await waitListening(port, child);
-  return server;
-}
-
-interface RateResult {
-  conns: number;
+interface Rate {
   perSecond: number;
-  cpuPerConnUs: number;
+  cpuUs: number;
+  p99Ms: number;
   errors: number;
 }
 
-/**
- * C clients, each: connect, read to EOF, check the reply, close; first for WARMUP_MS unmeasured
- * (the JIT warms up), then for DURATION_MS.
- */
-async function connectionRate(server: Server, port: number): Promise<RateResult> {
-  if (WARMUP_MS > 0) await clients(port, WARMUP_MS);
+/** Warm-up, then a measured run of the load client against `server`. */
+async function rate(server: Server, port: number, mode: "reply" | "rr"): Promise<Rate> {
+  const extra = mode === "rr" ? [REQUEST] : [];
+  if (WARMUP > 0) {
+    await load([mode, String(port), String(CONC), String(WARMUP), String(REPLY_BYTES), ...extra]);
+  }
   const cpu0 = cpuSeconds(server.pid);
-  const t0 = performance.now();
-  const { conns, errors } = await clients(port, DURATION_MS);
-  const seconds = (performance.now() - t0) / 1000;
+  const r = await load([
+    mode,
+    String(port),
+    String(CONC),
+    String(DURATION),
+    String(REPLY_BYTES),
+    ...extra,
+  ]);
   const cpu = cpuSeconds(server.pid) - cpu0;
   return {
-    conns,
-    perSecond: conns / seconds,
-    cpuPerConnUs: conns > 0 ? (cpu / conns) * 1e6 : NaN,
-    errors,
+    perSecond: r.conns / r.seconds,
+    cpuUs: r.conns > 0 ? cpu / r.conns * 1e6 : NaN,
+    p99Ms: r.p99_us / 1000,
+    errors: r.errors,
   };
 }
 
-async function clients(port: number, ms: number): Promise<{ conns: number; errors: number }> {
-  const expected = new TextEncoder().encode(REPLY);
-  const stopAt = performance.now() + ms;
-  let conns = 0;
-  let errors = 0;
-  const worker = async () => {
-    const buf = new Uint8Array(256);
-    while (performance.now() < stopAt) {
-      let conn: Deno.TcpConn | undefined;
-      try {
-        conn = await Deno.connect({ hostname: "127.0.0.1", port });
-        let got = 0;
-        let ok = true;
-        for (;;) {
-          const n = await conn.read(buf.subarray(got));
-          if (n === null) break;
-          got += n;
-          if (got >= buf.length) break;
-        }
-        if (got !== expected.length) ok = false;
-        for (let i = 0; ok && i < got; i++) if (buf[i] !== expected[i]) ok = false;
-        if (ok) conns++;
-        else errors++;
-      } catch {
-        errors++;
-      } finally {
-        try {
-          conn?.close();
-        } catch { /* closed */ }
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  return { conns, errors };
+/** Server RSS per idle connection: N clients connect and wait; RSS before and after. */
+async function idleRss(server: Server, port: number, n: number): Promise<number> {
+  // A few connections first, so start-up allocations are not counted as per-connection.
+  await load(["rr", String(port), "4", "0.3", String(REPLY_BYTES), REQUEST]);
+  await new Promise((r) => setTimeout(r, 300));
+  const before = rssBytes(server.pid);
+  const argv = [...clientPin, loadPath, "idle", String(port), String(n), "60", ""];
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  const { value } = await reader.read();
+  const ready = JSON.parse(new TextDecoder().decode(value).trim()).ready as number;
+  // Let the server accept and park every connection; take RSS once it stops growing.
+  let after = rssBytes(server.pid);
+  for (let i = 0; i < 20; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = rssBytes(server.pid);
+    if (Math.abs(now - after) < 64 * 1024 && i >= 3) break;
+    after = now;
+  }
+  after = rssBytes(server.pid);
+  await child.stdin.close();
+  reader.releaseLock();
+  await child.stdout.cancel();
+  await child.status;
+  if (ready < n) console.log(`  (only ${ready} of ${n} idle clients connected)`);
+  return (after - before) / ready;
 }
 
-interface StreamResult {
-  bytes: number;
-  gbPerSecond: number;
-  rssStartMiB: number;
-  rssMaxMiB: number;
-  rssEndMiB: number;
+async function stream(port: number): Promise<number> {
+  return (await load(["stream", String(port)])).gbps;
 }
 
-/** Reads one connection's whole reply as fast as possible, sampling the server's RSS. */
-async function streamRate(pid: number | null, port: number): Promise<StreamResult> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const buf = new Uint8Array(4 << 20);
-  const mib = (b: number) => b / (1 << 20);
-  const rssStart = pid ? rssBytes(pid) : 0;
-  let rssMax = rssStart;
-  const sampler = pid ? setInterval(() => rssMax = Math.max(rssMax, rssBytes(pid)), 100) : 0;
-  let bytes = 0;
-  const t0 = performance.now();
+function fdLimit(): number {
   try {
-    for (;;) {
-      const n = await conn.read(buf);
-      if (n === null) break;
-      bytes += n;
-    }
+    const limits = Deno.readTextFileSync("/proc/self/limits");
+    const m = limits.match(/Max open files\s+(\d+)/);
+    return m ? Number(m[1]) : 1024;
+  } catch {
+    return 1024;
+  }
+}
+
+const f = (n: number, d = 1) => Number.isFinite(n) ? n.toFixed(d) : "n/a";
+const results: Record<string, Record<string, Rate | string>> = { reply: {}, rr: {} };
+const idle: Record<string, number | string> = {};
+const dup: Record<string, number | string> = {};
+let workers: { one?: Rate; two?: Rate; spread?: string; missing?: string } = {};
+
+async function measure(
+  table: Record<string, Rate | string>,
+  name: string,
+  start: () => Promise<Server>,
+  fn: (s: Server) => Promise<Rate>,
+) {
+  let server: Server | undefined;
+  try {
+    server = await start();
+    table[name] = await fn(server);
+  } catch (err) {
+    table[name] = `failed: ${err instanceof Error ? err.message : err}`;
   } finally {
-    clearInterval(sampler);
-    conn.close();
+    await server?.stop();
   }
-  const seconds = (performance.now() - t0) / 1000;
-  const rssEnd = pid ? rssBytes(pid) : 0;
-  return {
-    bytes,
-    gbPerSecond: bytes / seconds / 1e9,
-    rssStartMiB: mib(rssStart),
-    rssMaxMiB: mib(Math.max(rssMax, rssEnd)),
-    rssEndMiB: mib(rssEnd),
-  };
 }
 
-/**
- * A bare Deno server in its own process, for reference: `mode` "reply" writes the one-line reply,
- * half-closes and reads to EOF per connection; "stream" writes `bytes` of repeated `UNIT` with a
- * plain `conn.write` loop (the ceiling for echo_duplicate).
- */
-async function startBareDeno(port: number, mode: "reply" | "stream", bytes = 0): Promise<Server> {
-  const code = `
-    const l = Deno.listen({ hostname: "127.0.0.1", port: ${port} });
-    const reply = new TextEncoder().encode(${JSON.stringify(REPLY)});
-    const unit = new TextEncoder().encode(${JSON.stringify(UNIT)});
-    const chunk = new Uint8Array(unit.length * Math.floor((1 << 20) / unit.length));
-    for (let i = 0; i < chunk.length; i += unit.length) chunk.set(unit, i);
-    for (;;) {
-      let c;
-      try { c = await l.accept(); } catch { continue; }
-      (async () => {
-        try {
-          if (${JSON.stringify(mode)} === "reply") {
-            c.setNoDelay(true);
-            await c.write(reply);
-            await c.closeWrite();
-            const b = new Uint8Array(1024);
-            while ((await c.read(b)) !== null) { /* to EOF */ }
-          } else {
-            let left = ${bytes};
-            while (left > 0) left -= await c.write(left >= chunk.length ? chunk : chunk.subarray(0, left));
-          }
-        } catch { /* client gone */ }
-        try { c.close(); } catch { /* closed */ }
-      })();
-    }`;
-  const { server, child } = spawnServer("bare Deno", Deno.execPath(), ["eval", code], "SIGTERM");
-  if (mode === "reply") await waitListening(port, child);
-  else await waitPort(port, child);
-  return server;
-}
-
-/** Waits until something accepts on `port` without reading from it (for streaming servers). */
-async function waitPort(port: number, child: Deno.ChildProcess): Promise<void> {
-  const deadline = performance.now() + 15_000;
-  while (performance.now() < deadline) {
-    const listening = Deno.readTextFileSync("/proc/net/tcp").split("\n").some((line) => {
-      const f = line.trim().split(/\s+/);
-      return f[3] === "0A" &&
-        f[1]?.endsWith(`:${port.toString(16).toUpperCase().padStart(4, "0")}`);
-    });
-    if (listening) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  child.kill();
-  throw new Error(`nothing listens on port ${port}`);
-}
-
-function fmt(n: number, digits = 0): string {
-  return Number.isFinite(n) ? n.toFixed(digits) : "n/a";
-}
-
-const dir = Deno.makeTempDirSync({ prefix: "se_engine_bench_" });
-console.log(
-  `engine bench: ${CONCURRENCY} clients x ${DURATION_MS / 1000}s per server after ${
-    WARMUP_MS / 1000
-  }s warm-up, loopback, ${navigator.hardwareConcurrency} cores (shared with the load ` +
-    `generator; load average ${Deno.loadavg()[0].toFixed(2)} at start)`,
-);
 try {
-  // --- connections per second and CPU per connection --------------------------------------
-  const sePort = freePort();
-  const se = await startStreamEcho(dir, sePort, `echo ${JSON.stringify(REPLY.trimEnd())};`);
-  const seRate = await connectionRate(se, sePort);
-  await se.stop();
-
-  const barePort = freePort();
-  const bare = await startBareDeno(barePort, "reply");
-  const bareRate = await connectionRate(bare, barePort);
-  await bare.stop();
-
-  const missing = nginxAvailable();
-  let ngRate: RateResult | null = null;
-  if (!missing) {
-    const ngPort = freePort();
-    const ng = await startNginx(dir, ngPort);
-    ngRate = await connectionRate(ng, ngPort);
-    await ng.stop();
-  }
-  console.log("\nOne-line reply, connect + read to EOF + close:");
+  loadPath = `${dir}/load`;
+  const cc = await new Deno.Command("cc", {
+    args: ["-O2", "-o", loadPath, `${root}bench/load.c`],
+    stderr: "inherit",
+  }).output();
+  if (!cc.success) throw new Error("cc could not compile bench/load.c");
+  const started = new Date();
+  const mbInstall = installMountebank(); // in the background while the others run
+  const nginxWhy = nginxMissing();
   console.log(
-    `  stream-echo: ${fmt(seRate.perSecond)} conn/s, ${fmt(seRate.cpuPerConnUs, 1)} us CPU/conn` +
-      ` (${seRate.conns} conns, ${seRate.errors} errors)`,
+    `engine bench ${started.toISOString()}: ${CONC} clients, ${WARMUP}s warm-up + ${DURATION}s per ` +
+      `server, ${cpus} CPUs, ${
+        pinned ? "server on CPU 0, client on CPU 1" : "not pinned"
+      }, load average ${Deno.loadavg()[0].toFixed(2)}`,
   );
-  if (ngRate) {
-    console.log(
-      `  nginx:       ${fmt(ngRate.perSecond)} conn/s, ${
-        fmt(ngRate.cpuPerConnUs, 1)
-      } us CPU/conn (${ngRate.conns} conns, ${ngRate.errors} errors)`,
-    );
-    console.log(
-      `  ratio stream-echo/nginx: ${fmt(seRate.perSecond / ngRate.perSecond, 2)}x conn/s, ` +
-        `${fmt(seRate.cpuPerConnUs / ngRate.cpuPerConnUs, 2)}x CPU per connection`,
-    );
+
+  // One-line reply.
+  const replyBody = `echo "${REPLY}";`;
+  for (
+    const [name, start] of [
+      ["stream-echo", (p: number) => streamEcho(replyBody, p)],
+      ["bare Deno", (p: number) => bareDeno("reply", p)],
+      ["nginx", (p: number) => nginx(p)],
+    ] as const
+  ) {
+    if (name === "nginx" && nginxWhy) {
+      results.reply[name] = nginxWhy;
+      continue;
+    }
+    const port = freePort();
+    await measure(results.reply, name, () => start(port), (s) => rate(s, port, "reply"));
+  }
+
+  // Request/response.
+  const rrBody = `echo_read_line; echo "${REPLY}";`;
+  const mbResult = await mbInstall;
+  for (
+    const [name, start] of [
+      ["stream-echo", (p: number) => streamEcho(rrBody, p)],
+      ["bare Deno", (p: number) => bareDeno("rr", p)],
+      ["nginx", (p: number) => nginx(p)],
+      ["mountebank", (p: number) => mountebank("mb" in mbResult ? mbResult.mb : "", p)],
+    ] as const
+  ) {
+    if (name === "nginx" && nginxWhy) {
+      results.rr[name] = nginxWhy;
+      continue;
+    }
+    if (name === "mountebank" && "missing" in mbResult) {
+      results.rr[name] = mbResult.missing;
+      continue;
+    }
+    const port = freePort();
+    await measure(results.rr, name, () => start(port), (s) => rate(s, port, "rr"));
+  }
+
+  // RSS per idle connection.
+  const idleN = Math.min(Number(flags.idle), fdLimit() - 200);
+  for (
+    const [name, start] of [
+      ["stream-echo", (p: number) => streamEcho("echo_read_line; echo_request_data;", p)],
+      ["bare Deno", (p: number) => bareDeno("idle", p)],
+    ] as const
+  ) {
+    const port = freePort();
+    let server: Server | undefined;
+    try {
+      server = await start(port);
+      idle[name] = await idleRss(server, port, idleN);
+    } catch (err) {
+      idle[name] = `failed: ${err instanceof Error ? err.message : err}`;
+    } finally {
+      await server?.stop();
+    }
+  }
+
+  // echo_duplicate throughput to one reader.
+  const reps = Math.ceil(DUP_BYTES / UNIT.length);
+  for (
+    const [name, start] of [
+      ["stream-echo", (p: number) => streamEcho(`echo_duplicate ${reps} "${UNIT}";`, p)],
+      ["bare Deno", (p: number) => bareDeno("stream", p, reps * UNIT.length)],
+    ] as const
+  ) {
+    const port = freePort();
+    let server: Server | undefined;
+    try {
+      server = await start(port);
+      dup[name] = await stream(port);
+    } catch (err) {
+      dup[name] = `failed: ${err instanceof Error ? err.message : err}`;
+    } finally {
+      await server?.stop();
+    }
+  }
+
+  // 1 vs 2 workers (when the config supports worker_processes).
+  const probe = `${dir}/workers.conf`;
+  Deno.writeTextFileSync(
+    probe,
+    "worker_processes 2;\nstream { server { listen 127.0.0.1:1 reuseport; echo hi; } }\n",
+  );
+  const check = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${root}cli.ts`, "check", "--config", probe],
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  if (!check.success) {
+    workers = { missing: "worker_processes is not supported by this build" };
   } else {
-    console.log(`  nginx:       not measured: ${missing}`);
+    for (const n of [1, 2]) {
+      const port = freePort();
+      const table: Record<string, Rate | string> = {};
+      await measure(
+        table,
+        "se",
+        () => streamEcho(`echo "${REPLY}";`, port, `worker_processes ${n};\n`),
+        async (s) => {
+          const r = await rate(s, port, "reply");
+          if (n === 2) {
+            const kids = tree(s.pid).slice(1);
+            const shares = kids.map((k) => cpuSeconds(k)).filter((c) => c > 0);
+            workers.spread = `CPU per process: ${shares.map((c) => f(c, 2)).join(" s, ")} s`;
+          }
+          return r;
+        },
+      );
+      if (n === 1) workers.one = table.se as Rate;
+      else workers.two = table.se as Rate;
+    }
+  }
+
+  // ---- report ------------------------------------------------------------------------------
+  const row = (name: string, r: Rate | string | undefined) =>
+    typeof r === "object"
+      ? `  ${name.padEnd(12)} ${f(r.perSecond, 0).padStart(8)} /s ${
+        f(r.cpuUs).padStart(7)
+      } us CPU/conn ` +
+        `${f(r.p99Ms, 2).padStart(7)} ms p99${r.errors ? ` (${r.errors} errors)` : ""}`
+      : `  ${name.padEnd(12)} ${r ?? "n/a"}`;
+  for (
+    const [title, key] of [
+      ["One-line reply (connect, read to EOF, close)", "reply"],
+      ["Request/response (send a line, read the reply, client closes)", "rr"],
+    ] as const
+  ) {
+    console.log(`\n${title}:`);
+    for (const [name, r] of Object.entries(results[key])) console.log(row(name, r));
+  }
+  console.log(`\nRSS per idle connection in echo_read_line (${idleN} clients):`);
+  for (const [name, v] of Object.entries(idle)) {
+    console.log(`  ${name.padEnd(12)} ${typeof v === "number" ? `${f(v / 1024, 2)} KB` : v}`);
+  }
+  console.log(`\necho_duplicate ${f(reps * UNIT.length / 1e9, 2)} GB to one reader:`);
+  for (const [name, v] of Object.entries(dup)) {
+    console.log(`  ${name.padEnd(12)} ${typeof v === "number" ? `${f(v, 2)} GB/s` : v}`);
+  }
+  console.log("\nWorkers (one-line reply):");
+  if (workers.missing) console.log(`  ${workers.missing}`);
+  else {
+    console.log(row("1 worker", workers.one));
+    console.log(row("2 workers", workers.two));
+    if (workers.spread) console.log(`  ${workers.spread}`);
+  }
+
+  // Targets, as ratios of this run.
+  console.log("\nTargets (issue 9), ratios of this run:");
+  const verdict = (ok: boolean) => ok ? "met" : "NOT met";
+  for (const key of ["reply", "rr"] as const) {
+    const se = results[key]["stream-echo"];
+    const bare = results[key]["bare Deno"];
+    if (typeof se !== "object" || typeof bare !== "object") continue;
+    const cpu = se.cpuUs / bare.cpuUs;
+    const conns = se.perSecond / bare.perSecond;
+    const p99 = se.p99Ms / bare.p99Ms;
+    console.log(
+      `  ${key}: CPU/conn ${f(cpu, 2)}x bare Deno (<= 1.25x: ${verdict(cpu <= 1.25)}), ` +
+        `conn/s ${f(conns, 2)}x (>= 0.85x: ${verdict(conns >= 0.85)}), ` +
+        `p99 ${f(p99, 2)}x (<= 1.5x: ${verdict(p99 <= 1.5)})`,
+    );
+  }
+  const se = results.rr["stream-echo"];
+  const mbr = results.rr["mountebank"];
+  if (typeof se === "object" && typeof mbr === "object") {
+    const x = se.perSecond / mbr.perSecond;
+    console.log(`  request/response: ${f(x, 2)}x mountebank's rate (>= 3x: ${verdict(x >= 3)})`);
+  }
+  if (typeof idle["stream-echo"] === "number") {
+    const kb = (idle["stream-echo"] as number) / 1024;
+    console.log(`  idle connection: ${f(kb, 2)} KB RSS (<= 6 KB: ${verdict(kb <= 6)})`);
+  }
+  if (typeof dup["stream-echo"] === "number" && typeof dup["bare Deno"] === "number") {
+    const x = (dup["stream-echo"] as number) / (dup["bare Deno"] as number);
+    console.log(`  echo_duplicate: ${f(x, 2)}x bare Deno's GB/s (>= 0.95x: ${verdict(x >= 0.95)})`);
   }
   console.log(
-    `  bare Deno (accept, write, closeWrite, read to EOF, close; the runtime's floor): ${
-      fmt(bareRate.perSecond)
-    } conn/s, ${fmt(bareRate.cpuPerConnUs, 1)} us CPU/conn; stream-echo ${
-      fmt(seRate.perSecond / bareRate.perSecond, 2)
-    }x of its conn/s`,
-  );
-
-  // --- echo_duplicate throughput and memory -------------------------------------------------
-  const reps = Math.ceil(STREAM_BYTES / UNIT.length);
-  const dupPort = freePort();
-  const dup = await startStreamEcho(
-    dir,
-    dupPort,
-    `echo_duplicate ${reps} ${JSON.stringify(UNIT)};`,
-  );
-  const stream = await streamRate(dup.pid, dupPort);
-  await dup.stop();
-  const ceilPort = freePort();
-  const ceilBytes = Math.min(STREAM_BYTES, 4e9);
-  const ceilServer = await startBareDeno(ceilPort, "stream", ceilBytes);
-  const ceiling = (await streamRate(null, ceilPort)).gbPerSecond;
-  await ceilServer.stop();
-  console.log(`\necho_duplicate ${reps} "${UNIT}" (${fmt(stream.bytes / 1e9, 1)} GB):`);
-  console.log(
-    `  stream-echo: ${fmt(stream.gbPerSecond, 2)} GB/s; server RSS ${fmt(stream.rssStartMiB, 1)}` +
-      ` MiB at start, ${fmt(stream.rssMaxMiB, 1)} MiB max, ${fmt(stream.rssEndMiB, 1)} MiB at end`,
-  );
-  console.log(
-    `  bare Deno conn.write loop, own process (ceiling): ${fmt(ceiling, 2)} GB/s over ${
-      fmt(ceilBytes / 1e9, 1)
-    } GB; stream-echo reaches ${fmt(stream.gbPerSecond / ceiling * 100)}% of it`,
-  );
-  console.log(
-    "  nginx: its stream module has no echo_duplicate equivalent (`return` takes one string)",
+    `\n(finished in ${f((Date.now() - started.getTime()) / 1000, 0)} s; load average ${
+      Deno.loadavg()[0].toFixed(2)
+    })`,
   );
 } finally {
   Deno.removeSync(dir, { recursive: true });
