@@ -588,3 +588,20 @@ Deno.test("without postpone_output every echo is its own write", async () => {
   assertEquals((await done).end, "eof");
   assertEquals(conn.chunkSizes, [1, 1]);
 });
+
+Deno.test("the README's Redis mock answers PING, SET, GET and unknown commands in one connection", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const start = readme.indexOf("# A Redis mock");
+  const block = readme.slice(start, readme.indexOf("```", start));
+  const body = block.slice(block.indexOf("server {") + 8, block.lastIndexOf("}"))
+    .replace(/listen \d+;/, "");
+  const { conn, done } = runMemory(script(`${off} ${body}`));
+  const resp = (...words: string[]) =>
+    `*${words.length}\r\n` + words.map((w) => `$${w.length}\r\n${w}\r\n`).join("");
+  conn.send(resp("PING") + resp("SET", "k", "v"));
+  conn.send(resp("GET", "mykey").slice(0, 9));
+  conn.send(resp("GET", "mykey").slice(9) + resp("FLUSHALL"));
+  conn.end();
+  assertEquals((await done).end, "eof");
+  assertEquals(conn.text(), "+PONG\r\n+OK\r\n$5\r\nmykey\r\n-ERR unknown command\r\n");
+});
