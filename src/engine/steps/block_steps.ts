@@ -98,6 +98,7 @@ function yieldTask(): Promise<void> {
 export async function runLoop(ctx: StepContext, step: LoopStep): Promise<void> {
   ctx.debug("stream echo running loop");
   const n = loopCount(ctx, step);
+  const body = step.body;
   const outerMark = ctx.loopMark;
   const outerEof = ctx.eofEnded;
   ctx.eofEnded = false;
@@ -106,7 +107,14 @@ export async function runLoop(ctx: StepContext, step: LoopStep): Promise<void> {
       const mark = ctx.hasReader() ? ctx.reader().claimed : 0;
       ctx.loopMark = mark;
       try {
-        if ((await runSteps(ctx, step.body)) === BREAK) return;
+        // runSteps, inlined: no extra promise per iteration
+        for (let j = 0; j < body.length; j++) {
+          const halt = ctx.halted;
+          if (halt) throw halt;
+          const r = runStep(ctx, body[j]);
+          if (r === undefined) continue;
+          if (r === BREAK || (await r) === BREAK) return;
+        }
       } catch (err) {
         if (err !== LOOP_EOF) throw err;
         ctx.debug("stream echo loop ends at client EOF");
