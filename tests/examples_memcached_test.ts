@@ -73,3 +73,40 @@ Deno.test("a raw memcached client mixes sets, hits and misses on one connection"
   assert.equal(more.length, 0, "one connection");
   assert.equal(t.end, "eof", ex.logs.join(""));
 });
+
+/** Requests and the replies the mock owes them, in the order they are sent. */
+const exchanges: [string, string][] = [
+  ["get foo nope user:7\r\n", "VALUE foo 0 3\r\nbar\r\nVALUE user:7 0 5\r\nalice\r\nEND\r\n"],
+  ["get nope\r\n", "END\r\n"],
+  ["set k 1 0 4\r\na\r\nb\r\n", "STORED\r\n"],
+  ["add k 0 0 2 noreply\r\nxy\r\n", ""],
+  ["get  user:1   foo \r\n", "VALUE user:1 0 5\r\nalice\r\nVALUE foo 0 3\r\nbar\r\nEND\r\n"],
+  ["delete k\r\n", "NOT_FOUND\r\n"],
+  ["delete k noreply\r\n", ""],
+  ["incr counter 1\r\n", "ERROR\r\n"],
+  ["set k x 0 1\r\n", "CLIENT_ERROR bad command line format\r\n"],
+  ["version\r\n", "VERSION 1.6.18\r\n"],
+  ["get foo\n", "VALUE foo 0 3\r\nbar\r\nEND\r\n"], // a bare \n ends a line too
+];
+
+for (const segment of [Infinity, 1]) {
+  Deno.test(
+    `memcached.conf answers multi-key gets, sets, deletes and errors pipelined in ${
+      segment === 1 ? "1-byte segments" : "one write"
+    }`,
+    async () => {
+      await using ex = await serveExample("memcached.conf");
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: ex.port });
+      const request = new TextEncoder().encode(exchanges.map(([q]) => q).join("") + "quit\r\n");
+      const step = Math.min(segment, request.length);
+      for (let i = 0; i < request.length; i += step) {
+        await conn.write(request.subarray(i, i + step));
+      }
+      const reply = await new Response(conn.readable).text(); // until the mock closes on quit
+      assert.equal(reply, exchanges.map(([, a]) => a).join(""));
+      const [t, ...more] = await ex.sessions();
+      assert.equal(more.length, 0);
+      assert.equal(t.end, "eof", ex.logs.join(""));
+    },
+  );
+}
