@@ -22,7 +22,15 @@ function psqlArgs(port: number, ...rest: string[]): string[] {
   ];
 }
 
-const plans: { name: string; args: string[]; stdin?: string; stdout: string; code: number }[] = [
+const plans: {
+  name: string;
+  args: string[];
+  stdin?: string;
+  stdout: string;
+  code: number;
+  /** Queries psql must have sent, in order. */
+  queries?: string[];
+}[] = [
   {
     name: "three -c queries",
     args: ["-At", "-c", "select 1", "-c", "select * from users", "-c", "SELECT version()"],
@@ -37,6 +45,19 @@ const plans: { name: string; args: string[]; stdin?: string; stdout: string; cod
     code: 0,
   },
   {
+    name: "one transaction (-1): BEGIN, two queries, COMMIT",
+    args: ["-1", "-At", "-c", "select 1", "-c", "select * from users"],
+    stdout: "1\n1|alice\n2|bob\n",
+    code: 0,
+    queries: ["BEGIN", "select 1", "select * from users", "COMMIT"],
+  },
+  {
+    name: "explicit transaction statements and SET",
+    args: ["-c", "begin", "-c", "set search_path = app", "-c", "select 1", "-c", "rollback"],
+    stdout: "BEGIN\nSET\n ?column? \n----------\n        1\n(1 row)\n\nROLLBACK\n",
+    code: 0,
+  },
+  {
     name: "psql's aligned table output",
     args: ["-c", "select * from users"],
     stdout: " id | name  \n----+-------\n  1 | alice\n  2 | bob\n(2 rows)\n\n",
@@ -44,7 +65,7 @@ const plans: { name: string; args: string[]; stdin?: string; stdout: string; cod
   },
 ];
 
-for (const { name, args, stdin, stdout, code } of plans) {
+for (const { name, args, stdin, stdout, code, queries } of plans) {
   clientTest(`psql gets answers chosen by the query text: ${name}`, ["psql"], async (bin) => {
     await using ex = await serveExample("postgres.conf");
     const out = await runClient(bin.psql, psqlArgs(ex.port, ...args), {
@@ -64,6 +85,10 @@ for (const { name, args, stdin, stdout, code } of plans) {
     assert.ok(received.startsWith(SSL_REQUEST), "psql asked for TLS first");
     assert.ok(received.endsWith("X\x00\x00\x00\x04"), "and ended with Terminate");
     assert.equal(text(t.sent)[0], "N", "the mock refused TLS");
+    if (queries) {
+      const sent = [...received.matchAll(/Q[\s\S]{4}([^\x00]*)\x00/g)].map((m) => m[1]);
+      assert.deepEqual(sent, queries);
+    }
   });
 }
 
