@@ -109,3 +109,48 @@ clientTest("curl with Connection: close gets its reply, then the mock closes", [
   assert.equal(out.stdout, '{"status":"ok"}|1\n{"status":"ok"}|1\n');
   assert.equal((await ex.sessions()).length, 2, "Connection: close, so a connection per URL");
 });
+
+clientTest("curl -I (HEAD) gets headers without a body and keeps the connection", [
+  "curl",
+], async (bin) => {
+  await using ex = await serveExample("http.conf");
+  const url = (path: string) => `http://127.0.0.1:${ex.port}${path}`;
+  const out = await runClient(bin.curl, [
+    "-sS",
+    "-I",
+    "--max-time",
+    "10",
+    "-w",
+    "%{http_code} %{num_connects}\n",
+    url("/health"),
+    url("/nope"),
+    url("/"),
+  ]);
+  assert.equal(out.code, 0, out.stderr);
+  const codes = out.stdout.split("\n").filter((l) => /^\d{3} \d$/.test(l));
+  assert.deepEqual(codes, ["200 1", "404 0", "200 0"]);
+  assert.match(out.stdout, /^Content-Type: application\/json\r$/m);
+  assert.equal((await ex.sessions()).length, 1);
+});
+
+clientTest("curl's Expect: 100-continue gets its 100 before the body is echoed", [
+  "curl",
+], async (bin) => {
+  await using ex = await serveExample("http.conf");
+  const body = "0123456789".repeat(300); // curl asks before sending a body over 1 KiB
+  const out = await runClient(bin.curl, [
+    "-sS",
+    "--max-time",
+    "10",
+    "-H",
+    "Expect: 100-continue",
+    "--data-binary",
+    body,
+    `http://127.0.0.1:${ex.port}/echo`,
+  ]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(out.stdout, body);
+  const [t] = await ex.sessions();
+  const sent = new TextDecoder().decode(t.sent);
+  assert.ok(sent.startsWith("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"), sent.slice(0, 80));
+});
