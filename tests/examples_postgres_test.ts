@@ -86,6 +86,7 @@ for (const { name, args, stdin, stdout, code, queries } of plans) {
     assert.ok(received.endsWith("X\x00\x00\x00\x04"), "and ended with Terminate");
     assert.equal(text(t.sent)[0], "N", "the mock refused TLS");
     if (queries) {
+      // deno-lint-ignore no-control-regex -- the protocol ends each query with a NUL byte
       const sent = [...received.matchAll(/Q[\s\S]{4}([^\x00]*)\x00/g)].map((m) => m[1]);
       assert.deepEqual(sent, queries);
     }
