@@ -36,7 +36,7 @@ Deno.test("a server holds at most maxTranscripts transcripts, the newest, and co
   assert.equal(server.endedSessions, 5);
 });
 
-Deno.test("the default holds 500 transcripts", async () => {
+Deno.test("the default holds 500 transcripts", () => {
   const log = new TranscriptLog();
   const info = { id: 0, serverIndex: 0, remoteAddr: Deno.listen, localAddr: Deno.listen };
   for (let i = 1; i <= 501; i++) {
