@@ -51,6 +51,7 @@ const helperCases: { name: string; check: () => void }[] = [
       assert.equal(s.length, big.length);
       assert.equal(s.charCodeAt(255), 255);
       assert.equal(s.charCodeAt(19_999), 19_999 % 256);
+      for (let i = 0; i < 256; i++) assert.equal(s.charCodeAt(i), i, `byte ${i}`);
     },
   },
   {

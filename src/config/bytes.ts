@@ -19,6 +19,8 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const ASCII = /^[\0-\x7f]*$/;
@@ -36,12 +38,9 @@ const CHUNK = 8192;
  */
 export function bytesToBinary(bytes: Uint8Array): string {
   if (bytes.length <= CHUNK) return String.fromCharCode.apply(null, bytes as unknown as number[]);
-  const parts: string[] = [];
-  for (let i = 0; i < bytes.length; i += CHUNK) {
-    const part = bytes.subarray(i, i + CHUNK);
-    parts.push(String.fromCharCode.apply(null, part as unknown as number[]));
-  }
-  return parts.join("");
+  // node's "latin1" is true ISO-8859-1 (one character per byte, 0x80-0x9f included), and
+  // ten times faster than fromCharCode over chunks on large configs
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("latin1");
 }
 
 /**
