@@ -3,7 +3,7 @@
  * quiet end at EOF between requests, and what each `echo_mismatch_action` does to the socket.
  */
 import { deepStrictEqual as assertEquals, match as assertMatch } from "node:assert/strict";
-import { dec, enc, ffiGranted, readAll, script, scriptServer } from "./engine_harness.ts";
+import { dec, enc, ffiGranted, ioTest, readAll, script, scriptServer } from "./engine_harness.ts";
 
 const off = "echo_lingering_close off;";
 
@@ -22,7 +22,7 @@ async function readSome(conn: Deno.Conn, want: number): Promise<string> {
   return got;
 }
 
-Deno.test("TCP: a loop answers pipelined and later requests, and ends quietly at EOF", async () => {
+ioTest("TCP: a loop answers pipelined and later requests, and ends quietly at EOF", async () => {
   await using server = scriptServer(script(
     `${off} echo_loop { echo_read_until "\\r\\n"; echo_match { ` +
       `when = "PING\\r\\n" { echo -n "+PONG\\r\\n"; } default { echo -n -- "-ERR\\r\\n"; } } ` +
@@ -50,7 +50,7 @@ const mismatchCases = [
 ];
 
 for (const c of mismatchCases) {
-  Deno.test(`TCP: echo_mismatch_action ${c.action} on a mismatching literal`, async () => {
+  ioTest(`TCP: echo_mismatch_action ${c.action} on a mismatching literal`, async () => {
     await using server = scriptServer(script(
       `${off} echo_mismatch_action ${c.action}; echo -n queued,; echo_read_literal PING; ` +
         `echo after;`,

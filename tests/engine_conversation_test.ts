@@ -7,7 +7,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { bytesToBinary as latin1 } from "../src/config/bytes.ts";
 import type { SessionEnd } from "../src/engine/types.ts";
-import { runMemory, script } from "./engine_harness.ts";
+import { ioTest, runMemory, script } from "./engine_harness.ts";
 
 const off = "echo_lingering_close off;";
 
@@ -55,8 +55,8 @@ async function play(c: Case, segments: string[]): Promise<void> {
 /** Runs `cases` as sent, and again with every byte in a segment of its own. */
 function table(family: string, cases: Case[]): void {
   for (const c of cases) {
-    Deno.test(`${family}: ${c.name}`, () => play(c, c.input));
-    Deno.test(`${family}: ${c.name} (one byte per segment)`, () => {
+    ioTest(`${family}: ${c.name}`, () => play(c, c.input));
+    ioTest(`${family}: ${c.name} (one byte per segment)`, () => {
       return play(c, c.input.join("").split(""));
     });
   }
@@ -557,7 +557,7 @@ table("-v and -e output", [
   },
 ]);
 
-Deno.test("postpone_output holds output until it reaches the size, echo_flush sends it", async () => {
+ioTest("postpone_output holds output until it reaches the size, echo_flush sends it", async () => {
   const s = script(
     `${off} echo -n a; echo -n b; echo_flush; echo -n c; echo -n d; echo -n e; echo -n f; ` +
       `echo_read_line; echo -n g;`,
@@ -571,7 +571,7 @@ Deno.test("postpone_output holds output until it reaches the size, echo_flush se
   assertEquals(conn.chunkSizes, [2, 3, 1, 1]);
 });
 
-Deno.test("postpone_output sends what it holds before a read waits for the client", async () => {
+ioTest("postpone_output sends what it holds before a read waits for the client", async () => {
   const s = script(`${off} echo -n hi; echo_read_line; echo_request_data;`, "postpone_output 1k;");
   const { conn, done } = runMemory(s);
   await new Promise((r) => setTimeout(r, 20));
@@ -582,26 +582,29 @@ Deno.test("postpone_output sends what it holds before a read waits for the clien
   assertEquals(conn.text(), "hix\n");
 });
 
-Deno.test("without postpone_output every echo is its own write", async () => {
+ioTest("without postpone_output every echo is its own write", async () => {
   const { conn, done } = runMemory(script(`${off} echo -n a; echo -n b; echo_flush;`));
   conn.end();
   assertEquals((await done).end, "eof");
   assertEquals(conn.chunkSizes, [1, 1]);
 });
 
-Deno.test("the README's Redis mock answers PING, SET, GET and unknown commands in one connection", async () => {
-  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
-  const start = readme.indexOf("# A Redis mock");
-  const block = readme.slice(start, readme.indexOf("```", start));
-  const body = block.slice(block.indexOf("server {") + 8, block.lastIndexOf("}"))
-    .replace(/listen \d+;/, "");
-  const { conn, done } = runMemory(script(`${off} ${body}`));
-  const resp = (...words: string[]) =>
-    `*${words.length}\r\n` + words.map((w) => `$${w.length}\r\n${w}\r\n`).join("");
-  conn.send(resp("PING") + resp("SET", "k", "v"));
-  conn.send(resp("GET", "mykey").slice(0, 9));
-  conn.send(resp("GET", "mykey").slice(9) + resp("FLUSHALL"));
-  conn.end();
-  assertEquals((await done).end, "eof");
-  assertEquals(conn.text(), "+PONG\r\n+OK\r\n$5\r\nmykey\r\n-ERR unknown command\r\n");
-});
+ioTest(
+  "the README's Redis mock answers PING, SET, GET and unknown commands in one connection",
+  async () => {
+    const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+    const start = readme.indexOf("# A Redis mock");
+    const block = readme.slice(start, readme.indexOf("```", start));
+    const body = block.slice(block.indexOf("server {") + 8, block.lastIndexOf("}"))
+      .replace(/listen \d+;/, "");
+    const { conn, done } = runMemory(script(`${off} ${body}`));
+    const resp = (...words: string[]) =>
+      `*${words.length}\r\n` + words.map((w) => `$${w.length}\r\n${w}\r\n`).join("");
+    conn.send(resp("PING") + resp("SET", "k", "v"));
+    conn.send(resp("GET", "mykey").slice(0, 9));
+    conn.send(resp("GET", "mykey").slice(9) + resp("FLUSHALL"));
+    conn.end();
+    assertEquals((await done).end, "eof");
+    assertEquals(conn.text(), "+PONG\r\n+OK\r\n$5\r\nmykey\r\n-ERR unknown command\r\n");
+  },
+);
