@@ -16,6 +16,7 @@ import type { ServerHandle, ServerOptions, SessionInfo, SessionObserver } from "
 import { formatAddr } from "./listeners.ts";
 import { ListenerSet, type Route, type Slot, wantedListeners } from "./listener_set.ts";
 import { SessionSet } from "./session_set.ts";
+import { BurstRelease } from "./burst_release.ts";
 import { ShutdownProgress } from "./shutdown_progress.ts";
 import { isTlsConn, tlsHandshake } from "./tls_handshake.ts";
 
@@ -52,6 +53,7 @@ class Server implements ServerHandle {
   #onAbort = () => void this.close();
   #listeners: ListenerSet;
   #sessions = new SessionSet();
+  #burst: BurstRelease;
   #connections = 0;
   #reloads: Promise<void> = Promise.resolve();
   #stopping: Promise<void> | undefined;
@@ -70,6 +72,7 @@ class Server implements ServerHandle {
     this.#signal = options.signal;
     this.#onListen = options.onListen;
     this.finished = new Promise((resolve) => this.#resolveFinished = resolve);
+    this.#burst = new BurstRelease({ logger: this.#logger });
     this.#listeners = new ListenerSet({
       logger: this.#logger,
       onConn: (conn, slot) => this.#accepted(conn, slot),
@@ -167,6 +170,7 @@ class Server implements ServerHandle {
       action: SESSION_ACTION,
     };
     this.#sessions.run((signal) => this.#session(conn, socket, route, info, context, signal));
+    this.#burst.note(this.#sessions.size);
   }
 
   async #session(
@@ -219,6 +223,7 @@ class Server implements ServerHandle {
       } catch { /* already closed */ }
     }
     this.#ended(info, result, startedAt, context);
+    this.#burst.note(this.#sessions.size - 1); // this session leaves the set just after
   }
 
   #ended(info: SessionInfo, result: SessionResult, startedAt: Date, context: LogContext): void {
@@ -236,6 +241,7 @@ class Server implements ServerHandle {
       this.#sessions.abortAll();
     }
     if (this.#stopping) return this.#stopping;
+    this.#burst.stop();
     this.#signal?.removeEventListener("abort", this.#onAbort);
     const listenersClosed = this.#listeners.stop();
     if (!fast) {
