@@ -24,6 +24,15 @@ import {
   compileWhen,
   STEP_CONTEXTS,
 } from "./block_steps.ts";
+import {
+  compileClose,
+  compileRandomBytes,
+  compileReset,
+  compileSendChunk,
+  compileSendLimit,
+  compileSendRate,
+  compileShutdown,
+} from "./fault_steps.ts";
 import { compileInclude } from "./include.ts";
 import {
   compileErrorLog,
@@ -164,6 +173,15 @@ export const DIRECTIVES: ReadonlyMap<string, DirectiveSpec> = new Map([
   ["when", entry(MATCH, [1, 4], compileWhen, true)],
   ["default", entry(MATCH, [0, 0], compileDefault, true)],
 
+  // faults (issue 11): steps, usable anywhere a step is
+  ["echo_close", entry(STEPS, [0, 0], compileClose)],
+  ["echo_reset", entry(STEPS, [0, 0], compileReset)],
+  ["echo_shutdown", entry(STEPS, [0, 0], compileShutdown)],
+  ["echo_send_rate", entry(STEPS, [1, 1], compileSendRate)],
+  ["echo_send_chunk", entry(STEPS, [1, 2], compileSendChunk)],
+  ["echo_send_limit", entry(STEPS, [1, 2], compileSendLimit)],
+  ["echo_random_bytes", entry(STEPS, [1, 1], compileRandomBytes)],
+
   // echo settings: stream and server context, inherited by servers
   ["echo_send_timeout", entry(STREAM_SERVER, [1, 1], setting("sendTimeout"))],
   ["echo_read_timeout", entry(STREAM_SERVER, [1, 1], setting("readTimeout"))],
@@ -174,4 +192,5 @@ export const DIRECTIVES: ReadonlyMap<string, DirectiveSpec> = new Map([
   ["echo_lingering_timeout", entry(STREAM_SERVER, [1, 1], setting("lingeringTimeout"))],
   ["echo_mismatch_action", entry(STREAM_SERVER, [1, 1], setting("mismatchAction"))],
   ["postpone_output", entry(STREAM_SERVER, [1, 1], setting("postponeOutput"))],
+  ["echo_random_seed", entry(STREAM_SERVER, [1, 1], setting("randomSeed"))],
 ]);

@@ -12,6 +12,7 @@ import { splitEchoArgs } from "./echo_args.ts";
 import { argBytes, argBytesInto, showToken } from "./bytes.ts";
 import { decodeEscapes, stringArgs } from "./escapes.ts";
 import { ConfigError } from "./errors.ts";
+import { sleepRange } from "./fault_steps.ts";
 import type { Directive } from "./parser.ts";
 import { compileReadCounted } from "./read_directives.ts";
 import type { CompileState, Scope, ServerScope } from "./scope.ts";
@@ -169,10 +170,24 @@ function checkDuplicateBytes(
   );
 }
 
-/** `echo_sleep [--] SECONDS`: a timer, seconds with up to three decimals. */
+/**
+ * `echo_sleep [--] SECONDS`: a timer, seconds with up to three decimals; or `MIN..MAX`, a
+ * random delay in that range.
+ */
 export function compileSleep(d: Directive, scope: Scope): void {
   const { values: args } = values(d, false);
   requireCount(d, args.length, 1);
+  const range = sleepRange(d, args[0]);
+  if (range) {
+    stepsOf(scope).push({
+      op: "sleep",
+      directive: d.name,
+      pos: d.pos,
+      ms: range.min,
+      maxMs: range.max,
+    });
+    return;
+  }
   const delay = parseDelay(args[0]);
   if (delay === null) {
     throw new ConfigError(

@@ -12,7 +12,7 @@ import type { Directive } from "./parser.ts";
 import type { Scope } from "./scope.ts";
 import type { ClientErrorLogLevel, EchoSettings, LingeringClose, MismatchAction } from "./types.ts";
 import { atMost, MAX_READ_BUFFER_SIZE, sizeText } from "./limits.ts";
-import { MAX_TIMER_MS, parseSize, parseTime } from "./units.ts";
+import { MAX_TIMER_MS, parseInteger, parseSize, parseTime } from "./units.ts";
 
 /** The module's defaults (its `merge_srv_conf`). */
 export const DEFAULT_ECHO_SETTINGS: Readonly<EchoSettings> = Object.freeze({
@@ -95,6 +95,16 @@ const READERS: SettingReader = {
   lingeringTimeout: timeValue,
   mismatchAction: (d) => enumValue(d, MISMATCH),
   postponeOutput: sizeValue,
+  randomSeed: (d) => {
+    const seed = parseInteger(d.args[0]);
+    if (seed === null) {
+      throw new ConfigError(
+        `"${d.name}" directive invalid value "${showToken(d.args[0])}": must be a whole number`,
+        d.pos,
+      );
+    }
+    return seed;
+  },
 };
 
 /**

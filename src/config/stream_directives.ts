@@ -7,6 +7,7 @@
  */
 
 import { ConfigError } from "./errors.ts";
+import { outputAfterShutdown } from "./fault_steps.ts";
 import { listenKey, parseListen } from "./listen.ts";
 import type { Directive } from "./parser.ts";
 import type { Scope, ServerScope, StreamScope } from "./scope.ts";
@@ -49,6 +50,7 @@ export function compileServer(d: Directive, scope: Scope): void {
     throw new ConfigError('no "listen" is defined for server', d.pos);
   }
   checkNameRefs(server);
+  scope.state.notices.push(...outputAfterShutdown(server.steps));
   stream.servers.push(server);
 }
 

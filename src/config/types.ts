@@ -54,6 +54,8 @@ export interface EchoSettings {
   mismatchAction?: MismatchAction;
   /** `postpone_output` in bytes; absent or 0 means off. */
   postponeOutput?: number;
+  /** `echo_random_seed`; unset: every session is seeded at random. */
+  randomSeed?: number;
 }
 
 /** Values of `echo_mismatch_action`. */
@@ -97,12 +99,14 @@ export interface FlushWaitStep extends StepBase {
   op: "flush_wait";
 }
 
-/** `echo_sleep SECONDS`: a timer of `ms` milliseconds. */
+/** `echo_sleep SECONDS` or `echo_sleep MIN..MAX`: a timer of `ms` (to `maxMs`) milliseconds. */
 export interface SleepStep extends StepBase {
   /** Step kind. */
   op: "sleep";
-  /** Sleep time in milliseconds. */
+  /** Sleep time in milliseconds (the shortest, for a range). */
   ms: number;
+  /** For `MIN..MAX`: the longest sleep; each run picks a whole number of ms in the range. */
+  maxMs?: number;
 }
 
 /** `echo_read_bytes SIZE`: append exactly `n` more bytes to the reading buffer. */
@@ -277,6 +281,60 @@ export interface FlushStep extends StepBase {
   op: "flush";
 }
 
+/** `echo_close`: flush what is queued and end the session now (lingering rules apply). */
+export interface CloseStep extends StepBase {
+  /** Step kind. */
+  op: "close";
+}
+
+/** `echo_reset`: drop queued output and end the connection with a TCP reset. */
+export interface ResetStep extends StepBase {
+  /** Step kind. */
+  op: "reset";
+}
+
+/** `echo_shutdown`: flush, then half-close the write side; reads go on. */
+export interface ShutdownStep extends StepBase {
+  /** Step kind. */
+  op: "shutdown";
+}
+
+/** `echo_send_rate SIZE`: pace later output to `rate` bytes per second (0: unpaced). */
+export interface SendRateStep extends StepBase {
+  /** Step kind. */
+  op: "send_rate";
+  /** Bytes per second; 0 turns pacing off. */
+  rate: number;
+}
+
+/** `echo_send_chunk SIZE [DELAY]`: later output in writes of at most `size` bytes. */
+export interface SendChunkStep extends StepBase {
+  /** Step kind. */
+  op: "send_chunk";
+  /** Largest write in bytes; 0 turns slicing off. */
+  size: number;
+  /** Milliseconds between two writes. */
+  delayMs: number;
+}
+
+/** `echo_send_limit SIZE [reset]`: end the connection after `size` more bytes. */
+export interface SendLimitStep extends StepBase {
+  /** Step kind. */
+  op: "send_limit";
+  /** Bytes still allowed out. */
+  size: number;
+  /** True: end with a reset; false: a plain close. */
+  reset: boolean;
+}
+
+/** `echo_random_bytes SIZE`: send `size` random bytes. */
+export interface RandomBytesStep extends StepBase {
+  /** Step kind. */
+  op: "random_bytes";
+  /** How many bytes. */
+  size: number;
+}
+
 /** One step of a server's script, run in order for every connection. */
 export type Step =
   | EchoStep
@@ -299,7 +357,14 @@ export type Step =
   | ReadRegexStep
   | ReadCountedStep
   | ReadLengthStep
-  | FlushStep;
+  | FlushStep
+  | CloseStep
+  | ResetStep
+  | ShutdownStep
+  | SendRateStep
+  | SendChunkStep
+  | SendLimitStep
+  | RandomBytesStep;
 
 /** Fields every listener has. */
 export interface ListenBase {

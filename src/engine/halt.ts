@@ -35,6 +35,17 @@ export class SessionHalt extends Error {
 }
 
 /**
+ * Thrown by `echo_close`: the script ends here as if it had run to its end (queued output is
+ * flushed, lingering rules apply). Out of loops and branches alike.
+ */
+export class ScriptEnd extends Error {
+  constructor() {
+    super("echo_close");
+    this.name = "ScriptEnd";
+  }
+}
+
+/**
  * errno and text for the socket errors a client can cause, as nginx prints them, by the error's
  * `name` (the transport's error classes are named after them: ConnectionReset, ...) or its
  * `code` (ECONNRESET, ...). The engine names no runtime: the transport's errors are matched by

@@ -6,6 +6,8 @@
  *
  * @module
  */
+import { type OutputStage, Stages, type StageSlot } from "./stages/stage.ts";
+import { sleep } from "./timers.ts";
 
 import type { OutputWriter } from "./direct_writer.ts";
 
@@ -38,12 +40,24 @@ export interface OutputOptions {
   postpone?: number;
 }
 
-/** One queued piece of output: `chunk`, written whole `times` times, then `tail` once. */
+/**
+ * One queued piece of output: `chunk`, written whole `times` times, then `tail` once; or
+ * `left` bytes made by `make` on the way out; or a change of output stages (`apply`), made
+ * when the pump reaches it so that it applies to output queued after it.
+ */
 interface Item {
   chunk: Uint8Array;
   times: number;
   tail: Uint8Array | null;
+  make?: (max: number) => Uint8Array;
+  left?: number;
+  apply?: () => void;
 }
+
+const EMPTY = new Uint8Array(0);
+
+/** Generated output is made in pieces of at most this many bytes. */
+const MADE_PIECE = 64 * 1024;
 
 const now = () => performance.now();
 
@@ -112,6 +126,12 @@ export class Output {
   /** Output held by `postpone_output`, and its size. */
   #holding: Uint8Array[] = [];
   #held = 0;
+  /** Output stages (pacing, slicing, limit); null while none is in place (the common case). */
+  #stages: Stages | null = null;
+  /** Ends stage pauses when the output is given up. */
+  #stageAbort: AbortController | null = null;
+  /** True while a stage pauses on purpose: not a lack of progress for the send timer. */
+  #pausing = false;
 
   constructor(writer: OutputWriter, options: OutputOptions) {
     this.#writer = writer;
@@ -134,16 +154,60 @@ export class Output {
     return this.#failed;
   }
 
+  /** True once the writable side was closed ({@linkcode Output.close}, a half-close). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Puts `stage` in `slot` (null removes it) for output queued from now on: output queued
+   * before goes out as it would have. See src/engine/stages/stage.ts.
+   */
+  setStage(slot: StageSlot, stage: OutputStage | null): void {
+    if (this.#failed) return;
+    // What postpone_output holds was queued before: it goes out first, as it would have.
+    this.flush();
+    const apply = () => {
+      this.#stageAbort ??= new AbortController();
+      const stages = this.#stages ?? new Stages();
+      this.#stages = stages;
+      stages.set(slot, stage);
+      if (stages.empty && this.#stages === stages) this.#stages = null;
+    };
+    if (this.#queue.length === 0) {
+      apply();
+      return;
+    }
+    this.#queue.push({ chunk: EMPTY, times: 0, tail: null, apply });
+    this.#kick();
+  }
+
+  /**
+   * Queues `total` bytes made on the way out by `make(max)` (which returns at most `max`
+   * bytes, at least one), so a large generated reply never sits in memory whole.
+   */
+  pushMade(total: number, make: (max: number) => Uint8Array): void {
+    if (total <= 0 || this.#failed || this.#closed) return;
+    this.flush(); // what postpone_output holds goes first
+    this.#queue.push({ chunk: EMPTY, times: 0, tail: null, make, left: total });
+    this.#kick();
+  }
+
   /** Queues `data` (kept by reference: it must not change until written). */
   push(data: Uint8Array): void {
-    if (data.byteLength === 0 || this.#failed) return;
+    if (data.byteLength === 0 || this.#failed || this.#closed) return;
     if (this.#postpone > 0) {
       this.#holding.push(data);
       this.#held += data.byteLength;
       if (this.#held >= this.#postpone) this.flush();
       return;
     }
-    if (this.#queue.length === 0 && !this.#pumping && this.#hasRoom()) {
+    this.#enqueue(data);
+  }
+
+  /** Writes `data` at once when nothing is ahead of it and no stage is in place, else queues it. */
+  #enqueue(data: Uint8Array): void {
+    if (this.#queue.length === 0 && !this.#pumping && this.#stages === null && this.#hasRoom()) {
       this.#write(data);
       return;
     }
@@ -156,7 +220,7 @@ export class Output {
    * Nothing is copied: the same chunk is written again and again.
    */
   pushRepeat(chunk: Uint8Array, total: number): void {
-    if (total <= 0 || chunk.byteLength === 0 || this.#failed) return;
+    if (total <= 0 || chunk.byteLength === 0 || this.#failed || this.#closed) return;
     if (this.#postpone > 0) {
       if (this.#held + total < this.#postpone) {
         // small enough to hold: materialize it (less than postpone_output bytes)
@@ -196,12 +260,7 @@ export class Output {
     this.#holding = [];
     this.#held = 0;
     if (this.#failed) return;
-    if (this.#queue.length === 0 && !this.#pumping && this.#hasRoom()) {
-      this.#write(data);
-      return;
-    }
-    this.#queue.push({ chunk: data, times: 1, tail: null });
-    this.#kick();
+    this.#enqueue(data);
   }
 
   /** Resolves once everything queued so far has been written; rejects if writing failed. */
@@ -212,9 +271,10 @@ export class Output {
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
-  /** Half-closes: waits for the queue to drain, then closes the writable side. */
+  /** Half-closes: waits for the queue to drain, then closes the writable side (once). */
   async close(): Promise<void> {
     await this.drained();
+    if (this.#closed) return;
     this.#inFlight++;
     this.#armWatchdog();
     try {
@@ -243,6 +303,7 @@ export class Output {
     this.#queue.length = 0;
     this.#holding = [];
     this.#held = 0;
+    this.#stageAbort?.abort();
     this.#stopWatchdog();
     if (!this.#closed) this.#writer.abort(ABANDONED).catch(() => {});
     this.#rejectWaiters();
@@ -288,7 +349,15 @@ export class Output {
     while (this.#queue.length > 0 && !this.#failed) {
       const item = this.#queue[0];
       let piece: Uint8Array;
-      if (item.times > 0) {
+      if (item.apply) {
+        this.#queue.shift();
+        item.apply();
+        continue;
+      } else if (item.make) {
+        piece = item.make(Math.min(item.left!, MADE_PIECE));
+        item.left! -= piece.byteLength;
+        if (item.left! <= 0 || piece.byteLength === 0) this.#queue.shift();
+      } else if (item.times > 0) {
         item.times--;
         piece = item.chunk;
       } else if (item.tail) {
@@ -296,6 +365,10 @@ export class Output {
         item.tail = null;
       } else {
         this.#queue.shift();
+        continue;
+      }
+      if (this.#stages) {
+        await this.#stages.send(piece, this.#toSocket, this.#pause);
         continue;
       }
       if (!this.#hasRoom()) {
@@ -312,11 +385,42 @@ export class Output {
     }
   }
 
-  #write(piece: Uint8Array): void {
+  /** The end of the stage chain: waits for room, writes, and resolves once written. */
+  #toSocket = async (piece: Uint8Array): Promise<void> => {
+    if (!this.#failed && !this.#hasRoom()) {
+      this.#armWatchdog();
+      try {
+        await this.#writer.ready;
+      } catch (err) {
+        this.#fail({ error: err });
+      }
+    }
+    if (!this.#failed) await this.#write(piece);
+    // Failed: stop the stages' loops (the pump ends quietly, the failure is already reported).
+    if (this.#failed) throw this.#failure;
+  };
+
+  /** A stage's deliberate wait: the send timer does not run meanwhile. */
+  #pause = async (ms: number): Promise<void> => {
+    if (!this.#failed) {
+      this.#pausing = true;
+      try {
+        await sleep(ms, this.#stageAbort?.signal);
+      } finally {
+        this.#pausing = false;
+        this.#lastProgress = now();
+      }
+    }
+    // Given up meanwhile: stop the stage's loop (the pump ends quietly, output already failed).
+    if (this.#failed) throw this.#failure;
+  };
+
+  /** Writes `piece`; the promise resolves once it settled (never rejects). */
+  #write(piece: Uint8Array): Promise<void> {
     this.#inFlight++;
     this.#armWatchdog();
     const size = piece.byteLength;
-    this.#writer.write(piece).then(
+    return this.#writer.write(piece).then(
       () => {
         this.#inFlight--;
         this.#written += size;
@@ -345,6 +449,7 @@ export class Output {
       this.#stopWatchdog();
       return;
     }
+    if (this.#pausing) return;
     const accepted = this.#options.progress?.();
     if (accepted !== undefined && accepted !== this.#lastAccepted) {
       this.#lastAccepted = accepted;
@@ -367,6 +472,7 @@ export class Output {
       ? new Error("send timed out")
       : (cause.error instanceof Error ? cause.error : new Error(String(cause.error)));
     this.#queue.length = 0;
+    this.#stageAbort?.abort();
     this.#stopWatchdog();
     this.#rejectWaiters();
     this.#options.onFail(cause);

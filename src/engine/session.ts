@@ -10,9 +10,10 @@ import type { LogContext, Logger, LogLevel } from "../log/logger.ts";
 import { ByteReader } from "./byte_reader.ts";
 import { DirectWriter } from "./direct_writer.ts";
 import { Discarder } from "./discarder.ts";
-import { osFailure, SessionHalt, toHalt } from "./halt.ts";
+import { osFailure, ScriptEnd, SessionHalt, toHalt } from "./halt.ts";
 import { linger, PROBE_MS } from "./lingering.ts";
 import { Output } from "./output.ts";
+import { type Prng, sessionPrng } from "./random.ts";
 import type { StepContext } from "./step_context.ts";
 import { runStep } from "./steps/run_step.ts";
 import { TIMED_OUT, withTimeout } from "./timers.ts";
@@ -106,6 +107,7 @@ class Session implements StepContext {
   #scriptDone = false;
   /** True once the session closed gracefully (lingered, or the client ended): no reset. */
   #graceful = false;
+  #prng: Prng | null = null;
   #closeMode: CloseMode = "auto";
   lastStart = 0;
   lastEnd = 0;
@@ -240,6 +242,11 @@ class Session implements StepContext {
     });
   }
 
+  random(): Prng {
+    this.#prng ??= sessionPrng(this.settings, this.settings.randomSeed);
+    return this.#prng;
+  }
+
   debug(message: string): void {
     if (this.#debugOn) this.#logger.log("debug", message, this.#ctx);
   }
@@ -268,9 +275,13 @@ class Session implements StepContext {
     const steps = this.#script.steps;
     if (steps.length === 0) return { end: "eof", bytesIn: 0, bytesOut: 0 }; // no echo directives
     try {
-      for (const step of steps) {
-        if (this.#halt) throw this.#halt;
-        await runStep(this, step);
+      try {
+        for (const step of steps) {
+          if (this.#halt) throw this.#halt;
+          await runStep(this, step);
+        }
+      } catch (err) {
+        if (!(err instanceof ScriptEnd) || this.#halt) throw err; // echo_close: the end, early
       }
       this.#scriptDone = true;
       await this.until(this.output.drained());
@@ -309,7 +320,8 @@ class Session implements StepContext {
 
   /** After a halt: what may still be sent is sent, then the connection closes. */
   async #afterHalt(halt: SessionHalt): Promise<void> {
-    if (halt.drain && this.#closeMode !== "reset") {
+    if (this.#closeMode === "reset") return; // queued output is dropped
+    if (halt.drain) {
       // e.g. a request data mismatch: what was answered before it still reaches the client
       await this.#bounded(this.output.drained());
       return;
@@ -359,15 +371,21 @@ class Session implements StepContext {
   async #cleanup(): Promise<void> {
     this.#scriptDone = true;
     this.halt(CLOSING);
-    try {
-      if (this.#closeMode === "reset" || (this.#closeMode === "auto" && this.#cOnClose())) {
+    if (this.#closeMode === "reset") {
+      // A reset the script asked for (echo_reset, echo_send_limit ... reset): queued output is
+      // dropped, writes in flight settle (what was flushed arrives first), then the reset.
+      await this.output.abandon(SETTLE_MS);
+      try {
         if (this.#io.reset) this.#io.reset();
         else this.#io.close();
-      } else {
-        this.#io.close();
-      }
-    } catch { /* already closed */ }
-    await this.output.abandon(SETTLE_MS);
+      } catch { /* already closed */ }
+    } else {
+      try {
+        if (this.#closeMode === "auto" && this.#cOnClose() && this.#io.reset) this.#io.reset();
+        else this.#io.close();
+      } catch { /* already closed */ }
+      await this.output.abandon(SETTLE_MS);
+    }
     if (this.#reader?.eof) {
       // The reader saw EOF: its stream is closed, and cancelling a closed stream resolves at
       // once, so no settle timer (a setTimeout and a clearTimeout per session) is needed.

@@ -8,6 +8,7 @@ import type { EchoSettings } from "../config/types.ts";
 import type { ByteReader } from "./byte_reader.ts";
 import type { SessionHalt } from "./halt.ts";
 import type { Output } from "./output.ts";
+import type { Prng } from "./random.ts";
 import type { CloseMode, SessionEnd } from "./types.ts";
 import type { LogLevel } from "../log/logger.ts";
 
@@ -66,4 +67,8 @@ export interface StepContext {
   loopMark: number;
   /** True once a loop ended at the client's EOF: the enclosing loops end after this iteration. */
   eofEnded: boolean;
+  /** Ends the session from outside a step (first caller wins): pending waits reject. */
+  halt(halt: SessionHalt): void;
+  /** The session's random generator, made on first use (see src/engine/random.ts). */
+  random(): Prng;
 }

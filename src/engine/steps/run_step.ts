@@ -17,6 +17,16 @@ import {
   runTestRequest,
 } from "./conversation_reads.ts";
 import { runDiscardRequest } from "./discard_step.ts";
+import {
+  runClose,
+  runRandomBytes,
+  runReset,
+  runSendChunk,
+  runSendLimit,
+  runSendRate,
+  runShutdown,
+  skippedAfterShutdown,
+} from "./fault_steps.ts";
 import { BREAK, type Flow } from "./flow.ts";
 import { runDuplicate, runEcho, runFlush, runFlushWait } from "./output_steps.ts";
 import { runReadBytes, runReadLine, runRequestData } from "./read_steps.ts";
@@ -35,9 +45,9 @@ function unreachable(step: never): never {
 export function runStep(ctx: StepContext, step: Step): Promise<Flow> | Flow {
   switch (step.op) {
     case "echo":
-      return runEcho(ctx, step);
+      return skippedAfterShutdown(ctx, step) ? undefined : runEcho(ctx, step);
     case "duplicate":
-      return runDuplicate(ctx, step);
+      return skippedAfterShutdown(ctx, step) ? undefined : runDuplicate(ctx, step);
     case "flush_wait":
       return runFlushWait(ctx);
     case "sleep":
@@ -47,13 +57,14 @@ export function runStep(ctx: StepContext, step: Step): Promise<Flow> | Flow {
     case "read_line":
       return runReadLine(ctx, step);
     case "request_data":
+      if (ctx.output.closed) skippedAfterShutdown(ctx, step); // the buffer is still cleared
       return runRequestData(ctx);
     case "discard_request":
       return runDiscardRequest(ctx);
     case "echo_template":
-      return runEchoTemplate(ctx, step);
+      return skippedAfterShutdown(ctx, step) ? undefined : runEchoTemplate(ctx, step);
     case "duplicate_template":
-      return runDuplicateTemplate(ctx, step);
+      return skippedAfterShutdown(ctx, step) ? undefined : runDuplicateTemplate(ctx, step);
     case "loop":
       return runLoop(ctx, step);
     case "break":
@@ -76,6 +87,20 @@ export function runStep(ctx: StepContext, step: Step): Promise<Flow> | Flow {
       return runReadLength(ctx, step);
     case "flush":
       return runFlush(ctx);
+    case "close":
+      return runClose(ctx);
+    case "reset":
+      return runReset(ctx, step);
+    case "shutdown":
+      return runShutdown(ctx);
+    case "send_rate":
+      return runSendRate(ctx, step);
+    case "send_chunk":
+      return runSendChunk(ctx, step);
+    case "send_limit":
+      return runSendLimit(ctx, step);
+    case "random_bytes":
+      return runRandomBytes(ctx, step);
     default:
       return unreachable(step);
   }
