@@ -1,6 +1,6 @@
 /**
  * Fault steps in the engine, over in-memory connections (the real-socket behaviour is in
- * e2e_faults_test.ts): what each sends, when the session ends, and how.
+ * mod_faults_test.ts): what each sends, when the session ends, and how.
  */
 import assert from "node:assert/strict";
 import { Prng, sessionPrng } from "../src/engine/random.ts";

@@ -19,10 +19,9 @@ import type { Next, OutputStage } from "./stage.ts";
  * const seen: number[] = [];
  * const limit = new LimitStage(5, () => ended++);
  * const next = (p: Uint8Array) => (seen.push(p.length), Promise.resolve());
- * const pause = () => Promise.resolve();
- * await limit.write(new Uint8Array(3), next, pause);
- * await limit.write(new Uint8Array(3), next, pause);
- * await limit.write(new Uint8Array(3), next, pause);
+ * await limit.write(new Uint8Array(3), next);
+ * await limit.write(new Uint8Array(3), next);
+ * await limit.write(new Uint8Array(3), next);
  * assert.deepEqual(seen, [3, 2]);
  * assert.equal(ended, 1);
  * ```
