@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { configError, inServer, noticesOf, onlyServer } from "./config_fixtures.ts";
 
-const steps = (body: string) =>
+const steps = (body: string): Record<string, unknown>[] =>
   onlyServer(inServer(body)).steps.map(({ directive: _d, pos: _p, ...rest }) => rest);
 
 const compiled: { name: string; body: string; want: unknown[] }[] = [
@@ -210,4 +210,23 @@ Deno.test("config: output after a top-level echo_shutdown is reported at load", 
     '"echo_random_bytes" after "echo_shutdown" (/etc/se.conf:5) sends nothing',
   ]);
   assert.deepEqual(noticesOf(inServer("echo a; echo_shutdown; echo_read_line;")), []);
+});
+
+Deno.test("config: fault sizes are bounded at 1 TiB, with file and line", () => {
+  const err = configError(`stream {\n server {\n  listen 0;\n  echo_random_bytes 1025g;\n }\n}`, {
+    file: "/etc/se.conf",
+  });
+  assert.equal(
+    err.message,
+    '"echo_random_bytes" directive invalid value "1025g": must be at most 1024g in /etc/se.conf:4',
+  );
+  assert.equal(steps("echo_send_limit 1024g;")[0].size, 2 ** 40);
+});
+
+Deno.test("config: fault directives work inside loops and branches", () => {
+  const s = onlyServer(inServer(
+    'echo_loop 2 { echo_send_chunk 1; echo_read_line; echo_match { when "q" { echo_reset; } ' +
+      "default { echo_sleep 0..0.1; echo_close; } } }",
+  )).steps;
+  assert.equal(s[0].op, "loop");
 });

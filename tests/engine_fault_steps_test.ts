@@ -216,3 +216,25 @@ Deno.test("Prng.below stays in range and covers it", () => {
   }
   assert.equal(seen.size, 10);
 });
+
+Deno.test("fault steps run inside loops and branches: echo_close leaves every loop", async () => {
+  const { conn, done } = runMemory(script(
+    `${off} echo_loop { echo_read_line; echo_match { when = "quit\\n" { echo bye; echo_close; } ` +
+      `default { echo_request_data; } } } echo never;`,
+  ));
+  conn.send("a\nb\nquit\nc\n");
+  assert.equal((await done).end, "eof");
+  assert.equal(conn.text(), "a\nb\nbye\n");
+});
+
+Deno.test("fault steps run inside loops and branches: echo_reset in a branch", async () => {
+  const { conn, done } = runMemory(script(
+    `${off} echo_loop { echo_read_line; echo_match { when = "boom\\n" { echo_reset; } ` +
+      `default { echo_send_chunk 1; echo_request_data; } } }`,
+  ));
+  conn.send("ab\nboom\nlater\n");
+  const result = await done;
+  assert.equal(result.end, "reset");
+  assert.equal(conn.text(), "ab\n");
+  assert.deepEqual(conn.chunkSizes, [1, 1, 1], "the chunking set inside the loop applied");
+});
