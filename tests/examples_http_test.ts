@@ -154,3 +154,29 @@ clientTest("curl's Expect: 100-continue gets its 100 before the body is echoed",
   const sent = new TextDecoder().decode(t.sent);
   assert.ok(sent.startsWith("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"), sent.slice(0, 80));
 });
+
+clientTest("curl requests with fewer and more headers are read up to the blank line", [
+  "curl",
+], async (bin) => {
+  await using ex = await serveExample("http.conf");
+  const url = `http://127.0.0.1:${ex.port}/`;
+  const w = ["-sS", "--max-time", "10", "-w", "|%{num_connects}\n"];
+  const out = await runClient(bin.curl, [
+    ...w,
+    "-H",
+    "Accept:", // curl drops a header given without a value
+    "-H",
+    "User-Agent:",
+    url,
+    "--next",
+    ...w,
+    ...Array.from({ length: 40 }, (_, i) => ["-H", `X-Extra-${i}: ${"v".repeat(i)}`]).flat(),
+    url,
+  ]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(out.stdout, "stream-echo HTTP mock\n|1\nstream-echo HTTP mock\n|0\n");
+  const [t] = await ex.sessions();
+  const received = new TextDecoder().decode(t.received);
+  assert.match(received, /^GET \/ HTTP\/1\.1\r\nHost: [^\r]+\r\n\r\nGET \/ HTTP\/1\.1\r\n/);
+  assert.match(received, /X-Extra-39: v{39}\r\n\r\n$/);
+});
