@@ -99,3 +99,13 @@ Deno.test("check of a config including /dev/zero, /dev/urandom or a FIFO fails a
     assert.ok(ms < 10_000, `check took ${ms.toFixed(0)} ms`);
   }
 });
+
+Deno.test("check of /dev/zero as the main config fails at once, saying what it is", async () => {
+  using dir = new TempDir();
+  const r = await runCli(["check", "-c", "/dev/zero"], dir.path);
+  assert.equal(r.code, 1);
+  assert.ok(
+    r.stderr.includes('[emerg] "/dev/zero" is not a regular file (a character device)\n'),
+    r.stderr,
+  );
+});

@@ -118,6 +118,10 @@ const missingSemicolon: {
     body: "echo listen echo_sleep;",
   },
   {
+    name: "a directive of another block on the next line: no warning",
+    body: 'echo "hello"\n    stream events;',
+  },
+  {
     name: "other words on the next line: no warning",
     body: 'echo "hello"\n    world;',
   },

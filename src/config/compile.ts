@@ -45,14 +45,16 @@ function compileDirective(d: Directive, scope: Scope): void {
 
 /**
  * nginx's classic missing `;`: `echo "220 hi"` with `echo_discard_request;` on the next line
- * sends the next directive's name as text. A known directive name among the arguments of a
- * text directive, on a later line than the directive, is warned about once (the config
- * still loads, as in nginx).
+ * sends the next directive's name as text. A name among the arguments of a text directive,
+ * on a later line than the directive, of a directive allowed in the same block, is warned
+ * about once (the config still loads, as in nginx).
  */
 function warnMissingSemicolon(d: Directive, scope: Scope): void {
   const lines = d.argLines!;
   for (let i = 0; i < d.args.length; i++) {
-    if (lines[i] === d.pos.line || !DIRECTIVES.has(d.args[i])) continue;
+    if (lines[i] === d.pos.line) continue;
+    // only a directive that could follow here (so "default" or "when" in text is no alarm)
+    if (DIRECTIVES.get(d.args[i])?.contexts.includes(scope.context) !== true) continue;
     scope.state.notices.push({
       level: "warn",
       message: `"${d.name}" also sends "${d.args[i]}" from line ${lines[i]} as text, ` +
