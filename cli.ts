@@ -12,6 +12,8 @@ import { commandHelp, USAGE } from "./src/cli/usage.ts";
 import { writeAllSync } from "./src/cli/error_log.ts";
 import { formatLogLine } from "./src/log/logger.ts";
 import { LogSink } from "./src/log/sink.ts";
+import { isWorkerThread } from "./src/lifecycle/worker_protocol.ts";
+import { runWorkerThread } from "./src/lifecycle/worker_thread.ts";
 
 /** The version printed by `stream-echo --version` (from deno.json, compiled in). */
 export const VERSION: string = denoJson.version;
@@ -59,11 +61,15 @@ export async function main(args: readonly string[], io: CliIO = processIO): Prom
     case "check":
       return check(inv, io);
     case "serve":
-      return await serve(inv, io);
+      // Worker threads (`worker_processes N`) load this very module again: the bundle and the
+      // compiled binary carry them with no second entry point.
+      return await serve(inv, io, { workerModule: import.meta.url });
   }
 }
 
-if (import.meta.main) {
+if (import.meta.main && isWorkerThread()) {
+  runWorkerThread();
+} else if (import.meta.main) {
   // A fatal error (an exception nothing caught) still gets its line out, and the lines before
   // it, before the process ends.
   globalThis.addEventListener("error", (e) => {

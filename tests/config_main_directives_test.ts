@@ -52,7 +52,6 @@ stream {
   const noted = config.notices.map((n) => n.message.split(" ")[0]);
   assert.deepEqual(noted, [
     '"user"',
-    '"worker_processes"',
     '"worker_rlimit_nofile"',
     '"daemon"',
     '"master_process"',
@@ -74,15 +73,9 @@ Deno.test("worker_processes takes a number", () => {
   assert.equal(parseConfig("worker_processes 4;").main.workerProcesses, 4);
 });
 
-Deno.test("worker_processes other than 1 comes with a notice that one process serves", () => {
-  const notices = parseConfig("worker_processes 4;").notices;
-  assert.equal(notices.length, 1);
-  assert.match(
-    notices[0].message,
-    /"worker_processes" is 4, but stream-echo serves from one process/,
-  );
-  assert.equal(notices[0].pos.line, 1);
-  assert.deepEqual(parseConfig("worker_processes 1;").notices, []);
+Deno.test("worker_processes N and auto are acted on, with no notice", () => {
+  assert.deepEqual(parseConfig("worker_processes 4;").notices, []);
+  assert.equal(parseConfig("worker_processes auto;").main.workerProcesses, "auto");
 });
 
 Deno.test("an absolute error_log path stays as written", () => {

@@ -20,13 +20,24 @@ export interface CliIO {
   flush?(timeoutMs?: number): Promise<boolean>;
 }
 
+/** Options for {@linkcode serve}. */
+export interface ServeOptions {
+  /** The program's entry module, loaded again by each worker thread (`worker_processes`). */
+  workerModule?: string | URL;
+}
+
 /**
  * Runs the server until SIGTERM/SIGINT (fast) or SIGQUIT (graceful); SIGHUP reloads, SIGUSR1
  * reopens the logs. Resolves to the exit code: 0 after a signal, 1 when the config, the error
  * log, the pid file or a listener fails at start. The work is the {@linkcode Lifecycle}'s.
  */
-export function serve(inv: Invocation, io: CliIO): Promise<number> {
+export function serve(
+  inv: Invocation,
+  io: CliIO,
+  options: ServeOptions = {},
+): Promise<number> {
   return new Lifecycle({
+    ...options,
     config: inv.config,
     errorLog: inv.errorLog,
     logLevel: inv.logLevel,

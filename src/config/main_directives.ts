@@ -80,13 +80,6 @@ export function compileWorkerProcesses(d: Directive, scope: Scope): void {
   once(d, scope);
   const workers = d.args[0] === "auto" ? "auto" : positive(d, d.args[0], MAX_WORKER_PROCESSES);
   scope.state.main.workerProcesses = workers;
-  if (workers !== 1) {
-    scope.state.notices.push({
-      message: `"worker_processes" is ${workers}, but stream-echo serves from one process; ` +
-        'run several with "listen ... reuseport" to spread load',
-      pos: d.pos,
-    });
-  }
 }
 
 /**

@@ -13,8 +13,7 @@
 import type { Config } from "../config/types.ts";
 import { formatLogLine, type Logger, type LogLevel } from "../log/logger.ts";
 import { formatAddr } from "../server/listeners.ts";
-import { startServer } from "../server/server.ts";
-import type { ServerHandle, SessionObserver } from "../server/types.ts";
+import type { SessionObserver } from "../server/types.ts";
 import { DEFAULT_CONFIG_NAME } from "../cli/default_config.ts";
 import {
   chooseTargets,
@@ -25,6 +24,7 @@ import {
 import { loadCliConfig } from "../cli/load.ts";
 import { type PidFile, writePidFile } from "../cli/pid_file.ts";
 import { listenForSignals } from "./signals.ts";
+import { reusePortMissing, type ServerGroup, startServerGroup, workerCount } from "./workers.ts";
 
 /** A fast shutdown must end the process within a second, whatever sessions are doing. */
 export const FAST_EXIT_MS = 800;
@@ -62,6 +62,14 @@ export interface LifecycleOptions {
   stderr(line: string): void;
   /** Features that hang off the lifecycle. */
   hooks?: LifecycleHooks;
+  /**
+   * The module a worker thread loads for `worker_processes N` (the program's entry module,
+   * which runs `runWorkerThread()` when it finds itself in a worker). Without it one worker
+   * serves, with a notice.
+   */
+  workerModule?: string | URL;
+  /** Handed to each worker thread's hooks (`runWorkerThread`'s `observer`). */
+  workerData?: unknown;
 }
 
 /** One loaded config and the error logs it opened. */
@@ -89,7 +97,7 @@ export class Lifecycle {
   #generation: Generation | undefined;
   #logger: SwitchableLogger | undefined;
   #pidFile: PidFile | undefined;
-  #server: ServerHandle | undefined;
+  #server: ServerGroup | undefined;
   #stopping: StopMode | undefined;
   #forceTimer: ReturnType<typeof setTimeout> | undefined;
   #forceExit!: () => void;
@@ -182,6 +190,16 @@ export class Lifecycle {
       const old = this.#generation;
       this.#generation = { number: old.number + 1, config, logs };
       logger.current = logs.logger;
+      this.#server.refreshLogLevel();
+      const wanted = workerCount(config.main.workerProcesses);
+      if (wanted !== this.#server.workers && this.#workersWanted !== wanted) {
+        this.#workersWanted = wanted;
+        logger.log(
+          "notice",
+          `"worker_processes" changed to ${wanted}: it takes effect when the server is restarted; ` +
+            `${this.#server.workers} serve until then`,
+        );
+      }
       await old.logs.close(); // flushed: lines logged before the switch end up in the old files
       this.#logNotices(config);
       this.#logListeners(config, this.#server.addrs);
@@ -212,6 +230,7 @@ export class Lifecycle {
       const old = gen.logs;
       logger.current = logs.logger;
       gen.logs = logs;
+      this.#server?.refreshLogLevel();
       await old.close(); // flushed: lines logged before the switch end up in the old files
       logger.log("notice", "logs reopened");
       await this.#hook(() => this.#options.hooks?.reopen?.());
@@ -221,7 +240,7 @@ export class Lifecycle {
 
   readonly #stderr = (line: string): void => this.#options.stderr(line);
 
-  async #start(): Promise<ServerHandle | undefined> {
+  async #start(): Promise<ServerGroup | undefined> {
     const opts = this.#options;
     let config: Config;
     try {
@@ -262,10 +281,14 @@ export class Lifecycle {
     // the "listening on" lines are out must find them (SIGHUP would otherwise kill the process).
     this.#listen();
     try {
-      this.#server = await startServer(config, {
+      this.#server = await startServerGroup(config, {
         logger,
+        workers: this.#workers(config),
+        ...(opts.workerModule !== undefined ? { workerModule: opts.workerModule } : {}),
+        ...(opts.workerData !== undefined ? { workerData: opts.workerData } : {}),
         ...(opts.hooks?.observer ? { observer: opts.hooks.observer } : {}),
         onListen: (addrs) => this.#logListeners(config, addrs),
+        onStopRequest: (how, why) => this.stop(how, why),
       });
     } catch (err) {
       this.#unlisten?.();
@@ -274,7 +297,8 @@ export class Lifecycle {
       await logs.close();
       return undefined;
     }
-    logger.log("notice", `stream-echo started with ${this.#name} (pid ${Deno.pid})`);
+    const workers = this.#server.workers > 1 ? `, ${this.#server.workers} workers` : "";
+    logger.log("notice", `stream-echo started with ${this.#name} (pid ${Deno.pid}${workers})`);
     await this.#hook(() => opts.hooks?.started?.(this.#server!.addrs));
     this.#markStarted();
     this.#applyStop();
@@ -313,6 +337,34 @@ export class Lifecycle {
       globalThis.removeEventListener("unhandledrejection", onUnhandled);
       this.#unlisten = undefined;
     };
+  }
+
+  #workersWanted: number | undefined;
+
+  /** How many workers serve `config`: `worker_processes`, or 1 (with a notice) when only one can. */
+  #workers(config: Config): number {
+    const wanted = workerCount(config.main.workerProcesses);
+    this.#workersWanted = wanted;
+    if (wanted === 1) return 1;
+    const missing = this.#options.workerModule === undefined
+      ? "this program cannot start worker threads"
+      : reusePortMissing();
+    if (missing === undefined) {
+      const unix = config.servers.flatMap((s) => s.listen).filter((l) => l.kind === "unix");
+      for (const l of unix) {
+        this.#logger!.log(
+          "notice",
+          `"listen ${l.address}" is served by one worker (a socket file has one listener) ` +
+            `in ${l.pos.file}:${l.pos.line}`,
+        );
+      }
+      return wanted;
+    }
+    this.#logger!.log(
+      "notice",
+      `"worker_processes" is ${wanted}, but ${missing}: one worker serves`,
+    );
+    return 1;
   }
 
   #applyStop(): void {

@@ -133,12 +133,19 @@ export async function openListener(
   };
   let listener: Deno.Listener;
   try {
-    try {
-      listener = open(listen.reusePort);
-    } catch (err) {
-      if (!listen.reusePort || !isUnstableError(err)) throw err;
+    // Without --unstable-net, Deno 2.9 ends the whole process on `reusePort` instead of
+    // throwing: ask first.
+    if (listen.reusePort && !unstableNet()) {
       warn(options, `"reuseport" needs Deno's --unstable-net flag; listening without it`, listen);
       listener = open(false);
+    } else {
+      try {
+        listener = open(listen.reusePort);
+      } catch (err) {
+        if (!listen.reusePort || !isUnstableError(err)) throw err;
+        warn(options, `"reuseport" needs Deno's --unstable-net flag; listening without it`, listen);
+        listener = open(false);
+      }
     }
   } catch (err) {
     throw new ListenError(osReason(err), listen, { cause: err });
@@ -236,6 +243,14 @@ function makeBound(
       afterClose();
     },
   };
+}
+
+/**
+ * Was Deno started with `--unstable-net` (which `reusePort` needs)? The unstable network APIs
+ * (`Deno.listenDatagram`) exist only then.
+ */
+export function unstableNet(): boolean {
+  return typeof (Deno as { listenDatagram?: unknown }).listenDatagram === "function";
 }
 
 function isUnstableError(err: unknown): boolean {

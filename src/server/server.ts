@@ -12,7 +12,7 @@ import type { SessionIO, SessionResult } from "../engine/types.ts";
 import { runSession, SESSION_ACTION } from "../engine/session.ts";
 import { connIO } from "./transport.ts";
 import { captureSocket, type SocketFd } from "./socket_fd.ts";
-import type { ServerHandle, ServerOptions, SessionInfo, SessionObserver } from "./types.ts";
+import type { RunningServer, ServerOptions, SessionInfo, SessionObserver } from "./types.ts";
 import { formatAddr } from "./listeners.ts";
 import { ListenerSet, type Route, type Slot, wantedListeners } from "./listener_set.ts";
 import { SessionSet } from "./session_set.ts";
@@ -39,13 +39,13 @@ import { isTlsConn, tlsHandshake } from "./tls_handshake.ts";
 export async function startServer(
   config: Config,
   options: ServerOptions = {},
-): Promise<ServerHandle> {
+): Promise<RunningServer> {
   const server = new Server(config, options);
   await server.start();
   return server;
 }
 
-class Server implements ServerHandle {
+class Server implements RunningServer {
   #config: Config;
   #logger: Logger;
   #observer: SessionObserver | undefined;
@@ -55,6 +55,10 @@ class Server implements ServerHandle {
   #sessions = new SessionSet();
   #burst: BurstRelease;
   #connections = 0;
+  #nextId: number;
+  readonly #idStep: number;
+  readonly #stopProgress: boolean;
+  onSessionEnded: (() => void) | undefined;
   #reloads: Promise<void> = Promise.resolve();
   #stopping: Promise<void> | undefined;
   #capTimer: ReturnType<typeof setTimeout> | undefined;
@@ -71,6 +75,13 @@ class Server implements ServerHandle {
     this.#observer = options.observer;
     this.#signal = options.signal;
     this.#onListen = options.onListen;
+    this.#nextId = options.connectionIds?.first ?? 1;
+    this.#idStep = options.connectionIds?.step ?? 1;
+    this.#stopProgress = options.stopProgress ?? true;
+    this.#sessions.onEnded = () => {
+      this.#progress?.changed();
+      this.onSessionEnded?.();
+    };
     this.finished = new Promise((resolve) => this.#resolveFinished = resolve);
     this.#burst = new BurstRelease({ logger: this.#logger });
     this.#listeners = new ListenerSet({
@@ -82,6 +93,14 @@ class Server implements ServerHandle {
 
   get addrs(): Deno.Addr[] {
     return this.#listeners.addrs;
+  }
+
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  get accepted(): number {
+    return this.#connections;
   }
 
   async start(): Promise<void> {
@@ -141,7 +160,9 @@ class Server implements ServerHandle {
     }
     // The descriptor is found now, right after accept (socket_fd.ts): for resets and shutdowns.
     const socket = captureSocket(conn);
-    const id = ++this.#connections;
+    this.#connections++;
+    const id = this.#nextId;
+    this.#nextId += this.#idStep;
     // Nagle is turned off by connIO (once per connection: the setsockopt is not free).
     if (isTcp(conn) && listen.kind === "tcp" && listen.keepAlive !== undefined) {
       try {
@@ -244,14 +265,10 @@ class Server implements ServerHandle {
     this.#burst.stop();
     this.#signal?.removeEventListener("abort", this.#onAbort);
     const listenersClosed = this.#listeners.stop();
-    if (!fast) {
+    if (!fast && this.#stopProgress) {
       // Say what the stop waits for, and again as sessions finish (at most once a second).
-      const progress = this.#progress = new ShutdownProgress(
-        this.#logger,
-        () => this.#sessions.size,
-      );
-      this.#sessions.onEnded = () => progress.changed();
-      progress.begin();
+      this.#progress = new ShutdownProgress(this.#logger, () => this.#sessions.size);
+      this.#progress.begin();
     }
     const cap = this.#config.main.workerShutdownTimeout;
     if (!fast && cap !== undefined && this.#sessions.size > 0) {

@@ -44,6 +44,7 @@ export class ShutdownProgress {
   #last = -Infinity;
   #lastCount = -1;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #begun = false;
   #done = false;
 
   /** Reports on `count()`, the sessions still running. */
@@ -55,6 +56,8 @@ export class ShutdownProgress {
 
   /** The stop begins: says how many sessions it waits for (nothing when there are none). */
   begin(): void {
+    if (this.#begun) return;
+    this.#begun = true;
     if (this.#count() === 0) {
       this.#done = true;
       return;
@@ -62,9 +65,12 @@ export class ShutdownProgress {
     this.#report();
   }
 
-  /** A session ended: report now, or once the interval since the last line has passed. */
+  /**
+   * A session ended: report now, or once the interval since the last line has passed. Nothing
+   * before {@linkcode ShutdownProgress.begin}.
+   */
   changed(): void {
-    if (this.#done) return;
+    if (!this.#begun || this.#done) return;
     if (this.#count() === 0) {
       this.end();
       this.#logger.log("notice", "all sessions finished");

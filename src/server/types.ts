@@ -38,6 +38,14 @@ export interface ServerOptions {
   onListen?: (addrs: Deno.Addr[]) => void;
   /** Per-session hooks. */
   observer?: SessionObserver;
+  /**
+   * Connection numbers (`*N` in log lines): `first`, then every `step`th. Worker k of n numbers
+   * its connections k+1, k+1+n, ... so that numbers stay unique across workers.
+   * @default {{ first: 1, step: 1 }}
+   */
+  connectionIds?: { first: number; step: number };
+  /** Log a graceful stop's progress (a worker group reports one total instead). @default {true} */
+  stopProgress?: boolean;
 }
 
 /**
@@ -56,4 +64,14 @@ export interface ServerHandle extends AsyncDisposable {
   close(): Promise<void>;
   /** Swap in a new config: keep unchanged listeners, open new ones, close removed ones. */
   reload(config: Config): Promise<void>;
+}
+
+/** What {@linkcode ServerHandle} offers inside the program: session counts for the workers. */
+export interface RunningServer extends ServerHandle {
+  /** Sessions in flight now. */
+  readonly sessionCount: number;
+  /** Connections accepted so far (refused ones not counted). */
+  readonly accepted: number;
+  /** Called after each session has ended. */
+  onSessionEnded: (() => void) | undefined;
 }

@@ -1,0 +1,58 @@
+/**
+ * The messages between the main thread and its worker threads (`worker_processes N`). Every
+ * message is plain, structured-cloneable data: a {@linkcode Config} is sent as it is (configs
+ * are plain data by design: no functions, no class instances).
+ *
+ * @module
+ */
+import type { Config, LogLevel } from "../config/types.ts";
+import type { LogContext } from "../log/logger.ts";
+
+/** Main thread → worker. */
+export type ToWorker =
+  | {
+    type: "start";
+    /** The config to serve; its TCP listeners carry the ports the main thread bound. */
+    config: Config;
+    /** This worker's number (0 is the main thread, so 1..n-1). */
+    index: number;
+    /** How many workers serve in all (for unique connection numbers). */
+    count: number;
+    /** The lowest level any error log writes. */
+    level: LogLevel;
+    /** Whatever the process's hooks give their worker-side twin (LifecycleOptions.workerData). */
+    data?: unknown;
+  }
+  | { type: "reload"; id: number; config: Config }
+  | { type: "level"; level: LogLevel }
+  | { type: "stop"; how: "fast" | "graceful" };
+
+/** One log line a worker hands to the main thread's error log. */
+export type LogRecord = [level: LogLevel, message: string, ctx?: LogContext];
+
+/** Worker → main thread. */
+export type FromWorker =
+  | { type: "started"; addrs: Deno.Addr[] }
+  | { type: "failed"; message: string }
+  | { type: "reloaded"; id: number }
+  | { type: "reload-failed"; id: number; message: string }
+  | { type: "logs"; lines: LogRecord[] }
+  /** Sent when a stop begins, then after each session that ends while stopping. */
+  | { type: "sessions"; count: number }
+  | { type: "finished"; accepted: number }
+  /** A worker-side hook asks the whole process to stop (e.g. after N sessions). */
+  | { type: "stop"; how: "fast" | "graceful"; why?: string };
+
+/** The name every worker thread is given (`stream-echo worker N`). */
+export const WORKER_NAME = "stream-echo worker";
+
+/**
+ * Is this code running in one of stream-echo's worker threads? The CLI's entry module is
+ * loaded again as each worker (so the bundle and the compiled binary carry the worker code
+ * without a second entry point) and asks this to know which part to run.
+ */
+export function isWorkerThread(): boolean {
+  const g = globalThis as { WorkerGlobalScope?: unknown; name?: unknown };
+  return g.WorkerGlobalScope !== undefined && typeof g.name === "string" &&
+    g.name.startsWith(WORKER_NAME);
+}
