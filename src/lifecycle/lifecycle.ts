@@ -343,8 +343,15 @@ export class Lifecycle {
 
   /** How many workers serve `config`: `worker_processes`, or 1 (with a notice) when only one can. */
   #workers(config: Config): number {
-    const wanted = workerCount(config.main.workerProcesses);
+    const setting = config.main.workerProcesses;
+    const wanted = workerCount(setting);
     this.#workersWanted = wanted;
+    if (typeof setting === "number" && setting > wanted) {
+      this.#logger!.log(
+        "notice",
+        `"worker_processes" is ${setting}: ${wanted} workers serve, the most there can be`,
+      );
+    }
     if (wanted === 1) return 1;
     const missing = this.#options.workerModule === undefined
       ? "this program cannot start worker threads"
