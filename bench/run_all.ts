@@ -4,6 +4,7 @@
  *
  *     deno task bench            # all of them
  *     deno task bench engine     # only files whose name contains "engine"
+ *     deno task bench abuse      # bench/abuse_bench.ts: abortive close, flood, memory, stalled stderr
  */
 const dir = new URL(".", import.meta.url);
 const filter = Deno.args[0] ?? "";
