@@ -52,12 +52,25 @@ async function play(c: Case, segments: string[]): Promise<void> {
   log.forEach((want, i) => assert(logger.lines[i].includes(want), `${logger.lines[i]} ~ ${want}`));
 }
 
-/** Runs `cases` as sent, and again with every byte in a segment of its own. */
-function table(family: string, cases: Case[]): void {
+const ACTIONS = ["close", "reset", "continue"] as const;
+
+/**
+ * Runs `cases` as sent, and again with every byte in a segment of its own. With `actions`
+ * (directives that compare nothing), each case also runs under every `echo_mismatch_action`
+ * and must behave the same: the setting only concerns comparisons.
+ */
+function table(family: string, cases: Case[], options: { actions?: boolean } = {}): void {
   for (const c of cases) {
     ioTest(`${family}: ${c.name}`, () => play(c, c.input));
     ioTest(`${family}: ${c.name} (one byte per segment)`, () => {
       return play(c, c.input.join("").split(""));
+    });
+    if (!options.actions || c.stream?.includes("echo_mismatch_action")) continue;
+    ioTest(`${family}: ${c.name} (the same under every echo_mismatch_action)`, async () => {
+      for (const action of ACTIONS) {
+        const stream = `${c.stream ?? ""} echo_mismatch_action ${action};`;
+        await play({ ...c, name: `${c.name} [${action}]`, stream }, c.input);
+      }
     });
   }
 }
@@ -157,7 +170,7 @@ table("echo_read_until", [
     input: ["line\n"],
     want: "line\n",
   },
-]);
+], { actions: true });
 
 table("echo_read_literal", [
   {
@@ -295,7 +308,7 @@ table("echo_read_regex", [
     input: ["aab"],
     want: "aab",
   },
-]);
+], { actions: true });
 
 table("echo_read_bytes $N", [
   {
@@ -347,7 +360,7 @@ table("echo_read_bytes $N", [
     end: "error",
     log: [TOO_SMALL],
   },
-]);
+], { actions: true });
 
 table("echo_read_length", [
   {
@@ -390,7 +403,7 @@ table("echo_read_length", [
     end: "error",
     log: [TOO_SMALL],
   },
-]);
+], { actions: true });
 
 table("echo_clear_request_data", [
   {
@@ -401,7 +414,7 @@ table("echo_clear_request_data", [
     input: ["abcdef\n", "abcdef\nabcdef\nlast\n"],
     want: "last\n",
   },
-]);
+], { actions: true });
 
 table("echo_loop", [
   {
@@ -476,7 +489,7 @@ table("echo_loop", [
     input: [],
     want: "ab".repeat(5000) + "!",
   },
-]);
+], { actions: true });
 
 table("echo_match", [
   {
@@ -520,7 +533,7 @@ table("echo_match", [
     input: ["key=val\n"],
     want: "key:val $1",
   },
-]);
+], { actions: true });
 
 table("-v and -e output", [
   {
@@ -555,7 +568,7 @@ table("-v and -e output", [
     input: ["z"],
     want: "$z$",
   },
-]);
+], { actions: true });
 
 ioTest("postpone_output holds output until it reaches the size, echo_flush sends it", async () => {
   const s = script(
