@@ -11,6 +11,8 @@ import { startServer } from "../src/server/server.ts";
 import { StreamEchoServer as Handle } from "../src/lib/handle.ts";
 import { TranscriptLog } from "../src/lib/transcript.ts";
 import type { ServerHandle } from "../src/server/types.ts";
+import { startServerGroup } from "../src/lifecycle/workers.ts";
+import { quietLogger } from "../src/log/logger.ts";
 
 async function visit(server: StreamEchoServer<Deno.NetAddr>, times = 1): Promise<void> {
   for (let i = 0; i < times; i++) {
@@ -147,15 +149,18 @@ Deno.test("serve(null) and reload(null) throw a TypeError that says what to pass
   await assert.rejects(server.reload(null as never), /^TypeError: reload\(\) needs an options/);
 });
 
-Deno.test("await using closes fast on both handles: a sleeping session does not hold it up", async () => {
+Deno.test("await using closes fast on every handle: a sleeping session does not hold it up", async () => {
   const body = "echo_sleep 5; echo late;";
-  for (const start of ["serve", "startServer"]) {
+  const config = () => parseConfig(`stream { server { listen 127.0.0.1:0; ${body} } }`);
+  for (const start of ["serve", "startServer", "startServerGroup"]) {
     let port = 0;
     const t0 = performance.now();
     {
       await using server = start === "serve"
         ? await serve({ server: body })
-        : await startServer(parseConfig(`stream { server { listen 127.0.0.1:0; ${body} } }`));
+        : start === "startServer"
+        ? await startServer(config())
+        : await startServerGroup(config(), { logger: quietLogger, workers: 1 });
       port = (server.addrs[0] as Deno.NetAddr).port;
       const conn = await Deno.connect({ hostname: "127.0.0.1", port });
       const reply = new Response(conn.readable).text();

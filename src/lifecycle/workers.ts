@@ -166,8 +166,9 @@ class SingleServer implements ServerGroup {
     return this.#server.reload(config);
   }
 
+  /** Fast, like every server handle (see ServerHandle): `await using` never waits for sessions. */
   [Symbol.asyncDispose](): Promise<void> {
-    return this.shutdown();
+    return this.close();
   }
 }
 
@@ -276,8 +277,9 @@ class WorkerGroup implements ServerGroup {
     return this.#stop("fast");
   }
 
+  /** Fast, like every server handle (see ServerHandle): `await using` never waits for sessions. */
   [Symbol.asyncDispose](): Promise<void> {
-    return this.shutdown();
+    return this.close();
   }
 
   #stop(how: "fast" | "graceful"): Promise<void> {
