@@ -3,7 +3,7 @@
  * client: gets (hits and misses) and sets, several per connection, in several orders.
  */
 import assert from "node:assert/strict";
-import { clientTest, runClient, serveExample } from "./real_clients.ts";
+import { clientTest, runClient, runPython, serveExample } from "./real_clients.ts";
 import { MemcachedClient } from "./mod_memcached_client.ts";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -110,3 +110,38 @@ for (const segment of [Infinity, 1]) {
     },
   );
 }
+
+clientTest("pymemcache talks to the mock: get, set, get_many, delete, noreply, version", [
+  "python3:pymemcache",
+], async (bin) => {
+  await using ex = await serveExample("memcached.conf");
+  const script = String.raw`
+import json, sys
+from pymemcache.client.base import Client
+c = Client(("127.0.0.1", int(sys.argv[1])), timeout=5)
+many = c.get_many(["foo", "user:3", "nope"])
+print(json.dumps([
+    c.get("nope"), c.set("k", b"v\r\nv", noreply=False), c.get("foo").decode(),
+    {k: v.decode() for k, v in many.items()}, c.set("q", "1", noreply=True),
+    c.delete("k", noreply=False), c.version().decode(),
+]))
+c.close()
+`;
+  const out = await runPython(bin["python3:pymemcache"], script, [String(ex.port)]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.deepEqual(JSON.parse(out.stdout), [
+    null,
+    true,
+    "bar",
+    { foo: "bar", "user:3": "alice" },
+    true,
+    false, // NOT_FOUND
+    "1.6.18",
+  ]);
+  const [t, ...more] = await ex.sessions();
+  assert.equal(more.length, 0);
+  assert.match(
+    text(t.received),
+    /^get foo user:3 nope\r\nget nope\r\nset k 0 0 4\r\nv\r\nv\r\nget foo\r\n/,
+  );
+});

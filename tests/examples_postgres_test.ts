@@ -4,7 +4,7 @@
  * and Terminate.
  */
 import assert from "node:assert/strict";
-import { clientTest, runClient, serveExample } from "./real_clients.ts";
+import { clientTest, runClient, runPython, serveExample } from "./real_clients.ts";
 
 /** Bytes as a binary string, one char per byte (the protocol is binary). */
 const text = (b: Uint8Array) => Array.from(b, (c) => String.fromCharCode(c)).join("");
@@ -118,4 +118,52 @@ clientTest("psql with sslmode=require is refused, as by a server without TLS", [
   assert.equal(more.length, 0, "one connection");
   assert.equal(text(t.received), SSL_REQUEST);
   assert.equal(text(t.sent), "N");
+});
+
+clientTest("psycopg2 talks to the mock: transactions, rows, column names, an error", [
+  "python3:psycopg2",
+], async (bin) => {
+  await using ex = await serveExample("postgres.conf");
+  const script = String.raw`
+import json, psycopg2, sys
+c = psycopg2.connect(host="127.0.0.1", port=int(sys.argv[1]), user="app", dbname="app",
+                     sslmode="prefer", connect_timeout=5)
+cur = c.cursor()
+out = [c.server_version]
+cur.execute("select 1"); out.append(cur.fetchall())
+cur.execute("select * from users"); out.append([cur.fetchall(), [d.name for d in cur.description]])
+c.commit()
+try:
+    cur.execute("select nothing")
+except psycopg2.Error as e:
+    out.append([e.pgcode, e.pgerror.strip()])
+c.rollback()
+cur.execute("select version()"); out.append(cur.fetchone()[0])
+c.close()
+print(json.dumps(out))
+`;
+  const out = await runPython(bin["python3:psycopg2"], script, [String(ex.port)]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.deepEqual(JSON.parse(out.stdout), [
+    150000,
+    [[1]],
+    [[[1, "alice"], [2, "bob"]], ["id", "name"]],
+    ["42601", "ERROR:  stream-echo mock: unsupported query"],
+    "PostgreSQL 15.0 (stream-echo mock)",
+  ]);
+  const [t, ...more] = await ex.sessions();
+  assert.equal(more.length, 0);
+  // deno-lint-ignore no-control-regex -- the protocol ends each query with a NUL byte
+  const queries = [...text(t.received).matchAll(/Q[\s\S]{4}([^\x00]*)\x00/g)].map((m) => m[1]);
+  assert.deepEqual(queries, [
+    "BEGIN",
+    "select 1",
+    "select * from users",
+    "COMMIT",
+    "BEGIN",
+    "select nothing",
+    "ROLLBACK",
+    "BEGIN",
+    "select version()",
+  ]);
 });

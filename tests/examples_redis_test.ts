@@ -3,7 +3,7 @@
  * client): several commands per connection, in several orders.
  */
 import assert from "node:assert/strict";
-import { clientTest, runClient, serveExample } from "./real_clients.ts";
+import { clientTest, runClient, runPython, serveExample } from "./real_clients.ts";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
@@ -89,4 +89,36 @@ Deno.test("redis.conf frames pipelined commands by length, also binary values an
     conn.close();
     assert.equal(text(buf.subarray(0, got)), expected, `segments of ${segment} byte(s)`);
   }
+});
+
+clientTest("redis-py talks to the mock: commands, an error, and a pipeline", [
+  "python3:redis",
+], async (bin) => {
+  await using ex = await serveExample("redis.conf");
+  const script = String.raw`
+import json, redis, sys
+r = redis.Redis(host="127.0.0.1", port=int(sys.argv[1]), socket_timeout=5)
+out = [r.ping(), r.get("nope"), r.set("foo", "bar"), r.get("foo").decode()]
+try:
+    r.incr("x")
+except redis.ResponseError as e:
+    out.append(str(e))
+p = r.pipeline(transaction=False)
+p.get("foo"); p.ping(); p.set("a", b"x\r\ny"); p.get("zz"); p.echo("hi")
+out.append([v.decode() if isinstance(v, bytes) else v for v in p.execute(raise_on_error=False)][:4])
+print(json.dumps(out))
+`;
+  const out = await runPython(bin["python3:redis"], script, [String(ex.port)]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.deepEqual(JSON.parse(out.stdout), [
+    true,
+    null,
+    true,
+    "bar",
+    "unknown command 'INCRBY'", // redis-py sends INCR x as INCRBY x 1
+    ["bar", true, true, null],
+  ]);
+  const [t, ...more] = await ex.sessions();
+  assert.equal(more.length, 0, "redis-py's pool reused its one connection");
+  assert.equal(t.end, "eof", ex.logs.join(""));
 });

@@ -1,6 +1,8 @@
 /**
  * Real protocol clients (redis-cli, psql, curl, memccat, python3, ...) for the end-to-end tests
- * of `examples/`. A test names the clients it needs:
+ * of `examples/`. A test names the clients it needs: a program on PATH (`"psql"`), or a Python
+ * library as `"python3:MODULE"` (`"python3:redis"`: the first python3 on PATH that can import
+ * it, since Debian's python3-* packages serve /usr/bin/python3 only):
  *
  * - when one is missing locally, the test is registered as ignored and the reason is printed;
  * - with `CI=true` (or `CI=1`) a missing client FAILS the test instead, so CI cannot pass
@@ -21,6 +23,9 @@ export const CLIENT_PACKAGES: Readonly<Record<string, string>> = {
   memccp: "libmemcached-tools",
   swaks: "swaks",
   python3: "python3",
+  "python3:redis": "python3-redis",
+  "python3:pymemcache": "python3-pymemcache",
+  "python3:psycopg2": "python3-psycopg2",
 };
 
 /** True when the environment says this is CI (`CI=true` or `CI=1`). */
@@ -29,19 +34,55 @@ export function isCI(): boolean {
   return ci === "true" || ci === "1";
 }
 
-/** The full path of an executable `name` on PATH, or undefined. */
-export function findClient(name: string): string | undefined {
+/** Every executable called `name` on PATH, in PATH order. */
+function allOnPath(name: string): string[] {
+  const found: string[] = [];
   for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
     if (dir === "") continue;
     const path = `${dir}/${name}`;
     try {
       const info = Deno.statSync(path);
-      if (info.isFile && ((info.mode ?? 0o111) & 0o111) !== 0) return path;
+      if (info.isFile && ((info.mode ?? 0o111) & 0o111) !== 0) found.push(path);
     } catch {
       // not in this folder
     }
   }
-  return undefined;
+  return found;
+}
+
+const pythonCache = new Map<string, string | undefined>();
+
+/** The first `python` on PATH that can import `module`. */
+function pythonWith(python: string, module: string): string | undefined {
+  const key = `${python}:${module}`;
+  if (pythonCache.has(key)) return pythonCache.get(key);
+  let found: string | undefined;
+  if (/^[A-Za-z_][\w.]*$/.test(module)) {
+    for (const p of allOnPath(python)) {
+      const out = new Deno.Command(p, {
+        args: ["-c", `import ${module}`],
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).outputSync();
+      if (out.success) {
+        found = p;
+        break;
+      }
+    }
+  }
+  pythonCache.set(key, found);
+  return found;
+}
+
+/**
+ * The full path of an executable `name` on PATH, or undefined. `"python3:MODULE"` names the
+ * first python3 on PATH that can import MODULE.
+ */
+export function findClient(name: string): string | undefined {
+  const colon = name.indexOf(":");
+  if (colon > 0) return pythonWith(name.slice(0, colon), name.slice(colon + 1));
+  return allOnPath(name)[0];
 }
 
 function installHint(names: string[]): string {

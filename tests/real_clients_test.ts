@@ -74,3 +74,11 @@ Deno.test("runClient passes stdin and kills a client that overruns its timeout",
 
 // clientTest is what the examples' tests use; it must be importable without side effects.
 assert.equal(typeof clientTest, "function");
+
+Deno.test("findClient names a python3 that can import a module, or none", () => {
+  const py = findClient("python3:json");
+  assert.ok(py === undefined || py.endsWith("/python3"), py);
+  if (findClient("python3")) assert.ok(py, "every python3 has json");
+  assert.equal(findClient("python3:no_such_module_for_stream_echo"), undefined);
+  assert.equal(findClient("python3:os; import sys"), undefined, "not a module name");
+});
