@@ -348,3 +348,10 @@ Deno.test("config: include works inside a loop body", () => {
     "request_data",
   ]);
 });
+
+Deno.test("config: echo -v without any variable compiles to a plain echo", () => {
+  const [a, b] = steps('echo -v -n "no vars $$"; echo_duplicate -v 2 "x";');
+  assert.equal(a.op, "echo");
+  assert.deepEqual([...(a as EchoStep).data], [...new TextEncoder().encode("no vars $")]);
+  assert.equal(b.op, "duplicate");
+});

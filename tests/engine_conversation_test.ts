@@ -621,3 +621,16 @@ ioTest(
     assertEquals(conn.text(), "+PONG\r\n+OK\r\n$5\r\nmykey\r\n-ERR unknown command\r\n");
   },
 );
+
+ioTest(
+  "echo_duplicate -v writes a large count in chunks of whole copies, not one write each",
+  async () => {
+    const s = script(`${off} echo_read_regex "(..)"; echo_duplicate -v 100000 "$1";`);
+    const { conn, done } = runMemory(s);
+    conn.send("ab");
+    conn.end();
+    assertEquals((await done).end, "eof");
+    assertEquals(conn.bytes(), 200_000);
+    assert(conn.chunkSizes.length <= 8, `${conn.chunkSizes.length} writes`);
+  },
+);

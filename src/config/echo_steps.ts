@@ -77,6 +77,23 @@ function requireCount(d: Directive, got: number, want: 1 | 2): void {
   throw new ConfigError(`stream echo requires ${words} in "${d.name}" but got ${got}`, d.pos);
 }
 
+/** The bytes of a template without variables (joined), or null when it has one. */
+function literalOnly(parts: readonly TemplatePart[]): Uint8Array | null {
+  let size = 0;
+  for (const part of parts) {
+    if (part.kind !== "bytes") return null;
+    size += part.bytes.length;
+  }
+  const out = new Uint8Array(size);
+  let off = 0;
+  for (const part of parts) {
+    if (part.kind !== "bytes") continue;
+    out.set(part.bytes, off);
+    off += part.bytes.length;
+  }
+  return out;
+}
+
 const SPACE = Uint8Array.of(0x20);
 const NEWLINE = Uint8Array.of(0x0a);
 
@@ -92,6 +109,12 @@ function compileEchoExtended(d: Directive, scope: Scope): boolean {
       parts.push(...parseTemplate(value, e, d, server(scope)));
     });
     if (!n) parts.push({ kind: "bytes", bytes: NEWLINE });
+    const fixed = literalOnly(parts);
+    if (fixed !== null) {
+      // no variable after all: a plain echo, built once
+      stepsOf(scope).push({ op: "echo", directive: d.name, pos: d.pos, data: fixed });
+      return true;
+    }
     stepsOf(scope).push({ op: "echo_template", directive: d.name, pos: d.pos, parts });
   } else {
     const text = values.map((value) => decodeEscapes(value, d.name, d.pos)).join(" ");
@@ -142,14 +165,16 @@ export function compileDuplicate(d: Directive, scope: Scope): void {
       d.pos,
     );
   }
-  if (v) {
+  const parts = v ? parseTemplate(args[1], e, d, server(scope)) : null;
+  const fixed = parts === null ? null : literalOnly(parts);
+  if (parts !== null && fixed === null) {
     // the unit's length is known only per session: bound the count for one byte per copy
     checkDuplicateBytes(d, args[0], count, 1);
-    const parts = parseTemplate(args[1], e, d, server(scope));
     stepsOf(scope).push({ op: "duplicate_template", directive: d.name, pos: d.pos, count, parts });
     return;
   }
-  const unit = e ? argBytes(decodeEscapes(args[1], d.name, d.pos)) : encode(scope.state, args[1]);
+  const unit = fixed ??
+    (e ? argBytes(decodeEscapes(args[1], d.name, d.pos)) : encode(scope.state, args[1]));
   checkDuplicateBytes(d, args[0], count, unit.length);
   const chunk = duplicateChunk(scope.state, args[1], unit, count);
   stepsOf(scope).push({ op: "duplicate", directive: d.name, pos: d.pos, unit, count, chunk });

@@ -62,10 +62,25 @@ export function runEchoTemplate(ctx: StepContext, step: EchoTemplateStep): void 
   ctx.output.push(fillTemplate(ctx, step.parts));
 }
 
-/** `echo_duplicate -v`: queues `count` copies of the filled-in template. */
+/** Whole repetitions of a `-v` unit are written in chunks of about this many bytes. */
+const CHUNK_BYTES = 64 * 1024;
+
+/**
+ * `echo_duplicate -v`: queues `count` copies of the filled-in template, written as chunks of
+ * whole copies (at most about 64 KiB built per run), never count x length bytes.
+ */
 export function runDuplicateTemplate(ctx: StepContext, step: DuplicateTemplateStep): void {
   ctx.debug("stream echo running echo");
   const unit = fillTemplate(ctx, step.parts);
   if (step.count <= 0 || unit.length === 0) return;
-  ctx.output.pushRepeat(unit, unit.length * step.count);
+  const reps = Math.min(step.count, Math.ceil(CHUNK_BYTES / unit.length));
+  let chunk = unit;
+  if (reps > 1) {
+    chunk = new Uint8Array(unit.length * reps);
+    chunk.set(unit);
+    for (let filled = unit.length; filled < chunk.length; filled *= 2) {
+      chunk.copyWithin(filled, 0, Math.min(filled, chunk.length - filled));
+    }
+  }
+  ctx.output.pushRepeat(chunk, unit.length * step.count);
 }
