@@ -230,3 +230,102 @@ Deno.test("config: fault directives work inside loops and branches", () => {
   )).steps;
   assert.equal(s[0].op, "loop");
 });
+
+Deno.test("config: echo_split keeps its branches with shares in hundredths of a percent", () => {
+  const [split] = onlyServer(
+    inServer("echo_split { 20% { echo a; } 5.5% { echo_reset; } * { echo c; } }"),
+  ).steps;
+  assert.equal(split.op, "split");
+  if (split.op !== "split") return;
+  assert.deepEqual(split.branches.map((b) => b.share), [2000, 550, 7450]);
+  assert.deepEqual(split.branches.map((b) => b.body.map((s) => s.op)), [
+    ["echo"],
+    ["reset"],
+    ["echo"],
+  ]);
+});
+
+Deno.test("config: echo_chance is a one-branch split", () => {
+  const [split] = onlyServer(inServer("echo_chance 0.01% { echo_close; }")).steps;
+  assert.ok(split.op === "split");
+  assert.deepEqual(split.branches.map((b) => [b.share, b.body.length]), [[1, 1]]);
+});
+
+Deno.test("config: an unbounded loop over a split that reads on every branch is accepted", () => {
+  onlyServer(
+    inServer("echo_loop { echo_split { 50% { echo_read_line; } * { echo_read_bytes 1; } } }"),
+  );
+  const err = configError(
+    inServer("echo_loop { echo_split { 50% { echo_read_line; } 50% { echo x; } } }"),
+  );
+  assert.match(err.message, /must read on every path/);
+  const partial = configError(inServer("echo_loop { echo_chance 99% { echo_read_line; } }"));
+  assert.match(partial.message, /must read on every path/);
+});
+
+const splitErrors: { name: string; body: string; message: string }[] = [
+  {
+    name: "a share that is not a percentage",
+    body: "echo_split { 20 { echo a; } }",
+    message: 'invalid percent value "20"',
+  },
+  {
+    name: "a share above 100%",
+    body: "echo_split { 101% { echo a; } }",
+    message: 'invalid percent value "101%"',
+  },
+  {
+    name: "a zero share",
+    body: "echo_chance 0% { echo a; }",
+    message: 'invalid percent value "0%"',
+  },
+  {
+    name: "three decimals",
+    body: "echo_chance 1.125% { echo a; }",
+    message: 'invalid percent value "1.125%"',
+  },
+  {
+    name: "shares over 100% together",
+    body: "echo_split { 60% { echo a; } 50% { echo b; } }",
+    message: "percent total is greater than 100%",
+  },
+  {
+    name: "a branch after *",
+    body: "echo_split { * { echo a; } 10% { echo b; } }",
+    message: 'stream echo: "10%" after "*" in "echo_split"',
+  },
+  {
+    name: "a branch without a block",
+    body: "echo_split { 10%; }",
+    message: 'stream echo: "10%" in "echo_split" needs a block "{ ... }"',
+  },
+  {
+    name: "a branch with arguments",
+    body: "echo_split { 10% x { echo a; } }",
+    message: 'invalid number of arguments in "echo_split" branch "10%"',
+  },
+  {
+    name: "an empty echo_split",
+    body: "echo_split { }",
+    message: 'stream echo: "echo_split" has no branch',
+  },
+  {
+    name: "a bad step inside a branch",
+    body: "echo_split { 10% { echo_send_rate x; } }",
+    message: 'stream echo sees bad size "x" in "echo_send_rate"',
+  },
+  {
+    name: "echo_chance without a block",
+    body: "echo_chance 10%;",
+    message: 'directive "echo_chance" has no opening "{"',
+  },
+];
+
+for (const c of splitErrors) {
+  Deno.test(`config: echo_split/echo_chance reject ${c.name}, naming file and line`, () => {
+    const err = configError(`stream {\n server {\n  listen 0;\n  ${c.body}\n }\n}`, {
+      file: "/etc/se.conf",
+    });
+    assert.equal(err.message, `${c.message} in /etc/se.conf:4`);
+  });
+}

@@ -238,3 +238,43 @@ Deno.test("fault steps run inside loops and branches: echo_reset in a branch", a
   assert.equal(conn.text(), "ab\n");
   assert.deepEqual(conn.chunkSizes, [1, 1, 1], "the chunking set inside the loop applied");
 });
+
+/** The outcomes of `n` sessions, one after another, of one loaded script. */
+async function outcomes(body: string, n: number): Promise<string[]> {
+  const s = script(`${off} ${body}`);
+  const seen: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const { conn, done } = runMemory(s);
+    const result = await done;
+    seen.push(result.end === "reset" ? "RESET" : conn.text());
+  }
+  return seen;
+}
+
+Deno.test("echo_split: one branch per draw, by share; seeded, the same sequence on two loads", async () => {
+  const body = "echo_random_seed 77; echo_split { 25% { echo -n a; } 25% { echo -n b; } " +
+    "25% { echo_reset; } * { echo -n d; } }";
+  const first = await outcomes(body, 400);
+  assert.deepEqual(await outcomes(body, 400), first);
+  for (const kind of ["a", "b", "RESET", "d"]) {
+    const count = first.filter((o) => o === kind).length;
+    assert.ok(count > 60 && count < 140, `${kind}: ${count} of 400`);
+  }
+  assert.notDeepEqual(await outcomes(body.replace("77", "78"), 400), first);
+});
+
+Deno.test("echo_chance 20% runs its body about one time in five", async () => {
+  const seen = await outcomes("echo_chance 20% { echo -n hit; } echo -n .;", 1000);
+  const hits = seen.filter((o) => o === "hit.").length;
+  assert.equal(seen.filter((o) => o !== "hit." && o !== ".").length, 0);
+  assert.ok(hits > 150 && hits < 250, `${hits} of 1000`);
+});
+
+Deno.test("echo_split without * runs nothing in the rest; a branch may break out of a loop", async () => {
+  const { conn, done } = runMemory(script(
+    `${off} echo_loop 5 { echo -n x; echo_split { 100% { echo_break; } } } echo -n y;` +
+      ` echo_split { 0.01% { echo never; } }`,
+  ));
+  assert.equal((await done).end, "eof");
+  assert.ok(conn.text() === "xy" || conn.text() === "xynever\n");
+});

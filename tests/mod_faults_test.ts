@@ -165,3 +165,23 @@ Deno.test("echo_random_bytes: SIZE bytes, the same sequence for the same seed on
   assert.deepEqual(await run(), first);
   assert.notEqual(first[0], first[1], "each connection its own bytes");
 });
+
+Deno.test("a seeded probability block gives the same sequence of outcomes on two runs", async () => {
+  const run = async () => {
+    await using server = await serve({
+      server: `echo_random_seed 5; echo_read_line;
+        echo_split { 30% { echo -n slow; } 30% { echo_reset; } 20% { echo_shutdown; } * { echo -n ok; } }`,
+    });
+    const seen: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      using conn = await connect(server.addrs[0].port);
+      await conn.write(enc.encode("go\n"));
+      const r = await readToEnd(conn);
+      seen.push(r.end === "reset" ? "reset" : r.text === "" ? "half-close" : r.text);
+    }
+    return seen;
+  };
+  const first = await run();
+  assert.deepEqual(await run(), first);
+  assert.deepEqual(new Set(first), new Set(["slow", "reset", "half-close", "ok"]), first.join());
+});

@@ -95,6 +95,12 @@ export function readsOnEveryPath(steps: readonly Step[], breakEnds: boolean): bo
           return true;
         }
         break;
+      case "split": {
+        // Every draw runs a branch (shares make 100%), and every branch reads.
+        const whole = step.branches.reduce((n, b) => n + b.share, 0) === 10_000;
+        if (whole && step.branches.every((b) => readsOnEveryPath(b.body, breakEnds))) return true;
+        break;
+      }
       case "match":
         if (
           step.fallback !== null && readsOnEveryPath(step.fallback, breakEnds) &&

@@ -33,6 +33,7 @@ import {
   compileSendRate,
   compileShutdown,
 } from "./fault_steps.ts";
+import { compileChance, compileSplit } from "./split_steps.ts";
 import { compileInclude } from "./include.ts";
 import {
   compileErrorLog,
@@ -181,6 +182,8 @@ export const DIRECTIVES: ReadonlyMap<string, DirectiveSpec> = new Map([
   ["echo_send_chunk", entry(STEPS, [1, 2], compileSendChunk)],
   ["echo_send_limit", entry(STEPS, [1, 2], compileSendLimit)],
   ["echo_random_bytes", entry(STEPS, [1, 1], compileRandomBytes)],
+  ["echo_split", entry(STEPS, [0, 0], compileSplit, true)],
+  ["echo_chance", entry(STEPS, [1, 1], compileChance, true)],
 
   // echo settings: stream and server context, inherited by servers
   ["echo_send_timeout", entry(STREAM_SERVER, [1, 1], setting("sendTimeout"))],

@@ -335,6 +335,27 @@ export interface RandomBytesStep extends StepBase {
   size: number;
 }
 
+/** One branch of an `echo_split` (or the body of an `echo_chance`). */
+export interface SplitBranch {
+  /** Its share of the draws, in hundredths of a percent (10000 is 100%). */
+  share: number;
+  /** The steps run when the draw falls in its share. */
+  body: Step[];
+  /** Where the branch is. */
+  pos: Position;
+}
+
+/**
+ * `echo_split { P% { ... } * { ... } }` and `echo_chance P% { ... }`: at most one branch runs,
+ * chosen by one draw of the session's random generator.
+ */
+export interface SplitStep extends StepBase {
+  /** Step kind. */
+  op: "split";
+  /** The branches in order; shares add up to at most 10000. */
+  branches: SplitBranch[];
+}
+
 /** One step of a server's script, run in order for every connection. */
 export type Step =
   | EchoStep
@@ -364,7 +385,8 @@ export type Step =
   | SendRateStep
   | SendChunkStep
   | SendLimitStep
-  | RandomBytesStep;
+  | RandomBytesStep
+  | SplitStep;
 
 /** Fields every listener has. */
 export interface ListenBase {

@@ -30,6 +30,7 @@ import {
 import { BREAK, type Flow } from "./flow.ts";
 import { runDuplicate, runEcho, runFlush, runFlushWait } from "./output_steps.ts";
 import { runReadBytes, runReadLine, runRequestData } from "./read_steps.ts";
+import { runSplit } from "./split_step.ts";
 import { runDuplicateTemplate, runEchoTemplate } from "./template_steps.ts";
 import { runSleep } from "./timer_steps.ts";
 
@@ -101,6 +102,8 @@ export function runStep(ctx: StepContext, step: Step): Promise<Flow> | Flow {
       return runSendLimit(ctx, step);
     case "random_bytes":
       return runRandomBytes(ctx, step);
+    case "split":
+      return runSplit(ctx, step);
     default:
       return unreachable(step);
   }
