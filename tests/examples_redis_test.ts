@@ -63,15 +63,16 @@ clientTest("redis-cli -r repeats a command on one connection and gets every repl
   assert.equal((await ex.sessions()).length, 1);
 });
 
-Deno.test("redis.conf frames pipelined commands by length, also binary values and 1-byte segments", async () => {
+Deno.test("redis.conf frames pipelined commands by length (binary values too) and inline commands by line, in one write and in 1-byte segments", async () => {
   await using ex = await serveExample("redis.conf");
   const value = "a\r\nb\x00*2\r\n$3\r\n"; // looks like protocol: only the $LEN frames it
   const cmd = (...args: string[]) =>
     `*${args.length}\r\n` + args.map((a) => `$${a.length}\r\n${a}\r\n`).join("");
   const request = cmd("SET", "k", value) + cmd("GET", "foo") + cmd("PING") + cmd("DEL", "k") +
-    cmd("GET", "k") + "*0\r\n";
+    cmd("GET", "k") + "*0\r\n\r\nPING\r\nget foo\nGET x\r\nset a b\r\nFOO bar\r\n" + cmd("PING");
   const expected = "+OK\r\n$3\r\nbar\r\n+PONG\r\n-ERR unknown command 'DEL'\r\n$-1\r\n" +
-    "-ERR empty command\r\n";
+    // *0 and an empty line get no reply; then inline commands, as typed into nc
+    "+PONG\r\n$3\r\nbar\r\n$-1\r\n+OK\r\n-ERR unknown command 'FOO'\r\n+PONG\r\n";
 
   for (const segment of [request.length, 1]) {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port: ex.port });
@@ -121,4 +122,21 @@ print(json.dumps(out))
   const [t, ...more] = await ex.sessions();
   assert.equal(more.length, 0, "redis-py's pool reused its one connection");
   assert.equal(t.end, "eof", ex.logs.join(""));
+});
+
+clientTest("redis-benchmark runs PING (inline and array), SET and GET pipelined on 4 connections", [
+  "redis-benchmark",
+], async (bin) => {
+  await using ex = await serveExample("redis.conf");
+  const out = await runClient(bin["redis-benchmark"], [
+    ...["-p", String(ex.port), "-t", "ping,set,get", "-n", "2000", "-c", "4", "-P", "8", "--csv"],
+  ], { timeout: 30_000 });
+  assert.equal(out.code, 0, out.stderr);
+  const tests = out.stdout.split("\n").slice(1).filter((l) => l !== "").map((l) =>
+    JSON.parse(`[${l}]`)[0]
+  );
+  assert.deepEqual(tests, ["PING_INLINE", "PING_MBULK", "SET", "GET"]);
+  const sessions = await ex.sessions(10_000);
+  assert.ok(sessions.length >= 4 * 4, `${sessions.length} sessions`); // 4 clients per test
+  assert.ok(sessions.every((t) => t.end === "eof"), ex.logs.join(""));
 });

@@ -17,6 +17,7 @@ import { createLogger, serve, type StreamEchoServer, type Transcript } from "../
 /** The Debian package that provides each client (what `.ci/run` installs). */
 export const CLIENT_PACKAGES: Readonly<Record<string, string>> = {
   "redis-cli": "redis-tools",
+  "redis-benchmark": "redis-tools",
   psql: "postgresql-client",
   curl: "curl",
   memccat: "libmemcached-tools",
