@@ -76,3 +76,23 @@ for (const c of mismatchCases) {
     );
   });
 }
+
+ioTest(
+  "TCP: echo_mismatch_action close lingers: input sent after the mismatch does not turn it into a reset",
+  async () => {
+    await using server = scriptServer(script(
+      "echo_read_buffer_size 4; echo -n queued,; echo_read_literal PING; echo after;",
+    ));
+    const client = await connect(server.port);
+    let got: string;
+    try {
+      // 4 bytes fit the buffer; the rest waits in the socket when the mismatch closes
+      await client.write(enc.encode("PONG" + "x".repeat(4096)));
+      got = await readAll(client);
+    } finally {
+      client.close();
+    }
+    assertEquals(got, "queued,");
+    assertEquals((await server.nextResult()).end, "error");
+  },
+);

@@ -322,8 +322,21 @@ class Session implements StepContext {
   async #afterHalt(halt: SessionHalt): Promise<void> {
     if (this.#closeMode === "reset") return; // queued output is dropped
     if (halt.drain) {
-      // e.g. a request data mismatch: what was answered before it still reaches the client
-      await this.#bounded(this.output.drained());
+      // A request data mismatch ("close"): what was answered before it still reaches the
+      // client, then the connection closes as at the script's end (echo_lingering_close), so
+      // input the client already sent does not turn the close into a reset.
+      if (!(await this.#bounded(this.output.drained()))) return;
+      const mode = this.settings.lingeringClose;
+      if (mode === "off" || !(await this.#bounded(this.output.close()))) return;
+      const known = this.discarding || (this.#reader?.unread ?? 0) > 0;
+      const end = linger(this.#discarder ?? new Discarder(this.reader()), {
+        lingeringTime: this.settings.lingeringTime,
+        lingeringTimeout: this.settings.lingeringTimeout,
+        firstWait: mode === "always" || known
+          ? this.settings.lingeringTimeout
+          : Math.min(this.settings.lingeringTimeout, PROBE_MS),
+      });
+      this.#graceful = await this.#bounded(end) && await end === "eof";
       return;
     }
     if (halt.end === "eof") {
