@@ -201,6 +201,13 @@ const errorCases: { name: string; body: string; reason: string; line: number }[]
     line: 3,
   },
   {
+    name: "a delimiter larger than the buffer",
+    body: 'echo_read_buffer_size 4;\necho_read_until "abcde";',
+    reason: "stream echo: echo_read_buffer_size 4 (set in <config>:2) is too small for " +
+      'the 5-byte delimiter of "echo_read_until"',
+    line: 3,
+  },
+  {
     name: "listen inside a loop",
     body: "echo_loop 1 {\n listen 1;\n}",
     reason: '"listen" directive is not allowed here',

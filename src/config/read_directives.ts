@@ -52,6 +52,8 @@ export function compileReadUntil(d: Directive, scope: Scope): void {
   if (delimiter.length === 0) {
     throw new ConfigError(`stream echo: empty delimiter in "${d.name}"`, d.pos);
   }
+  // it reads at least the delimiter: a delimiter the buffer cannot hold is never found
+  checkRead(d, scope, delimiter.length, `the ${delimiter.length}-byte delimiter of "${d.name}"`);
   stepsOf(scope).push({
     op: "read_until",
     directive: d.name,
