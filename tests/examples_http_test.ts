@@ -89,26 +89,23 @@ for (const { name, requests, replies } of plans) {
   });
 }
 
-clientTest("curl with Connection: close gets its reply, then the mock closes", [
-  "curl",
-], async (bin) => {
-  await using ex = await serveExample("http.conf");
-  const url = `http://127.0.0.1:${ex.port}/health`;
-  const out = await runClient(bin.curl, [
-    "-sS",
-    "--max-time",
-    "10",
-    "-H",
-    "Connection: close",
-    "-w",
-    "|%{num_connects}\n",
-    url,
-    url,
-  ]);
-  assert.equal(out.code, 0, out.stderr);
-  assert.equal(out.stdout, '{"status":"ok"}|1\n{"status":"ok"}|1\n');
-  assert.equal((await ex.sessions()).length, 2, "Connection: close, so a connection per URL");
-});
+for (
+  const { how, flags } of [
+    { how: "Connection: close", flags: ["-H", "Connection: close"] },
+    { how: "HTTP/1.0", flags: ["--http1.0"] },
+  ]
+) {
+  clientTest(`curl with ${how} gets its reply, then the mock closes`, ["curl"], async (bin) => {
+    await using ex = await serveExample("http.conf");
+    const url = `http://127.0.0.1:${ex.port}/health`;
+    const out = await runClient(bin.curl, [
+      ...["-sS", "--max-time", "10", ...flags, "-w", "|%{num_connects}\n", url, url],
+    ]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.stdout, '{"status":"ok"}|1\n{"status":"ok"}|1\n');
+    assert.equal((await ex.sessions()).length, 2, "a connection per URL");
+  });
+}
 
 clientTest("curl -I (HEAD) gets headers without a body and keeps the connection", [
   "curl",
@@ -180,3 +177,33 @@ clientTest("curl requests with fewer and more headers are read up to the blank l
   assert.match(received, /^GET \/ HTTP\/1\.1\r\nHost: [^\r]+\r\n\r\nGET \/ HTTP\/1\.1\r\n/);
   assert.match(received, /X-Extra-39: v{39}\r\n\r\n$/);
 });
+
+for (
+  const request of [
+    "GET /health HTTP/1.0\r\n\r\n",
+    "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+  ]
+) {
+  Deno.test(`http.conf closes the connection itself after ${JSON.stringify(request)}`, async () => {
+    await using ex = await serveExample("http.conf");
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: ex.port });
+    await conn.write(new TextEncoder().encode(request));
+    // reading to EOF only ends if the server closes; the client never does (but gives up)
+    let gaveUp = false;
+    const timer = setTimeout(() => {
+      gaveUp = true;
+      conn.close();
+    }, 3000);
+    let reply = "";
+    try {
+      reply = await new Response(conn.readable).text();
+    } catch {
+      // closed by the timer
+    } finally {
+      clearTimeout(timer);
+    }
+    assert.equal(gaveUp, false, "the mock kept the connection open");
+    assert.ok(reply.startsWith("HTTP/1.1 200 OK\r\n"), reply);
+    assert.ok(reply.endsWith('\r\n\r\n{"status":"ok"}'), reply);
+  });
+}
