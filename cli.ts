@@ -7,13 +7,12 @@
 import denoJson from "./deno.json" with { type: "json" };
 import { isCommand, parseArgs, UsageError } from "./src/cli/args.ts";
 import { check } from "./src/cli/check.ts";
-import { type CliIO, EXIT_FLUSH_MS, serve } from "./src/cli/serve.ts";
+import { type CliIO, EXIT_FLUSH_MS, serve, serveWorker } from "./src/cli/serve.ts";
 import { commandHelp, USAGE } from "./src/cli/usage.ts";
 import { writeAllSync } from "./src/cli/error_log.ts";
 import { formatLogLine } from "./src/log/logger.ts";
 import { LogSink } from "./src/log/sink.ts";
 import { isWorkerThread } from "./src/lifecycle/worker_protocol.ts";
-import { runWorkerThread } from "./src/lifecycle/worker_thread.ts";
 
 /** The version printed by `stream-echo --version` (from deno.json, compiled in). */
 export const VERSION: string = denoJson.version;
@@ -68,7 +67,7 @@ export async function main(args: readonly string[], io: CliIO = processIO): Prom
 }
 
 if (import.meta.main && isWorkerThread()) {
-  runWorkerThread();
+  serveWorker();
 } else if (import.meta.main) {
   // A fatal error (an exception nothing caught) still gets its line out, and the lines before
   // it, before the process ends.

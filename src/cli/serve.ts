@@ -8,6 +8,8 @@
 import type { Invocation } from "./args.ts";
 import { Lifecycle } from "../lifecycle/lifecycle.ts";
 
+import { runWorkerThread } from "../lifecycle/worker_thread.ts";
+
 export { EXIT_FLUSH_MS } from "../lifecycle/lifecycle.ts";
 
 /** Where the CLI writes its output (injectable, so `main()` can run inside a test). */
@@ -44,4 +46,14 @@ export function serve(
     pid: inv.pid,
     stderr: (line) => io.stderr(line),
   }).run();
+}
+
+/**
+ * The worker-thread side of `serve` (`worker_processes N`): cli.ts runs it when it is loaded as
+ * a worker. Features whose work must happen where sessions run (recording taps) give their
+ * worker-side twin here, through `runWorkerThread`'s `setup`, from the `workerData` that
+ * `serve` hands the lifecycle; `ended` reports reach the main thread's observer by themselves.
+ */
+export function serveWorker(): void {
+  runWorkerThread();
 }

@@ -231,6 +231,7 @@ export class Lifecycle {
       logger.current = logs.logger;
       gen.logs = logs;
       this.#server?.refreshLogLevel();
+      this.#server?.reopen();
       await old.close(); // flushed: lines logged before the switch end up in the old files
       logger.log("notice", "logs reopened");
       await this.#hook(() => this.#options.hooks?.reopen?.());

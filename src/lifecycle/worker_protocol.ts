@@ -7,6 +7,8 @@
  */
 import type { Config, LogLevel } from "../config/types.ts";
 import type { LogContext } from "../log/logger.ts";
+import type { SessionResult } from "../engine/types.ts";
+import type { SessionInfo } from "../server/types.ts";
 
 /** Main thread → worker. */
 export type ToWorker =
@@ -22,9 +24,14 @@ export type ToWorker =
     level: LogLevel;
     /** Whatever the process's hooks give their worker-side twin (LifecycleOptions.workerData). */
     data?: unknown;
+    /** The config generation (1, 2, ... per good reload): `ended` reports carry it. */
+    generation: number;
+    /** Send an `ended` report per session (the main thread's observer wants them). */
+    forwardEnded: boolean;
   }
-  | { type: "reload"; id: number; config: Config }
+  | { type: "reload"; id: number; config: Config; generation: number }
   | { type: "level"; level: LogLevel }
+  | { type: "reopen" }
   | { type: "stop"; how: "fast" | "graceful" };
 
 /** One log line a worker hands to the main thread's error log. */
@@ -40,6 +47,15 @@ export type FromWorker =
   /** Sent when a stop begins, then after each session that ends while stopping. */
   | { type: "sessions"; count: number }
   | { type: "finished"; accepted: number }
+  /** A session ended (when `forwardEnded`): for the main thread's observer (access log, counts). */
+  | {
+    type: "ended";
+    generation: number;
+    info: Omit<SessionInfo, "server">;
+    result: SessionResult;
+    startedAt: number;
+    endedAt: number;
+  }
   /** A worker-side hook asks the whole process to stop (e.g. after N sessions). */
   | { type: "stop"; how: "fast" | "graceful"; why?: string };
 

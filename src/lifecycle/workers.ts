@@ -19,6 +19,9 @@ import { ShutdownProgress } from "../server/shutdown_progress.ts";
 import type { RunningServer, ServerHandle, SessionObserver } from "../server/types.ts";
 import { type FromWorker, type ToWorker, WORKER_NAME } from "./worker_protocol.ts";
 
+/** Configs kept for sessions that began before the last reloads (older ones: the newest). */
+const KEPT_GENERATIONS = 16;
+
 /** Most workers `worker_processes` may ask for (more threads than this only cost memory). */
 export const MAX_WORKERS = 64;
 
@@ -28,6 +31,8 @@ export interface ServerGroup extends ServerHandle {
   readonly workers: number;
   /** Tell the workers the error log's level changed (after a reload or reopen). */
   refreshLogLevel(): void;
+  /** SIGUSR1: tell the workers to reopen their own files. */
+  reopen(): void;
 }
 
 /** Options for {@linkcode startServerGroup}. */
@@ -126,7 +131,7 @@ export async function startServerGroup(
     ...(n > 1 ? { connectionIds: { first: 1, step: n }, stopProgress: false } : {}),
   });
   if (n === 1) return new SingleServer(local);
-  const group = new WorkerGroup(local, options);
+  const group = new WorkerGroup(local, config, options);
   try {
     await group.spawn(workerConfig(sharedPorts(config), local.addrs));
   } catch (err) {
@@ -153,6 +158,8 @@ class SingleServer implements ServerGroup {
   }
 
   refreshLogLevel(): void {}
+
+  reopen(): void {}
 
   shutdown(): Promise<void> {
     return this.#server.shutdown();
@@ -196,11 +203,15 @@ class WorkerGroup implements ServerGroup {
   #stopping: "fast" | "graceful" | undefined;
   #progress: ShutdownProgress | undefined;
   #finished: Promise<void> | undefined;
+  /** The configs workers may still report sessions of, by generation (the last few). */
+  readonly #generations = new Map<number, Config>();
+  #generation = 1;
 
-  constructor(local: RunningServer, options: ServerGroupOptions) {
+  constructor(local: RunningServer, config: Config, options: ServerGroupOptions) {
     this.#local = local;
     this.#options = options;
     this.#level = lowestLevel(options.logger);
+    this.#generations.set(1, config);
   }
 
   get workers(): number {
@@ -232,6 +243,8 @@ class WorkerGroup implements ServerGroup {
           index,
           count: this.#options.workers,
           level: this.#level,
+          generation: this.#generation,
+          forwardEnded: this.#options.observer?.ended !== undefined,
           ...(this.#options.workerData !== undefined ? { data: this.#options.workerData } : {}),
         }).then((reply) => {
           if (reply.type === "failed") throw new Error(`worker ${index}: ${reply.message}`);
@@ -246,6 +259,10 @@ class WorkerGroup implements ServerGroup {
     for (const r of this.#remotes) r.done();
   }
 
+  reopen(): void {
+    for (const r of this.#remotes) r.worker.postMessage({ type: "reopen" } as ToWorker);
+  }
+
   refreshLogLevel(): void {
     const level = lowestLevel(this.#options.logger);
     if (level === this.#level) return;
@@ -256,10 +273,18 @@ class WorkerGroup implements ServerGroup {
   async reload(config: Config): Promise<void> {
     const shared = sharedPorts(config);
     await this.#local.reload(shared); // rejects: nothing changed anywhere
+    const generation = ++this.#generation;
+    this.#generations.set(generation, config);
+    this.#generations.delete(generation - KEPT_GENERATIONS);
     const forWorkers = workerConfig(shared, this.#local.addrs);
     await Promise.all(this.#remotes.map(async (r) => {
       const id = ++this.#reloadId;
-      const reply = await this.#request(r, "reloaded", { type: "reload", id, config: forWorkers });
+      const reply = await this.#request(r, "reloaded", {
+        type: "reload",
+        id,
+        config: forWorkers,
+        generation,
+      });
       if (reply.type === "reload-failed") {
         this.#options.logger.log(
           "alert",
@@ -365,6 +390,26 @@ class WorkerGroup implements ServerGroup {
       case "stop":
         this.#options.onStopRequest?.(m.how, m.why);
         return;
+      case "ended": {
+        // The session's server block, from the config it began under (as SessionInfo.server).
+        const config = this.#generations.get(m.generation) ??
+          this.#generations.get(this.#generation)!;
+        const info = { ...m.info, server: config.servers[m.info.serverIndex] };
+        try {
+          this.#options.observer?.ended?.(
+            info,
+            m.result,
+            new Date(m.startedAt),
+            new Date(m.endedAt),
+          );
+        } catch (err) {
+          this.#options.logger.log(
+            "alert",
+            `session observer failed: ${err instanceof Error ? err.message : err}`,
+          );
+        }
+        return;
+      }
       default:
         break;
     }
