@@ -25,6 +25,28 @@ const SHUT_RDWR = 2;
 
 /** Descriptors of the live connections captured so far: candidates to step over. */
 const live = new Set<number>();
+/**
+ * Descriptors our connections gave back, lowest first: the kernel hands out the lowest free
+ * number, so the next accepted socket is most likely the first of these (or, if none, the
+ * number after the highest seen). That guess is checked first (two calls); a wrong guess is
+ * dropped and the search around the lowest free number runs instead.
+ */
+const freed: number[] = [];
+const FREED_MAX = 1024;
+let highest = 2;
+
+function addFreed(fd: number): void {
+  let i = freed.length;
+  while (i > 0 && freed[i - 1] > fd) i--;
+  if (freed[i - 1] === fd) return;
+  freed.splice(i, 0, fd);
+  if (freed.length > FREED_MAX) freed.pop();
+}
+
+function dropFreed(fd: number): void {
+  const i = freed.indexOf(fd);
+  if (i >= 0) freed.splice(i, 1);
+}
 
 /** How many descriptors {@linkcode captureSocket} holds (for tests). */
 export function capturedSockets(): number {
@@ -86,6 +108,7 @@ export class SocketFd {
     if (this.#released) return;
     this.#released = true;
     live.delete(this.fd);
+    addFreed(this.fd);
   }
 }
 
@@ -120,8 +143,16 @@ export function captureSocket(conn: Deno.Conn): SocketFd | null {
     const own = RawAddr.from(local);
     const peer = RawAddr.from(remote);
     if (own === null || peer === null) return null;
-    const fd = acceptedFd(lib, own, peer, live);
-    return fd === null ? null : new SocketFd(lib, fd, own, peer);
+    const guess = freed.length > 0 ? freed[0] : highest + 1;
+    let fd: number | null = guess;
+    if (!isConnFd(lib, guess, own, peer)) {
+      dropFreed(guess);
+      fd = acceptedFd(lib, own, peer, live);
+      if (fd === null) return null;
+    }
+    dropFreed(fd);
+    if (fd > highest) highest = fd;
+    return new SocketFd(lib, fd, own, peer);
   } catch {
     return null;
   }

@@ -238,18 +238,13 @@ export class RawAddr {
 
   /** The raw form of `addr`, or null for a hostname that is not an IP address. */
   static from(addr: Deno.NetAddr): RawAddr | null {
-    const v4 = parseIpv4(addr.hostname);
-    if (v4) return new RawAddr(AF_INET, addr.port, v4);
-    const key = netAddrKey(addr);
-    if (key === null || key.indexOf(":") < 0) return null;
-    const groups = key.slice(0, key.lastIndexOf("|")).split(":");
-    const bytes = new Uint8Array(16);
-    groups.forEach((g, i) => {
-      const v = parseInt(g, 16);
-      bytes[2 * i] = v >> 8;
-      bytes[2 * i + 1] = v & 0xff;
-    });
-    return new RawAddr(AF_INET6, addr.port, bytes);
+    let host = HOSTS.get(addr.hostname);
+    if (host === undefined) {
+      host = parseHost(addr.hostname);
+      if (HOSTS.size >= HOSTS_MAX) HOSTS.clear();
+      HOSTS.set(addr.hostname, host);
+    }
+    return host && new RawAddr(host.family, addr.port, host.bytes);
   }
 
   /** Does `call` (getsockname or getpeername) report exactly this address for `fd`? */
@@ -263,6 +258,25 @@ export class RawAddr {
     for (let i = 0; i < bytes.length; i++) if (ADDR[at + i] !== bytes[i]) return false;
     return true;
   }
+}
+
+/** Parsed hosts (a server sees the same few addresses again and again), bounded. */
+const HOSTS = new Map<string, { family: number; bytes: Uint8Array } | null>();
+const HOSTS_MAX = 4096;
+
+function parseHost(hostname: string): { family: number; bytes: Uint8Array } | null {
+  const v4 = parseIpv4(hostname);
+  if (v4) return { family: AF_INET, bytes: v4 };
+  const key = netAddrKey({ transport: "tcp", hostname, port: 0 });
+  if (key === null || key.indexOf(":") < 0) return null;
+  const groups = key.slice(0, key.lastIndexOf("|")).split(":");
+  const bytes = new Uint8Array(16);
+  groups.forEach((g, i) => {
+    const v = parseInt(g, 16);
+    bytes[2 * i] = v >> 8;
+    bytes[2 * i + 1] = v & 0xff;
+  });
+  return { family: AF_INET6, bytes };
 }
 
 /** The four bytes of a dotted IPv4 address, or null. */
