@@ -71,17 +71,18 @@ const ABANDONED = new Error("output abandoned");
  */
 export const SEND_TIMER_TICK_MS = 10;
 
-const watched = new Set<() => void>();
+const watched = new Set<(t: number) => void>();
 let ticker: ReturnType<typeof setInterval> | undefined;
 
-function watch(check: () => void): void {
+function watch(check: (t: number) => void): void {
   watched.add(check);
   ticker ??= setInterval(() => {
-    for (const check of [...watched]) check();
+    const t = now(); // one clock read per tick, for every busy output
+    for (const check of [...watched]) check(t);
   }, SEND_TIMER_TICK_MS);
 }
 
-function unwatch(check: () => void): void {
+function unwatch(check: (t: number) => void): void {
   watched.delete(check);
   if (watched.size === 0 && ticker !== undefined) {
     clearInterval(ticker);
@@ -116,7 +117,10 @@ export class Output {
   #failure: unknown = null;
   #waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   #watching = false;
-  #lastProgress = 0;
+  /** When progress was last seen, by the ticker's clock; -1: not yet looked at since arming. */
+  #lastProgress = -1;
+  /** A write completed since the ticker last looked. */
+  #progressed = false;
   #lastAccepted = -1;
   #written = 0;
   #settleWaiters: (() => void)[] = [];
@@ -424,7 +428,7 @@ export class Output {
       () => {
         this.#inFlight--;
         this.#written += size;
-        this.#lastProgress = now();
+        this.#progressed = true;
         this.#options.onWritten?.();
         this.#checkIdle();
       },
@@ -438,13 +442,16 @@ export class Output {
 
   #armWatchdog(): void {
     if (this.#watching || this.#failed) return;
-    this.#lastProgress = now();
+    // No clock read here (a write usually completes before the next tick): the first tick
+    // takes its time as the start, so a timeout fires at most one tick late.
+    this.#lastProgress = -1;
+    this.#progressed = false;
     this.#watching = true;
     this.#options.onTimerStart?.();
     watch(this.#onTick);
   }
 
-  #onTick = (): void => {
+  #onTick = (t: number): void => {
     if (this.#failed || this.idle) {
       this.#stopWatchdog();
       return;
@@ -453,10 +460,14 @@ export class Output {
     const accepted = this.#options.progress?.();
     if (accepted !== undefined && accepted !== this.#lastAccepted) {
       this.#lastAccepted = accepted;
-      this.#lastProgress = now();
+      this.#progressed = true;
+    }
+    if (this.#progressed || this.#lastProgress < 0) {
+      this.#progressed = false;
+      this.#lastProgress = t;
       return;
     }
-    if (now() - this.#lastProgress >= this.#options.sendTimeout) this.#fail("timeout");
+    if (t - this.#lastProgress >= this.#options.sendTimeout) this.#fail("timeout");
   };
 
   #stopWatchdog(): void {
