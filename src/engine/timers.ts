@@ -59,10 +59,9 @@ function heapPop(): void {
 }
 
 /** Arms the shared timer for the earliest pending deadline, unless it already is early enough. */
-function arm(): void {
+function arm(now = performance.now()): void {
   while (heap.length > 0 && heap[0].fn === null) heapPop();
   if (heap.length === 0) return;
-  const now = performance.now();
   const at = Math.min(heap[0].at, now + MAX_TIMER_MS);
   if (shared !== undefined) {
     if (armedAt <= at) return;
@@ -113,10 +112,11 @@ function fire(): void {
  * ```
  */
 export function after(ms: number, fn: () => void): () => void {
-  const e: Pending = { at: performance.now() + Math.max(0, ms), seq: created++, fn };
+  const now = performance.now();
+  const e: Pending = { at: now + Math.max(0, ms), seq: created++, fn };
   pending++;
   heapPush(e);
-  arm();
+  arm(now);
   return () => {
     if (e.fn === null) return;
     e.fn = null;
@@ -146,12 +146,20 @@ export const TIMED_OUT: unique symbol = Symbol("timed out");
  * ```
  */
 export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
-  let cancel = () => {};
-  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
-    cancel = after(ms, () => resolve(TIMED_OUT));
+  // One promise and one timer entry (no race, no finally): this runs for every read.
+  return new Promise((resolve, reject) => {
+    const cancel = after(ms, () => resolve(TIMED_OUT));
+    p.then(
+      (value) => {
+        cancel();
+        resolve(value);
+      },
+      (err) => {
+        cancel();
+        reject(err);
+      },
+    );
   });
-  p.catch(() => {});
-  return Promise.race([p, timeout]).finally(() => cancel());
 }
 
 /**
