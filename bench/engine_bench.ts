@@ -97,6 +97,21 @@ function cpuSeconds(pid: number): number {
   return total;
 }
 
+/** CPU seconds of the busiest threads of a process tree (where accepts went). */
+function cpuSpread(pid: number): string {
+  const all: number[] = [];
+  for (const p of tree(pid)) {
+    try {
+      for (const task of Deno.readDirSync(`/proc/${p}/task`)) {
+        const stat = Deno.readTextFileSync(`/proc/${p}/task/${task.name}/stat`);
+        const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        all.push((Number(f[11]) + Number(f[12])) / CLK_TCK);
+      }
+    } catch { /* gone */ }
+  }
+  return all.sort((a, b) => b - a).slice(0, 4).map((c) => `${c.toFixed(2)} s`).join(", ");
+}
+
 /** Resident set size of a process tree, in bytes. */
 function rssBytes(pid: number): number {
   let total = 0;
@@ -108,7 +123,10 @@ function rssBytes(pid: number): number {
   return total;
 }
 
-/** Waits until something listens on 127.0.0.1:port (from /proc/net/tcp: nothing is consumed). */
+/**
+ * Waits until something listens on the port (from /proc/net/tcp and tcp6: nothing is consumed;
+ * mountebank binds the IPv6 wildcard).
+ */
 async function waitListening(port: number, child: Deno.ChildProcess, what: string): Promise<void> {
   const hex = `:${port.toString(16).toUpperCase().padStart(4, "0")}`;
   let exited = false;
@@ -116,7 +134,14 @@ async function waitListening(port: number, child: Deno.ChildProcess, what: strin
   const deadline = performance.now() + 20_000;
   while (performance.now() < deadline) {
     if (exited) throw new Error(`${what} exited before listening`);
-    const listening = Deno.readTextFileSync("/proc/net/tcp").split("\n").some((line) => {
+    const table = ["/proc/net/tcp", "/proc/net/tcp6"].map((t) => {
+      try {
+        return Deno.readTextFileSync(t);
+      } catch {
+        return "";
+      }
+    }).join("\n");
+    const listening = table.split("\n").some((line) => {
       const f = line.trim().split(/\s+/);
       return f[3] === "0A" && f[1]?.endsWith(hex);
     });
@@ -499,10 +524,11 @@ try {
   );
   const check = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", `${root}cli.ts`, "check", "--config", probe],
-    stdout: "null",
-    stderr: "null",
+    stdout: "piped",
+    stderr: "piped",
   }).output();
-  if (!check.success) {
+  const said = new TextDecoder().decode(check.stderr) + new TextDecoder().decode(check.stdout);
+  if (!check.success || /serves from one process/.test(said)) {
     workers = { missing: "worker_processes is not supported by this build" };
   } else {
     for (const n of [1, 2]) {
@@ -514,11 +540,7 @@ try {
         () => streamEcho(`echo "${REPLY}";`, port, `worker_processes ${n};\n`),
         async (s) => {
           const r = await rate(s, port, "reply");
-          if (n === 2) {
-            const kids = tree(s.pid).slice(1);
-            const shares = kids.map((k) => cpuSeconds(k)).filter((c) => c > 0);
-            workers.spread = `CPU per process: ${shares.map((c) => f(c, 2)).join(" s, ")} s`;
-          }
+          if (n === 2) workers.spread = `CPU per thread/process: ${cpuSpread(s.pid)}`;
           return r;
         },
       );
