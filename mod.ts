@@ -44,8 +44,15 @@ export type { SessionEnd } from "./src/engine/types.ts";
 export { ConfigError, type ConfigErrorOptions } from "./src/config/errors.ts";
 export { ListenError } from "./src/server/listen_error.ts";
 export { createLogger, quietLogger } from "./src/log/logger.ts";
-export type { LogContext, Logger, LoggerOptions, LogLevel } from "./src/log/logger.ts";
 export type {
+  LogContext,
+  Logger,
+  LoggerOptions,
+  LogLevel,
+  LogLineFormat,
+} from "./src/log/logger.ts";
+export type {
+  AccessLogTarget,
   BreakStep,
   CaptureRef,
   ClearRequestStep,
@@ -65,6 +72,9 @@ export type {
   LingeringClose,
   Listen,
   ListenBase,
+  LogEscape,
+  LogFormat,
+  LogFormatPart,
   LoopStep,
   MainSettings,
   MatchBranch,
@@ -80,6 +90,7 @@ export type {
   ReadLiteralStep,
   ReadRegexStep,
   ReadUntilStep,
+  RecordTarget,
   RequestDataStep,
   ResetStep,
   SendChunkStep,
@@ -88,6 +99,8 @@ export type {
   ServerConfig,
   ShutdownStep,
   SleepStep,
+  SplitBranch,
+  SplitStep,
   Step,
   StepBase,
   TcpListen,

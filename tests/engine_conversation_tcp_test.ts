@@ -44,8 +44,8 @@ ioTest("TCP: a loop answers pipelined and later requests, and ends quietly at EO
 });
 
 const mismatchCases = [
-  { action: "close", want: "queued,", end: "error" },
-  { action: "reset", want: "(checked by pattern)", end: "error" },
+  { action: "close", want: "queued,", end: "mismatch" },
+  { action: "reset", want: "(checked by pattern)", end: "mismatch" },
   { action: "continue", want: "queued,after\n", end: "eof" },
 ];
 

@@ -88,7 +88,7 @@ function mismatchCases(step: string, input: string, expected: string, got: strin
       body: `echo -n before,; ${step} echo ok;`,
       input: [input],
       want: "before,",
-      end: "error",
+      end: "mismatch",
       log: [line],
     },
     {
@@ -97,7 +97,7 @@ function mismatchCases(step: string, input: string, expected: string, got: strin
       body: `${step} echo ok;`,
       input: [input],
       want: "",
-      end: "error",
+      end: "mismatch",
       log: [line],
     },
     {
@@ -106,7 +106,7 @@ function mismatchCases(step: string, input: string, expected: string, got: strin
       body: `${step} echo ok;`,
       input: [input],
       want: "",
-      end: "error",
+      end: "mismatch",
       log: [line],
       reset: true,
     },
@@ -214,7 +214,7 @@ table("echo_read_literal", [
     body: String.raw`echo_read_literal -e "${"x".repeat(70)}\x00";`,
     input: ['"\\' + "y".repeat(69)],
     want: "",
-    end: "error",
+    end: "mismatch",
     log: [`expected "${"x".repeat(64)}...", got "\\"\\\\${"y".repeat(62)}..."`],
   },
 ]);

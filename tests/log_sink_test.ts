@@ -184,3 +184,50 @@ Deno.test("a real stderr pipe nobody reads: the event loop keeps running, and th
     clearTimeout(deadline);
   }
 });
+
+Deno.test("a coalescing sink writes at once when idle, and a busy one at most every coalesceMs", async () => {
+  const w = collector();
+  const sink = new LogSink(w, { coalesceMs: 60 });
+  const t0 = performance.now();
+  sink.write("first\n");
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(w.calls, 1, "an idle sink does not wait");
+  for (let i = 0; i < 20; i++) sink.write(`${i}\n`);
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(w.calls, 1, "lines soon after a write wait to share the next one");
+  while (w.calls < 2 && performance.now() - t0 < 2000) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const waited = performance.now() - t0;
+  assert.equal(w.calls, 2, "then they go in one write");
+  assert.ok(waited >= 55 && waited < 2000, `the second write came after ${waited} ms`);
+  assert.equal(w.text, "first\n" + Array.from({ length: 20 }, (_, i) => `${i}\n`).join(""));
+});
+
+Deno.test("flush and close do not wait for a coalescing delay", async () => {
+  const w = collector();
+  const sink = new LogSink(w, { coalesceMs: 10_000 });
+  sink.write("a\n");
+  sink.write("b\n");
+  const t0 = performance.now();
+  assert.ok(await sink.flush());
+  sink.write("c\n");
+  await sink.close();
+  assert.ok(performance.now() - t0 < 1000, `took ${performance.now() - t0} ms`);
+  assert.equal(w.text, "a\nb\nc\n");
+});
+
+Deno.test("a coalescing sink writes at once when coalesceBytes wait", async () => {
+  const w = collector();
+  const sink = new LogSink(w, { coalesceMs: 10_000, coalesceBytes: 10 });
+  sink.write("first\n");
+  await new Promise((r) => setTimeout(r, 0));
+  sink.write("12345\n");
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(w.calls, 1, "6 bytes wait");
+  sink.write("67890\n");
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(w.calls, 2, "12 bytes go at once");
+  assert.equal(w.text, "first\n12345\n67890\n");
+  await sink.close();
+});

@@ -1,5 +1,6 @@
+import { DEFAULT_ECHO_SETTINGS } from "../src/config/settings.ts";
 import assert from "node:assert/strict";
-import { tapReadable, tapWritable } from "../src/lib/tap.ts";
+import { tapReadable, tapSession, tapWritable } from "../src/lib/tap.ts";
 import { ByteRecorder } from "../src/lib/byte_recorder.ts";
 import { TranscriptLog } from "../src/lib/transcript.ts";
 import type { SessionIO } from "../src/engine/types.ts";
@@ -241,6 +242,7 @@ const info: SessionInfo = {
   serverIndex: 0,
   remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 5000 },
   localAddr: { transport: "tcp", hostname: "127.0.0.1", port: 6000 },
+  server: { pos: { file: "t", line: 1 }, listen: [], steps: [], settings: DEFAULT_ECHO_SETTINGS },
 };
 
 Deno.test("TranscriptLog records both directions of a session and lists it when it ends", async () => {
@@ -290,36 +292,89 @@ Deno.test("TranscriptLog rejects a negative or fractional cap", () => {
   }
 });
 
-Deno.test("TranscriptLog's wrap passes reset and other members through, and closeWrite waits for the tap", async () => {
-  const calls: string[] = [];
-  let release!: () => void;
-  const io: SessionIO = {
-    readable: countingSource([]).stream,
-    writable: new WritableStream({
-      write: (c) =>
-        new Promise<void>((r) => {
-          calls.push(`write ${dec.decode(c)}`);
-          release = r;
-        }),
-    }),
-    close: () => void calls.push("close"),
-    reset: () => void calls.push("reset"),
-    closeWrite: () => {
-      calls.push("closeWrite");
-      return Promise.resolve();
+Deno.test("TranscriptLog's wrap changes nothing the io does: writes, closeWrite, reset and close keep their order", async () => {
+  const script = async (wrap: (io: SessionIO) => SessionIO) => {
+    const calls: string[] = [];
+    let release!: () => void;
+    const io: SessionIO = {
+      readable: countingSource([]).stream,
+      writable: new WritableStream({
+        write: (c) =>
+          new Promise<void>((r) => {
+            calls.push(`write ${dec.decode(c)}`);
+            release = r;
+          }),
+      }),
+      close: () => void calls.push("close"),
+      reset: () => void calls.push("reset"),
+      closeWrite: () => {
+        calls.push("closeWrite");
+        return Promise.resolve();
+      },
+    };
+    const wrapped = wrap(io);
+    const writer = wrapped.writable.getWriter();
+    const a = writer.write(enc.encode("a"));
+    const b = writer.write(enc.encode("b"));
+    const fin = wrapped.closeWrite!();
+    await new Promise((r) => setTimeout(r, 5));
+    release();
+    await new Promise((r) => setTimeout(r, 5));
+    release();
+    await Promise.all([a, b, fin]);
+    wrapped.reset!();
+    wrapped.close();
+    return calls;
+  };
+  const log = new TranscriptLog();
+  const tapped = await script((io) => log.observer.wrap!(io, info));
+  assert.deepEqual(tapped, await script((io) => io));
+  assert.deepEqual(tapped.slice(-2), ["reset", "close"]);
+  log.observer.ended!(info, { end: "eof", bytesIn: 0, bytesOut: 2 }, new Date(), new Date());
+  assert.equal(dec.decode(log.list()[0].sent), "ab");
+});
+
+Deno.test("tapSession taps the direct path without building the streams", async () => {
+  let built = 0;
+  const written: string[] = [];
+  const base: SessionIO = {
+    get readable(): ReadableStream<Uint8Array> {
+      built++;
+      return new ReadableStream();
+    },
+    get writable(): WritableStream<Uint8Array> {
+      built++;
+      return new WritableStream();
+    },
+    close() {},
+    unread: () => 3,
+  };
+  base.direct = {
+    of: base,
+    highWaterMark: 1024,
+    read(buf) {
+      buf.set(enc.encode("hey"));
+      return Promise.resolve(3);
+    },
+    cancel: () => Promise.resolve(),
+    sink: {
+      write: (c) => Promise.resolve(void written.push(dec.decode(c))),
+      close: () => Promise.resolve(),
+      abort: () => Promise.resolve(),
     },
   };
-  const wrapped = new TranscriptLog().observer.wrap!(io, info);
-  const writer = wrapped.writable.getWriter();
-  writer.write(enc.encode("a"));
-  writer.write(enc.encode("b"));
-  const fin = wrapped.closeWrite!();
-  await new Promise((r) => setTimeout(r, 5));
-  release();
-  await new Promise((r) => setTimeout(r, 5));
-  release();
-  await fin;
-  wrapped.reset!();
-  wrapped.close();
-  assert.deepEqual(calls, ["write a", "write b", "closeWrite", "reset", "close"]);
+  const seen: string[] = [];
+  const io = tapSession(
+    base,
+    (c) => seen.push(`<${dec.decode(c)}`),
+    (c) => seen.push(`>${dec.decode(c)}`),
+  );
+  assert.equal(io.direct?.of, io, "the engine takes the wrapper's direct path");
+  assert.equal(io.unread?.(), 3, "other members pass through");
+  const buf = new Uint8Array(16);
+  assert.equal(await io.direct!.read(buf), 3);
+  await io.direct!.sink.write(enc.encode("ok"));
+  assert.deepEqual(seen, ["<hey", ">ok"]);
+  assert.deepEqual(written, ["ok"]);
+  assert.equal(built, 0, "no stream was built");
 });

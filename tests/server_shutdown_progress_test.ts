@@ -87,7 +87,7 @@ Deno.test("the server's graceful stop logs the sessions it waits for and when th
   await server.shutdown();
   const ms = performance.now() - t0;
   for (const c of clients) c.close();
-  const said = log.lines.map((l) => l.message).filter((m) => /session/.test(m));
+  const said = log.lines.map((l) => l.message).filter((m) => /sessions? (to )?finish/.test(m));
   assert.deepEqual(said, ["waiting for 2 sessions to finish", "all sessions finished"]);
   assert.ok(ms >= 100 && ms < 1000, `the stop took ${ms.toFixed(0)} ms`);
 });

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { LogLevel } from "../log/logger.ts";
+import type { LogLevel, LogLineFormat } from "../log/logger.ts";
 import { LOG_LEVELS } from "../log/logger.ts";
 
 /** The commands the CLI knows. */
@@ -28,6 +28,16 @@ export interface Invocation {
   quiet?: boolean;
   /** `help <command>`: the command to explain. */
   topic?: CommandName;
+  /** `--ready-file FILE`: the bound addresses as JSON, written once every listener is bound. */
+  readyFile?: string;
+  /** `--exit-after N`: exit 0 once N sessions have finished. */
+  exitAfter?: number;
+  /** `--record FILE`: one JSON line per finished session, for every server. */
+  record?: string;
+  /** `--debug-hexdump`: each read and write in hex and ASCII on the error log at debug. */
+  debugHexdump?: boolean;
+  /** `--log-format nginx|json`: the error log's line format. */
+  logFormat?: LogLineFormat;
 }
 
 /** A command line that cannot be understood: the CLI prints usage and exits 2. */
@@ -41,14 +51,34 @@ export class UsageError extends Error {
 
 /** Which flags each command accepts. */
 const FLAGS: Record<CommandName, readonly string[]> = {
-  serve: ["config", "error-log", "log-level", "pid"],
+  serve: [
+    "config",
+    "error-log",
+    "log-level",
+    "pid",
+    "ready-file",
+    "exit-after",
+    "record",
+    "debug-hexdump",
+    "log-format",
+  ],
   check: ["config", "quiet", "log-level"],
   help: [],
   version: [],
 };
 
 const SHORT: Record<string, string> = { c: "config", q: "quiet" };
-const VALUED = new Set(["config", "error-log", "log-level", "pid"]);
+const VALUED = new Set([
+  "config",
+  "error-log",
+  "log-level",
+  "pid",
+  "ready-file",
+  "exit-after",
+  "record",
+  "log-format",
+]);
+const SWITCHES = new Set(["quiet", "debug-hexdump"]);
 
 /**
  * Parses the arguments after the program name. Throws {@linkcode UsageError} for an unknown
@@ -91,7 +121,9 @@ export function parseArgs(args: readonly string[]): Invocation {
         setCommand("version", "--version");
         continue;
       }
-      if (!VALUED.has(name) && name !== "quiet") throw new UsageError(`unknown flag "--${name}"`);
+      if (!VALUED.has(name) && !SWITCHES.has(name)) {
+        throw new UsageError(`unknown flag "--${name}"`);
+      }
       if (VALUED.has(name)) {
         const value = eq >= 0 ? arg.slice(eq + 1) : args[++i];
         if (value === undefined || value === "") {
@@ -159,6 +191,28 @@ export function parseArgs(args: readonly string[]): Invocation {
     inv.logLevel = level as LogLevel;
   }
   if (flags.get("quiet") === true) inv.quiet = true;
+  if (flags.get("debug-hexdump") === true) inv.debugHexdump = true;
+  for (const name of ["ready-file", "record"] as const) {
+    const value = flags.get(name);
+    if (typeof value === "string") inv[name === "ready-file" ? "readyFile" : "record"] = value;
+  }
+  const exitAfter = flags.get("exit-after");
+  if (typeof exitAfter === "string") {
+    const n = /^[0-9]{1,9}$/.test(exitAfter) ? Number(exitAfter) : 0;
+    if (n < 1) {
+      throw new UsageError(
+        `invalid --exit-after "${exitAfter}" (a whole number of sessions, >= 1)`,
+      );
+    }
+    inv.exitAfter = n;
+  }
+  const logFormat = flags.get("log-format");
+  if (typeof logFormat === "string") {
+    if (logFormat !== "nginx" && logFormat !== "json") {
+      throw new UsageError(`invalid --log-format "${logFormat}" (nginx or json)`);
+    }
+    inv.logFormat = logFormat;
+  }
   if (topic !== undefined) inv.topic = topic;
   return inv;
 }

@@ -6,7 +6,7 @@
  */
 import { describeError, openFailed } from "../config/os_error.ts";
 import type { ErrorLogTarget, Position } from "../config/types.ts";
-import type { Logger, LogLevel } from "../log/logger.ts";
+import type { Logger, LogLevel, LogLineFormat } from "../log/logger.ts";
 import { createLogger, formatLogLine, teeLogger } from "../log/logger.ts";
 import { type LogSink, openFileSink } from "../log/sink.ts";
 
@@ -108,6 +108,8 @@ function fileSink(path: string, stderr: (line: string) => void, maxBytes?: numbe
 export interface OpenErrorLogsOptions {
   /** Bound of each file's buffer, in bytes. @default {DEFAULT_SINK_BYTES} (1 MiB) */
   maxBytes?: number;
+  /** Line format (`--log-format`). @default {"nginx"} */
+  format?: LogLineFormat;
 }
 
 /**
@@ -127,7 +129,7 @@ export function openErrorLogs(
     for (const t of targets) {
       if (t.target === "stderr") {
         toStderr = true;
-        loggers.push(createLogger(stderr, { level: t.level }));
+        loggers.push(createLogger(stderr, { level: t.level, format: options.format }));
         continue;
       }
       let sink: LogSink;
@@ -137,7 +139,9 @@ export function openErrorLogs(
         throw new ErrorLogOpenError(t.target, err, t.pos);
       }
       sinks.push(sink);
-      loggers.push(createLogger((line) => sink.write(line), { level: t.level }));
+      loggers.push(
+        createLogger((line) => sink.write(line), { level: t.level, format: options.format }),
+      );
     }
   } catch (err) {
     for (const s of sinks) void s.close(0);

@@ -7,6 +7,7 @@
  */
 import type { Invocation } from "./args.ts";
 import { Lifecycle } from "../lifecycle/lifecycle.ts";
+import { sessionHooks } from "./session_hooks.ts";
 
 import { runWorkerThread } from "../lifecycle/worker_thread.ts";
 
@@ -38,14 +39,17 @@ export function serve(
   io: CliIO,
   options: ServeOptions = {},
 ): Promise<number> {
-  return new Lifecycle({
+  const life: Lifecycle = new Lifecycle({
     ...options,
     config: inv.config,
     errorLog: inv.errorLog,
     logLevel: inv.logLevel,
     pid: inv.pid,
+    logFormat: inv.logFormat,
     stderr: (line) => io.stderr(line),
-  }).run();
+    hooks: sessionHooks(inv, () => life),
+  });
+  return life.run();
 }
 
 /**

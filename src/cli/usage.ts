@@ -22,7 +22,8 @@ Run "stream-echo help serve" for flags and signals.
 
 const SERVE =
   `Usage: stream-echo serve [--config FILE] [--error-log FILE|stderr] [--log-level LEVEL]
-                         [--pid FILE]
+                         [--pid FILE] [--ready-file FILE] [--exit-after N] [--record FILE]
+                         [--debug-hexdump] [--log-format nginx|json]
 
 Runs the server until a signal stops it.
 
@@ -35,6 +36,14 @@ Flags:
   --log-level LEVEL       debug, info, notice, warn, error, crit, alert or emerg
                           (default: the config's error_log level, else info)
   --pid FILE              write the process id to FILE, removed at exit (default: the config's pid)
+  --ready-file FILE       once every listener is bound, write the bound addresses (port 0
+                          resolved) to FILE as JSON, atomically; removed at exit
+  --exit-after N          exit 0 once N sessions have finished (graceful shutdown)
+  --record FILE           one JSON line per finished session (bytes each way, addresses, times,
+                          how it ended) for every server (default: the config's echo_record)
+  --debug-hexdump         each read and write of each session in hex and ASCII, at debug level
+                          (use with --log-level debug)
+  --log-format nginx|json the error log's lines: nginx's text (default) or one JSON object each
 
 On start one line per listener says the address actually bound ("listening on ...").
 

@@ -35,6 +35,7 @@ import {
 } from "./fault_steps.ts";
 import { compileChance, compileSplit } from "./split_steps.ts";
 import { compileInclude } from "./include.ts";
+import { compileAccessLog, compileEchoRecord, compileLogFormat } from "./log_directives.ts";
 import {
   compileErrorLog,
   compileEvents,
@@ -148,6 +149,9 @@ export const DIRECTIVES: ReadonlyMap<string, DirectiveSpec> = new Map([
   ["server", entry(STREAM, [0, 0], compileServer, true)],
   ["ssl_certificate", entry(STREAM_SERVER, [1, 1], compileSslCertificate)],
   ["ssl_certificate_key", entry(STREAM_SERVER, [1, 1], compileSslCertificateKey)],
+  ["log_format", entry(STREAM, [2, Infinity], compileLogFormat)],
+  ["access_log", entry(STREAM_SERVER, [1, Infinity], compileAccessLog)],
+  ["echo_record", entry(STREAM_SERVER, [1, 1], compileEchoRecord)],
 
   // server context
   ["listen", entry(SERVER, [1, Infinity], compileListen)],

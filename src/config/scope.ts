@@ -8,12 +8,15 @@
 import type { Directive } from "./parser.ts";
 import type { GlobEntry } from "./glob.ts";
 import type {
+  AccessLogTarget,
   ConfigNotice,
   EchoSettings,
   Listen,
+  LogFormat,
   MainSettings,
   MatchBranch,
   Position,
+  RecordTarget,
   ServerConfig,
   Step,
 } from "./types.ts";
@@ -62,6 +65,16 @@ export interface ReadCheck {
   what?: string;
 }
 
+/** `access_log` and `echo_record` lines of one block (stream or server). */
+export interface LogScope {
+  /** `access_log PATH ...` lines, in order. */
+  accessLog: AccessLogTarget[];
+  /** True when `access_log off` was given in the block. */
+  accessLogOff: boolean;
+  /** `echo_record PATH`, or "off". */
+  record?: RecordTarget | "off";
+}
+
 /** A `server {}` block being compiled. */
 export interface ServerScope {
   /** Where the `server` block is. */
@@ -84,6 +97,8 @@ export interface ServerScope {
   groupNames: Set<string>;
   /** `-v` `$name` references, checked against `groupNames` once the server is compiled. */
   nameRefs: { name: string; directive: string; pos: Position }[];
+  /** Its `access_log` / `echo_record` lines, once one is seen. */
+  logs?: LogScope;
 }
 
 /** An `echo_match` block being compiled. */
@@ -108,6 +123,10 @@ export interface StreamScope {
   servers: ServerScope[];
   /** The single-value directives already set in this block, and where. */
   set: Map<string, Position>;
+  /** Its `access_log` / `echo_record` lines, once one is seen. */
+  logs?: LogScope;
+  /** `log_format` definitions by name, once one is seen. */
+  logFormats?: Map<string, LogFormat>;
 }
 
 /** Everything the compile functions of the directive table may touch. */

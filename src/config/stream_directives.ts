@@ -9,6 +9,7 @@
 import { ConfigError } from "./errors.ts";
 import { outputAfterShutdown } from "./fault_steps.ts";
 import { listenKey, parseListen } from "./listen.ts";
+import { mergeLogs } from "./log_directives.ts";
 import type { Directive } from "./parser.ts";
 import type { Scope, ServerScope, StreamScope } from "./scope.ts";
 import { mergeSettings } from "./settings.ts";
@@ -105,6 +106,9 @@ function finishServer(stream: StreamScope, server: ServerScope, scope: Scope): S
     settings,
   };
   if (tls !== undefined) config.tls = tls;
+  const logs = mergeLogs(stream.logs, server.logs);
+  if (logs.accessLog) config.accessLog = logs.accessLog;
+  if (logs.record) config.record = logs.record;
   return config;
 }
 

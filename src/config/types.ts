@@ -439,6 +439,46 @@ export interface TlsSettings {
   pos: Position;
 }
 
+/** How a `log_format` escapes variable values (`escape=`); see src/log/escape.ts. */
+export type LogEscape = "default" | "json" | "none";
+
+/** One piece of a compiled log format: literal text, or a variable (its name without `$`). */
+export type LogFormatPart = string | { variable: string };
+
+/** A `log_format NAME [escape=...] STRING...`, compiled at load into parts. */
+export interface LogFormat {
+  /** Its name (the default format, used when `access_log` names none, has an empty name). */
+  name: string;
+  /** How variable values are escaped. */
+  escape: LogEscape;
+  /** Literal text and variables, in order (adjacent text merged). */
+  parts: LogFormatPart[];
+}
+
+/** One `access_log PATH [FORMAT] [if=CONDITION]` in effect for a server. */
+export interface AccessLogTarget {
+  /** The file (resolved against the main config's folder). */
+  path: string;
+  /** The format its lines are written in. */
+  format: LogFormat;
+  /** `if=`: the line is skipped when this evaluates to "" or "0". */
+  condition?: LogFormatPart[];
+  /** `buffer=SIZE`: a busy log writes at once when this many bytes wait. */
+  buffer?: number;
+  /** `flush=TIME`: how long (ms) lines of a busy log may wait to share one write. */
+  flush?: number;
+  /** Where the directive is. */
+  pos: Position;
+}
+
+/** The `echo_record PATH` in effect for a server. */
+export interface RecordTarget {
+  /** The file (resolved against the main config's folder). */
+  path: string;
+  /** Where the directive is. */
+  pos: Position;
+}
+
 /** One `server {}` block inside `stream {}`. */
 export interface ServerConfig {
   /** Where it was written. */
@@ -451,6 +491,10 @@ export interface ServerConfig {
   settings: EchoSettings;
   /** Present when any listener of this server has `ssl`. */
   tls?: TlsSettings;
+  /** `access_log` lines in effect (the server's, else the stream level's); absent when off. */
+  accessLog?: AccessLogTarget[];
+  /** `echo_record` in effect (the server's, else the stream level's); absent when off. */
+  record?: RecordTarget;
 }
 
 /** One `error_log` directive (main or stream context). */

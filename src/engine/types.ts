@@ -84,10 +84,12 @@ export type CloseMode = "auto" | "graceful" | "reset";
  * - "eof": normally (the script ran to its end, or the client closed its side where allowed);
  * - "reset": the client reset the connection or closed it before a read step got its bytes;
  * - "timeout": a read, send or lingering timer expired;
+ * - "mismatch": the client sent bytes a comparison did not expect (`echo_read_literal`,
+ *   `echo_test_request_data`) and `echo_mismatch_action` is close or reset;
  * - "error": the script hit an error (line too long, read after discard, ...);
  * - "shutdown": the server closed it (fast shutdown or abort).
  */
-export type SessionEnd = "eof" | "reset" | "timeout" | "error" | "shutdown";
+export type SessionEnd = "eof" | "reset" | "timeout" | "mismatch" | "error" | "shutdown";
 
 /** What {@linkcode runSession} resolves to. It never rejects. */
 export interface SessionResult {

@@ -3,11 +3,28 @@
  *
  * @module
  */
+import { argBytes, bytesToBinary } from "../config/bytes.ts";
 
-/** A capped, append-only copy of bytes. */
+/**
+ * A capped, append-only copy of bytes. They are kept as a binary string (one character per
+ * byte): appending copies nothing into a new buffer, so recording a short session allocates no
+ * `ArrayBuffer` at all until {@linkcode ByteRecorder.bytes} is asked for.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ByteRecorder } from "./byte_recorder.ts";
+ * const r = new ByteRecorder(4);
+ * r.add(new Uint8Array([0x68, 0x69]));
+ * r.add(new Uint8Array([0xff, 0x00, 0x01]));
+ * assert.deepEqual(r.bytes(), new Uint8Array([0x68, 0x69, 0xff, 0x00]));
+ * assert.equal(r.binary(), "hi\xff\x00");
+ * assert.equal(r.truncated, true);
+ * ```
+ */
 export class ByteRecorder {
-  #chunks: Uint8Array[] = [];
-  #length = 0;
+  #text = "";
+  #bytes: Uint8Array | undefined;
   #cap: number;
   #truncated = false;
 
@@ -18,7 +35,7 @@ export class ByteRecorder {
 
   /** Bytes kept so far. */
   get length(): number {
-    return this.#length;
+    return this.#text.length;
   }
 
   /** True once a byte was dropped because of the cap. */
@@ -29,26 +46,27 @@ export class ByteRecorder {
   /** Copies as much of `chunk` as the cap allows (the caller may reuse `chunk` afterwards). */
   add(chunk: Uint8Array): void {
     if (chunk.byteLength === 0) return;
-    const room = this.#cap - this.#length;
+    const room = this.#cap - this.#text.length;
     if (room <= 0) {
       this.#truncated = true;
       return;
     }
-    const n = Math.min(room, chunk.byteLength);
-    if (n < chunk.byteLength) this.#truncated = true;
-    this.#chunks.push(chunk.slice(0, n));
-    this.#length += n;
+    if (chunk.byteLength > room) {
+      this.#truncated = true;
+      chunk = chunk.subarray(0, room);
+    }
+    this.#text += bytesToBinary(chunk);
+    this.#bytes = undefined;
   }
 
-  /** Everything kept, as one array. */
+  /** Everything kept, as a binary string (one character, 0-255, per byte). */
+  binary(): string {
+    return this.#text;
+  }
+
+  /** Everything kept, as one array (built on the first call after a change). */
   bytes(): Uint8Array {
-    if (this.#chunks.length === 1) return this.#chunks[0];
-    const out = new Uint8Array(this.#length);
-    let at = 0;
-    for (const c of this.#chunks) {
-      out.set(c, at);
-      at += c.byteLength;
-    }
-    return out;
+    this.#bytes ??= argBytes(this.#text);
+    return this.#bytes;
   }
 }

@@ -17,6 +17,7 @@
  *
  * @module
  */
+import type { SessionIO } from "../engine/types.ts";
 
 /** Called with each chunk that passed; the chunk must be copied if it is kept. */
 export type ChunkTap = (chunk: Uint8Array) => void;
@@ -156,4 +157,129 @@ export function tapWritable(sink: WritableStream<Uint8Array>, tap: ChunkTap): Wr
     settled: () =>
       pending === 0 ? Promise.resolve() : new Promise<void>((resolve) => idle.push(resolve)),
   };
+}
+
+/**
+ * `io` with taps on both directions: `onRead` sees each chunk read from the client, `onWrite`
+ * each chunk once the socket took it. Unlike {@linkcode tapReadable} / {@linkcode tapWritable},
+ * no stream is added:
+ *
+ * - on the engine's direct path (`io.direct`), the wrapper's own direct calls show the chunks
+ *   on their way to `io.direct`'s;
+ * - otherwise the readers and writers that `readable.getReader()` and `writable.getWriter()`
+ *   hand out show them (the streams are `io`'s own, fetched only when asked for).
+ *
+ * So a tapped session costs a few small closures, not a second pair of streams. Everything else
+ * is `io`'s own: read sizes, EOF, errors, cancellation, backpressure, the order of a `closeWrite`
+ * after the writes before it, and every other member (copied as it is, getters included). What
+ * a reader, writer or direct call sees is what the taps see; a `pipeTo` into `writable` is not
+ * seen (the engine only reads and writes). A tap that throws is ignored: it must not fail the
+ * session's I/O.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tapSession } from "./tap.ts";
+ * const seen: string[] = [];
+ * const io = tapSession(
+ *   {
+ *     readable: new ReadableStream({ start: (c) => c.close() }),
+ *     writable: new WritableStream(),
+ *     close: () => {},
+ *   },
+ *   () => {},
+ *   (chunk) => void seen.push(new TextDecoder().decode(chunk)),
+ * );
+ * const writer = io.writable.getWriter();
+ * await writer.write(new TextEncoder().encode("hi"));
+ * assert.deepEqual(seen, ["hi"]);
+ * ```
+ */
+export function tapSession(io: SessionIO, onRead: ChunkTap, onWrite: ChunkTap): SessionIO {
+  const members = Object.getOwnPropertyDescriptors(io) as Record<string, PropertyDescriptor>;
+  delete members.readable;
+  delete members.writable;
+  delete members.direct;
+  let readable: ReadableStream<Uint8Array> | undefined;
+  let writable: WritableStream<Uint8Array> | undefined;
+  const wrapped = Object.defineProperties({
+    get readable(): ReadableStream<Uint8Array> {
+      return readable ??= tapReaders(io.readable, onRead);
+    },
+    get writable(): WritableStream<Uint8Array> {
+      return writable ??= tapWriters(io.writable, onWrite);
+    },
+  }, members) as SessionIO;
+  const direct = io.direct;
+  if (direct) {
+    wrapped.direct = {
+      of: wrapped,
+      highWaterMark: direct.highWaterMark,
+      cancel: () => direct.cancel(),
+      async read(buf) {
+        const n = await direct.read(buf);
+        if (n) call(onRead, buf.subarray(0, n));
+        return n;
+      },
+      sink: {
+        async write(chunk) {
+          await direct.sink.write(chunk);
+          call(onWrite, chunk);
+        },
+        close: () => direct.sink.close(),
+        abort: () => direct.sink.abort(),
+      },
+    };
+  }
+  return wrapped;
+}
+
+/** `stream`, whose readers show each chunk they read to `tap` (the stream itself is patched). */
+function tapReaders(
+  stream: ReadableStream<Uint8Array>,
+  tap: ChunkTap,
+): ReadableStream<Uint8Array> {
+  const getReader = stream.getReader;
+  // deno-lint-ignore no-explicit-any
+  (stream as any).getReader = function (options?: ReadableStreamGetReaderOptions) {
+    const reader = getReader.call(stream, options as { mode: "byob" });
+    const read = reader.read;
+    // deno-lint-ignore no-explicit-any
+    (reader as any).read = function (...args: unknown[]) {
+      // deno-lint-ignore no-explicit-any
+      return (read as any).apply(reader, args).then(
+        (result: ReadableStreamReadResult<Uint8Array>) => {
+          if (!result.done && result.value) call(tap, result.value);
+          return result;
+        },
+      );
+    };
+    return reader;
+  };
+  return stream;
+}
+
+/** `stream`, whose writers show each chunk to `tap` once written (the stream itself is patched). */
+function tapWriters(
+  stream: WritableStream<Uint8Array>,
+  tap: ChunkTap,
+): WritableStream<Uint8Array> {
+  const getWriter = stream.getWriter;
+  stream.getWriter = function () {
+    const writer = getWriter.call(stream);
+    const write = writer.write;
+    writer.write = function (chunk?: Uint8Array) {
+      return write.call(writer, chunk).then(() => {
+        if (chunk) call(tap, chunk);
+      });
+    };
+    return writer;
+  };
+  return stream;
+}
+
+function call(tap: ChunkTap, chunk: Uint8Array): void {
+  try {
+    tap(chunk);
+  } catch { /* a tap must not fail the session's I/O */ }
 }

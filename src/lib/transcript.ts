@@ -8,7 +8,7 @@
 import type { SessionEnd, SessionIO, SessionResult } from "../engine/types.ts";
 import type { SessionInfo, SessionObserver } from "../server/types.ts";
 import { ByteRecorder } from "./byte_recorder.ts";
-import { tapReadable, tapWritable } from "./tap.ts";
+import { tapSession } from "./tap.ts";
 
 /**
  * What one finished session looked like from the server's side.
@@ -174,21 +174,7 @@ export class TranscriptLog {
       sent: new ByteRecorder(this.#maxBytes),
     };
     this.#live.set(info.id, live);
-    const out = tapWritable(io.writable, (c) => live.sent.add(c));
-    // Everything but the two streams passes through as it is (`reset`, and any later member).
-    const wrapped: SessionIO = {
-      ...io,
-      readable: tapReadable(io.readable, (c) => live.received.add(c)),
-      writable: out.writable,
-      close: () => io.close(),
-    };
-    if (io.reset) wrapped.reset = () => io.reset!();
-    const closeWrite = io.closeWrite?.bind(io);
-    if (closeWrite) {
-      // "FIN after everything written so far": let what waits in the tap reach the socket first.
-      wrapped.closeWrite = () => out.settled().then(closeWrite);
-    }
-    return wrapped;
+    return tapSession(io, (c) => live.received.add(c), (c) => live.sent.add(c));
   }
 
   #ended(info: SessionInfo, result: SessionResult, startedAt: Date, endedAt: Date): void {

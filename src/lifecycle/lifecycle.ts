@@ -11,7 +11,13 @@
  * @module
  */
 import type { Config } from "../config/types.ts";
-import { formatLogLine, type Logger, type LogLevel } from "../log/logger.ts";
+import {
+  formatJsonLogLine,
+  formatLogLine,
+  type Logger,
+  type LogLevel,
+  type LogLineFormat,
+} from "../log/logger.ts";
 import { formatAddr } from "../server/listeners.ts";
 import type { SessionObserver } from "../server/types.ts";
 import { DEFAULT_CONFIG_NAME } from "../cli/default_config.ts";
@@ -38,6 +44,12 @@ export type StopMode = "fast" | "graceful";
 export interface LifecycleHooks {
   /** Watches or wraps every session (access log, recording); set once, used by every worker. */
   observer?: SessionObserver;
+  /**
+   * A config is about to serve: at start (before the listeners are bound) and on reload (before
+   * it is swapped in). Open what it needs here; throwing fails the start (exit 1) or the reload
+   * (the old config keeps serving), with the error's message.
+   */
+  prepare?(config: Config): void | Promise<void>;
   /** The listeners are bound and `stream-echo started` is logged. */
   started?(addrs: Deno.Addr[]): void | Promise<void>;
   /** A reload succeeded; `config` now serves new connections. */
@@ -58,6 +70,8 @@ export interface LifecycleOptions {
   logLevel?: LogLevel;
   /** `--pid FILE`: replaces the config's `pid`. */
   pid?: string;
+  /** `--log-format nginx|json`: the error log's line format. @default {"nginx"} */
+  logFormat?: LogLineFormat;
   /** The process's stderr (a non-blocking sink): fatal errors, and the default error log. */
   stderr(line: string): void;
   /** Features that hang off the lifecycle. */
@@ -177,8 +191,14 @@ export class Lifecycle {
       let logs: ErrorLogs;
       try {
         config = loadCliConfig(this.#options.config);
-        logs = openErrorLogs(chooseTargets(config.main.errorLog, this.#options), this.#stderr);
+        logs = this.#openLogs(config);
       } catch (err) {
+        return this.#reloadFailed(err);
+      }
+      try {
+        await this.#options.hooks?.prepare?.(config);
+      } catch (err) {
+        await logs.close();
         return this.#reloadFailed(err);
       }
       try {
@@ -222,7 +242,7 @@ export class Lifecycle {
       logger.log("notice", "signal SIGUSR1 received, reopening logs");
       let logs: ErrorLogs;
       try {
-        logs = openErrorLogs(chooseTargets(gen.config.main.errorLog, this.#options), this.#stderr);
+        logs = this.#openLogs(gen.config);
       } catch (err) {
         logger.log("alert", `${message(err)}: still writing to the old log`);
         return false;
@@ -241,6 +261,12 @@ export class Lifecycle {
 
   readonly #stderr = (line: string): void => this.#options.stderr(line);
 
+  #openLogs(config: Config): ErrorLogs {
+    return openErrorLogs(chooseTargets(config.main.errorLog, this.#options), this.#stderr, {
+      format: this.#options.logFormat,
+    });
+  }
+
   async #start(): Promise<ServerGroup | undefined> {
     const opts = this.#options;
     let config: Config;
@@ -252,7 +278,7 @@ export class Lifecycle {
     }
     let logs: ErrorLogs;
     try {
-      logs = openErrorLogs(chooseTargets(config.main.errorLog, opts), this.#stderr);
+      logs = this.#openLogs(config);
     } catch (err) {
       this.#emerg(message(err));
       return undefined;
@@ -276,6 +302,15 @@ export class Lifecycle {
         await logs.close();
         return undefined;
       }
+    }
+
+    try {
+      await opts.hooks?.prepare?.(config);
+    } catch (err) {
+      this.#emerg(message(err));
+      this.#pidFile?.remove();
+      await logs.close();
+      return undefined;
     }
 
     // Signal handlers go in before the listeners are bound: a signal that arrives as soon as
@@ -401,7 +436,8 @@ export class Lifecycle {
 
   /** A fatal error: always on stderr, and in the error log too when that is elsewhere. */
   #emerg(text: string, level: LogLevel = "emerg"): void {
-    this.#options.stderr(formatLogLine(level, text, undefined, new Date(), Deno.pid) + "\n");
+    const format = this.#options.logFormat === "json" ? formatJsonLogLine : formatLogLine;
+    this.#options.stderr(format(level, text, undefined, new Date(), Deno.pid) + "\n");
     if (this.#logger && !this.#generation?.logs.toStderr) this.#logger.log(level, text);
   }
 

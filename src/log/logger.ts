@@ -86,6 +86,40 @@ export function formatLogLine(
   return line;
 }
 
+/** The error log's line formats: nginx's text lines, or one JSON object per line. */
+export type LogLineFormat = "nginx" | "json";
+
+/**
+ * Formats one line as a JSON object (`--log-format json`): `time` (ISO 8601, UTC), `level`,
+ * `pid`, then `connection`, `client`, `server` and `action` when known, and `message`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatJsonLogLine } from "./logger.ts";
+ * const line = formatJsonLogLine("info", "hi", { connection: 5, client: "127.0.0.1" }, new Date(0), 42);
+ * assert.deepEqual(JSON.parse(line), {
+ *   time: "1970-01-01T00:00:00.000Z", level: "info", pid: 42, connection: 5,
+ *   client: "127.0.0.1", message: "hi",
+ * });
+ * ```
+ */
+export function formatJsonLogLine(
+  level: LogLevel,
+  message: string,
+  ctx: LogContext | undefined,
+  now: Date,
+  pid: number,
+): string {
+  const o: Record<string, string | number> = { time: now.toISOString(), level, pid };
+  if (ctx?.connection !== undefined) o.connection = ctx.connection;
+  if (ctx?.client !== undefined) o.client = ctx.client;
+  if (ctx?.server !== undefined) o.server = ctx.server;
+  if (ctx?.action) o.action = ctx.action;
+  o.message = message;
+  return JSON.stringify(o);
+}
+
 /** Options for {@linkcode createLogger}. */
 export interface LoggerOptions {
   /** Lowest level written. @default {"info"} */
@@ -94,6 +128,8 @@ export interface LoggerOptions {
   pid?: number;
   /** Clock, for tests. @default {() => new Date()} */
   now?: () => Date;
+  /** Line format. @default {"nginx"} */
+  format?: LogLineFormat;
 }
 
 /**
@@ -115,11 +151,12 @@ export function createLogger(write: (line: string) => void, options: LoggerOptio
   const threshold = options.level ?? "info";
   const pid = options.pid ?? Deno.pid;
   const now = options.now ?? (() => new Date());
+  const format = options.format === "json" ? formatJsonLogLine : formatLogLine;
   return {
     enabled: (level) => atLeast(level, threshold),
     log(level, message, ctx) {
       if (!atLeast(level, threshold)) return;
-      write(formatLogLine(level, message, ctx, now(), pid) + "\n");
+      write(format(level, message, ctx, now(), pid) + "\n");
     },
   };
 }

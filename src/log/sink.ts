@@ -40,6 +40,15 @@ export interface LogSinkOptions {
   onWriteError?: (err: unknown) => void;
   /** Called once when writes succeed again after {@linkcode LogSinkOptions.onWriteError}. */
   onWriteRecovered?: () => void;
+  /**
+   * Busy sinks coalesce: a write starts at most this many ms after the previous one began, so
+   * the lines that arrive meanwhile share one write (one system call instead of one per line).
+   * A sink that was idle that long writes at once; `flush()` and `close()` never wait for it.
+   * nginx's `access_log ... flush=TIME`. @default {0} (every batch written at once)
+   */
+  coalesceMs?: number;
+  /** A coalescing sink writes at once when this many bytes wait (`buffer=SIZE`). @default {65536} */
+  coalesceBytes?: number;
 }
 
 /** The default bound of a sink's buffer: 1 MiB. */
@@ -91,6 +100,11 @@ export class LogSink {
   #failing = false;
   #closed = false;
   #closing: Promise<boolean> | undefined;
+  /** When the last write began (performance.now()), for coalescing. */
+  #lastWrite = -Infinity;
+  /** Ends a coalescing wait early (a flush, a close, or enough bytes waiting). */
+  #wake: (() => void) | undefined;
+  #hurry = false;
 
   /** A sink over `writer`. */
   constructor(writer: SinkWriter, options: LogSinkOptions = {}) {
@@ -140,6 +154,10 @@ export class LogSink {
    */
   async flush(timeoutMs = Infinity): Promise<boolean> {
     const deadline = performance.now() + timeoutMs;
+    if (this.#pump) {
+      this.#hurry = true;
+      this.#wake?.();
+    }
     while (this.#pump) {
       const left = deadline - performance.now();
       if (left <= 0) return false;
@@ -183,11 +201,36 @@ export class LogSink {
     this.#queue.push(chunk);
     this.#held += chunk.bytes.length;
     this.#pump ??= this.#run();
+    if (this.#wake && this.#held >= (this.#options.coalesceBytes ?? 65536)) this.#wake();
+  }
+
+  /**
+   * How long a coalescing sink waits before its next write: undefined when it may write now (not
+   * coalescing, idle long enough, hurried by a flush, or holding enough bytes).
+   */
+  #coalesce(): Promise<void> | undefined {
+    const ms = this.#options.coalesceMs ?? 0;
+    if (ms <= 0) return undefined;
+    const wait = this.#lastWrite + ms - performance.now();
+    if (wait <= 0 || this.#hurry || this.#held >= (this.#options.coalesceBytes ?? 65536)) {
+      return undefined;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    return new Promise<void>((resolve) => {
+      this.#wake = resolve;
+      timer = setTimeout(resolve, wait);
+    }).then(() => {
+      clearTimeout(timer);
+      this.#wake = undefined;
+    });
   }
 
   async #run(): Promise<void> {
     try {
       while (this.#queue.length > 0) {
+        const wait = this.#coalesce();
+        if (wait) await wait;
+        this.#lastWrite = performance.now();
         const batch = this.#queue;
         this.#queue = [];
         let size = 0;
@@ -219,6 +262,7 @@ export class LogSink {
       }
     } finally {
       this.#pump = undefined;
+      this.#hurry = false;
     }
   }
 

@@ -17,6 +17,7 @@ import { formatAddr } from "./listeners.ts";
 import { ListenerSet, type Route, type Slot, wantedListeners } from "./listener_set.ts";
 import { SessionSet } from "./session_set.ts";
 import { BurstRelease } from "./burst_release.ts";
+import { seconds } from "../log/variables.ts";
 import { ShutdownProgress } from "./shutdown_progress.ts";
 import { isTlsConn, tlsHandshake } from "./tls_handshake.ts";
 
@@ -174,6 +175,7 @@ class Server implements RunningServer {
       remoteAddr: conn.remoteAddr,
       localAddr: conn.localAddr,
       serverIndex: route.serverIndex,
+      server: route.server,
     };
     const server = formatAddr(conn.localAddr);
     const client = clientName(conn.remoteAddr);
@@ -248,9 +250,22 @@ class Server implements RunningServer {
   }
 
   #ended(info: SessionInfo, result: SessionResult, startedAt: Date, context: LogContext): void {
+    const logInfo = this.#logger.enabled("info");
+    if (!logInfo && !this.#observer?.ended) return;
+    const endedAt = new Date();
+    if (logInfo) {
+      // nginx's stream proxy line ("bytes from/to client:N/M"), with the duration and the end.
+      const time = seconds(Math.max(0, endedAt.getTime() - startedAt.getTime()));
+      this.#logger.log(
+        "info",
+        `stream session ended: ${result.end}, bytes from/to client:${result.bytesIn}/` +
+          `${result.bytesOut}, session time:${time}`,
+        { connection: context.connection, client: context.client, server: context.server },
+      );
+    }
     if (!this.#observer?.ended) return;
     try {
-      this.#observer.ended(info, result, startedAt, new Date());
+      this.#observer.ended(info, result, startedAt, endedAt);
     } catch (err) {
       this.#logger.log("alert", `session observer failed: ${message(err)}`, context);
     }

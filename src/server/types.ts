@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Config } from "../config/types.ts";
+import type { Config, ServerConfig } from "../config/types.ts";
 import type { Logger } from "../log/logger.ts";
 import type { SessionIO, SessionResult } from "../engine/types.ts";
 
@@ -17,6 +17,8 @@ export interface SessionInfo {
   localAddr: Deno.Addr;
   /** Index of the server block (in Config.servers) that serves it. */
   serverIndex: number;
+  /** That server block, from the config the session was accepted under (reload-safe). */
+  server: ServerConfig;
 }
 
 /**

@@ -51,9 +51,9 @@ export function mismatch(ctx: StepContext, expected: Uint8Array, got: Uint8Array
       ctx.log("error", message);
       return;
     case "close":
-      throw new SessionHalt("error", message, "error", { drain: true });
+      throw new SessionHalt("mismatch", message, "error", { drain: true });
     case "reset":
       ctx.setCloseMode("reset");
-      throw new SessionHalt("error", message, "error");
+      throw new SessionHalt("mismatch", message, "error");
   }
 }

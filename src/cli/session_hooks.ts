@@ -1,0 +1,89 @@
+/**
+ * The CLI's session features, hung off the {@linkcode Lifecycle}: access logs and recordings
+ * (opened with each config, flushed on reload, reopened on SIGUSR1, closed at exit), hex dumps,
+ * `--exit-after`, and the `--ready-file`.
+ *
+ * @module
+ */
+import { describeError } from "../config/os_error.ts";
+import type { Config } from "../config/types.ts";
+import type { Lifecycle, LifecycleHooks } from "../lifecycle/lifecycle.ts";
+import type { Logger } from "../log/logger.ts";
+import { openFileSink } from "../log/sink.ts";
+import type { Invocation } from "./args.ts";
+import { checkReadyFile, readyListeners, removeReadyFile, writeReadyFile } from "./ready_file.ts";
+import { type LineSink, SessionLogs, type SinkTuning } from "./session_logs.ts";
+
+/** Bound of each access-log and recording file's buffer (a recording line may be ~1 MiB). */
+const SESSION_LOG_BYTES = 8 << 20;
+
+/** An access-log or recording file: a bounded asynchronous sink that reports failing writes. */
+function openSessionLog(path: string, tuning: SinkTuning, logger: Logger): LineSink {
+  return openFileSink(path, {
+    maxBytes: SESSION_LOG_BYTES,
+    ...tuning,
+    onWriteError: (err) =>
+      logger.log(
+        "alert",
+        `write() to "${path}" failed (${
+          describeError(err)
+        }): its lines are lost until it takes them again`,
+      ),
+    onWriteRecovered: () => logger.log("notice", `"${path}" takes lines again`),
+  });
+}
+
+/** `--ready-file`: the addresses bound for `config`'s listeners, written atomically. */
+function writeReady(path: string, config: Config, addrs: Deno.Addr[]): void {
+  const listens = config.servers.flatMap((s) => s.listen);
+  writeReadyFile(path, { pid: Deno.pid, listeners: readyListeners(addrs, listens) });
+}
+
+/**
+ * The hooks for `inv`'s flags and the configs' `access_log` / `echo_record`. `life` is the
+ * lifecycle they are handed to (asked for lazily: it is built with these hooks).
+ */
+export function sessionHooks(inv: Invocation, life: () => Lifecycle): LifecycleHooks {
+  // The error log of the current generation, whichever it is when a line is written.
+  const logger: Logger = {
+    enabled: (level) => life().logger.enabled(level),
+    log: (level, message, ctx) => life().logger.log(level, message, ctx),
+  };
+  const logs = new SessionLogs({
+    openSink: (path, tuning) => openSessionLog(path, tuning, logger),
+    logger,
+    ...(inv.record !== undefined ? { record: inv.record } : {}),
+    ...(inv.debugHexdump ? { hexdump: true } : {}),
+    ...(inv.exitAfter !== undefined ? { exitAfter: inv.exitAfter } : {}),
+    onLimit: () =>
+      life().stop(
+        "graceful",
+        `${inv.exitAfter} sessions finished (--exit-after ${inv.exitAfter}), gracefully shutting down`,
+      ),
+  });
+  let started = false;
+  return {
+    observer: logs.observer,
+    async prepare(config) {
+      if (!started && inv.readyFile !== undefined) checkReadyFile(inv.readyFile);
+      await logs.open(config);
+    },
+    started(addrs) {
+      started = true;
+      if (inv.debugHexdump && !logger.enabled("debug")) {
+        logger.log("warn", "--debug-hexdump shows nothing: no error log is at level debug");
+      }
+      const config = life().config;
+      if (inv.readyFile !== undefined && config) writeReady(inv.readyFile, config, addrs);
+    },
+    async reloaded(config) {
+      await logs.retire(config);
+      if (inv.readyFile !== undefined) writeReady(inv.readyFile, config, life().addrs);
+    },
+    reopen: () => logs.reopen(),
+    async exiting() {
+      if (inv.readyFile !== undefined) removeReadyFile(inv.readyFile);
+      await logs.close();
+    },
+  };
+}

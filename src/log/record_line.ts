@@ -1,0 +1,123 @@
+/**
+ * The recording format (`echo_record`, `serve --record`): one JSON object per line per finished
+ * session, with the library's {@linkcode Transcript} fields. The bytes of each direction are
+ * `{"text": "..."}` when they are valid UTF-8, else `{"base64": "..."}`.
+ *
+ * @module
+ */
+
+import { argBytes } from "../config/bytes.ts";
+import type { Transcript } from "../lib/transcript.ts";
+
+/**
+ * Most bytes recorded per direction per session (64 KiB); beyond it the direction is marked in
+ * `truncated` and the rest is counted in `bytesReceived` / `bytesSent` only.
+ */
+export const RECORD_MAX_BYTES = 64 * 1024;
+
+/** One direction's bytes in a recording line. */
+export type RecordedBytes = { text: string } | { base64: string };
+
+/** What one line of a recording file holds (its JSON object). */
+export interface RecordLine {
+  /** Connection number, as `*N` in the error log. */
+  id: number;
+  /** Index of the server block (in the config's order) that served it. */
+  serverIndex: number;
+  /** The client's address (`{transport, hostname, port}` or `{transport, path}`). */
+  remoteAddr: Deno.Addr;
+  /** The listener's address the client connected to. */
+  localAddr: Deno.Addr;
+  /** When the connection was accepted (ISO 8601, UTC). */
+  startedAt: string;
+  /** When the session ended (ISO 8601, UTC). */
+  endedAt: string;
+  /** How it ended: eof, reset, timeout, mismatch, error or shutdown. */
+  end: string;
+  /** Why, for ends other than eof. */
+  reason?: string;
+  /** Bytes read from the client (at most {@linkcode RECORD_MAX_BYTES}). */
+  received: RecordedBytes;
+  /** Bytes sent to the client (at most {@linkcode RECORD_MAX_BYTES}). */
+  sent: RecordedBytes;
+  /** Which direction hit the cap. */
+  truncated: { received: boolean; sent: boolean };
+  /** All bytes read from the client, recorded or not. */
+  bytesReceived: number;
+  /** All bytes sent to the client, recorded or not. */
+  bytesSent: number;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+// deno-lint-ignore no-control-regex
+const ASCII = /^[\x00-\x7f]*$/;
+
+/**
+ * `{"text"}` when the bytes are valid UTF-8, else `{"base64"}`. `binary` holds one character
+ * (0-255) per byte, as `ByteRecorder.binary()` gives them: ASCII is text as it is, and
+ * only other bytes are decoded.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { recordedBytes } from "./record_line.ts";
+ * assert.deepEqual(recordedBytes("ping\r\n"), { text: "ping\r\n" });
+ * assert.deepEqual(recordedBytes("\xc3\xa9"), { text: "é" });
+ * assert.deepEqual(recordedBytes("\xff\x00"), { base64: "/wA=" });
+ * ```
+ */
+export function recordedBytes(binary: string): RecordedBytes {
+  if (ASCII.test(binary)) return { text: binary };
+  try {
+    return { text: utf8.decode(argBytes(binary)) };
+  } catch {
+    return { base64: btoa(binary) };
+  }
+}
+
+/** What {@linkcode recordLine} writes: a transcript whose bytes are binary strings. */
+export interface RecordSource extends Omit<Transcript, "received" | "sent"> {
+  /** Bytes read from the client, one character (0-255) per byte. */
+  received: string;
+  /** Bytes sent to the client, one character (0-255) per byte. */
+  sent: string;
+}
+
+/**
+ * The JSON line (with its LF) for one finished session. `totals` are the bytes each way the
+ * server counted, which may exceed what the transcript kept.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { recordLine } from "./record_line.ts";
+ * const line = recordLine({
+ *   id: 1, serverIndex: 0, end: "eof",
+ *   remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 5000 },
+ *   localAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1234 },
+ *   received: "ping", sent: "\xff\x00",
+ *   truncated: { received: false, sent: false },
+ *   startedAt: new Date(0), endedAt: new Date(5),
+ * }, { received: 4, sent: 2 });
+ * const o = JSON.parse(line);
+ * assert.deepEqual([o.received, o.sent, o.bytesSent], [{ text: "ping" }, { base64: "/wA=" }, 2]);
+ * ```
+ */
+export function recordLine(t: RecordSource, totals: { received: number; sent: number }): string {
+  const line: RecordLine = {
+    id: t.id,
+    serverIndex: t.serverIndex,
+    remoteAddr: t.remoteAddr,
+    localAddr: t.localAddr,
+    startedAt: t.startedAt.toISOString(),
+    endedAt: t.endedAt.toISOString(),
+    end: t.end,
+    received: recordedBytes(t.received),
+    sent: recordedBytes(t.sent),
+    truncated: t.truncated,
+    bytesReceived: Math.max(totals.received, t.received.length),
+    bytesSent: Math.max(totals.sent, t.sent.length),
+  };
+  if (t.reason !== undefined) line.reason = t.reason;
+  return JSON.stringify(line) + "\n";
+}

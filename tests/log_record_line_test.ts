@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { hexdumpRows } from "../src/log/hexdump.ts";
+import { recordedBytes, type RecordLine, recordLine } from "../src/log/record_line.ts";
+
+const enc = new TextEncoder();
+
+/** Bytes as the recorder keeps them: a binary string, one character per byte. */
+function binary(bytes: Uint8Array): string {
+  return String.fromCharCode(...bytes);
+}
+
+Deno.test("recorded bytes are text when valid UTF-8, else base64", () => {
+  const cases: [Uint8Array, object][] = [
+    [enc.encode("GET / HTTP/1.0\r\n"), { text: "GET / HTTP/1.0\r\n" }],
+    [enc.encode("héllo €"), { text: "héllo €" }],
+    [new Uint8Array(0), { text: "" }],
+    [new Uint8Array([0x00, 0x7f]), { text: "\x00\x7f" }],
+    [new Uint8Array([0xc3]), { base64: "ww==" }],
+    [new Uint8Array([0x00, 0xff, 0x10]), { base64: "AP8Q" }],
+    [new Uint8Array([0xed, 0xa0, 0x80]), { base64: "7aCA" }], // a UTF-16 surrogate: not UTF-8
+  ];
+  for (const [bytes, want] of cases) assert.deepEqual(recordedBytes(binary(bytes)), want);
+});
+
+Deno.test("a text that starts with a BOM keeps it", () => {
+  assert.deepEqual(recordedBytes(binary(new Uint8Array([0xef, 0xbb, 0xbf, 0x41]))), {
+    text: "\ufeffA",
+  });
+});
+
+Deno.test("a record line is one JSON object with the transcript's fields and the totals", () => {
+  const line = recordLine({
+    id: 3,
+    serverIndex: 1,
+    remoteAddr: { transport: "tcp", hostname: "::1", port: 40000 },
+    localAddr: { transport: "unix", path: "/tmp/s.sock" },
+    received: "ab\n",
+    sent: "\xff\xfe\x00",
+    truncated: { received: true, sent: false },
+    end: "timeout",
+    reason: "stream client read timed out",
+    startedAt: new Date(Date.UTC(2026, 0, 1)),
+    endedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, 1)),
+  }, { received: 100, sent: 3 });
+  assert.ok(line.endsWith("\n") && !line.slice(0, -1).includes("\n"));
+  const o: RecordLine = JSON.parse(line);
+  assert.deepEqual(o, {
+    id: 3,
+    serverIndex: 1,
+    remoteAddr: { transport: "tcp", hostname: "::1", port: 40000 },
+    localAddr: { transport: "unix", path: "/tmp/s.sock" },
+    startedAt: "2026-01-01T00:00:00.000Z",
+    endedAt: "2026-01-01T00:00:01.000Z",
+    end: "timeout",
+    reason: "stream client read timed out",
+    received: { text: "ab\n" },
+    sent: { base64: "//4A" },
+    truncated: { received: true, sent: false },
+    bytesReceived: 100,
+    bytesSent: 3,
+  });
+});
+
+Deno.test("a hex dump has ncat's rows: offset, two groups of 8 bytes, then ASCII", () => {
+  const bytes = enc.encode("Hello, hex dump!\x00\x7f");
+  assert.deepEqual(hexdumpRows(bytes), [
+    "[0000]   48 65 6C 6C 6F 2C 20 68   65 78 20 64 75 6D 70 21   Hello, hex dump!",
+    "[0010]   00 7F                                               ..",
+  ]);
+  assert.deepEqual(hexdumpRows(new Uint8Array(0)), []);
+  assert.equal(hexdumpRows(new Uint8Array(40)).length, 3);
+  assert.ok(hexdumpRows(new Uint8Array(40))[2].startsWith("[0020]   00"));
+});
