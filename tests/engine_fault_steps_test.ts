@@ -4,11 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { Prng, sessionPrng } from "../src/engine/random.ts";
-import { runMemory, script } from "./engine_harness.ts";
+import { ioTest, runMemory, script } from "./engine_harness.ts";
 
 const off = "echo_lingering_close off;";
 
-Deno.test("echo_close flushes what is queued and skips every later step", async () => {
+ioTest("echo_close flushes what is queued and skips every later step", async () => {
   const { conn, done } = runMemory(
     script(`${off} echo a; echo_duplicate 3 b; echo_close; echo c;`),
   );
@@ -17,7 +17,7 @@ Deno.test("echo_close flushes what is queued and skips every later step", async 
   assert.ok(conn.closed);
 });
 
-Deno.test("echo_close keeps lingering close: input after it is drained to the client's EOF", async () => {
+ioTest("echo_close keeps lingering close: input after it is drained to the client's EOF", async () => {
   const { conn, done } = runMemory(script("echo_lingering_close always; echo bye; echo_close;"));
   conn.send("late input\n");
   setTimeout(() => conn.end(), 30);
@@ -26,7 +26,7 @@ Deno.test("echo_close keeps lingering close: input after it is drained to the cl
   assert.ok(conn.halfClosed, "half-closed first, then lingered");
 });
 
-Deno.test("echo_reset drops queued output and ends the session as a reset", async () => {
+ioTest("echo_reset drops queued output and ends the session as a reset", async () => {
   const { conn, done, logger } = runMemory(
     script(`${off} echo sent; echo_flush_wait; echo_duplicate 100000 x; echo_reset; echo never;`),
     { sink: "ok" },
@@ -40,7 +40,7 @@ Deno.test("echo_reset drops queued output and ends the session as a reset", asyn
   assert.deepEqual(logger.lines, [], "a reset the script asked for is not an error");
 });
 
-Deno.test("echo_shutdown half-closes; later reads still read, later output is skipped with a warn", async () => {
+ioTest("echo_shutdown half-closes; later reads still read, later output is skipped with a warn", async () => {
   const { conn, done, logger } = runMemory(
     script(`${off} echo hello; echo_shutdown; echo_read_line; echo after; echo_request_data;`),
   );
@@ -55,7 +55,7 @@ Deno.test("echo_shutdown half-closes; later reads still read, later output is sk
   assert.match(logger.lines[1], /"echo_request_data" after "echo_shutdown" sends nothing/);
 });
 
-Deno.test("echo_send_chunk splits later output into writes of at most SIZE bytes", async () => {
+ioTest("echo_send_chunk splits later output into writes of at most SIZE bytes", async () => {
   const { conn, done } = runMemory(
     script(
       `${off} echo -n before; echo_send_chunk 4; echo -n abcdefghij; echo_send_chunk 0; echo -n 0123456789;`,
@@ -66,7 +66,7 @@ Deno.test("echo_send_chunk splits later output into writes of at most SIZE bytes
   assert.deepEqual(conn.chunkSizes, [6, 4, 4, 2, 10]);
 });
 
-Deno.test("echo_send_chunk waits DELAY between writes", async () => {
+ioTest("echo_send_chunk waits DELAY between writes", async () => {
   const { conn, done } = runMemory(script(`${off} echo_send_chunk 2 0.05; echo -n abcdef;`));
   const t0 = performance.now();
   assert.equal((await done).end, "eof");
@@ -115,7 +115,7 @@ const limits: { name: string; body: string; sent: string; end: string }[] = [
 ];
 
 for (const c of limits) {
-  Deno.test(`echo_send_limit ${c.name}`, async () => {
+  ioTest(`echo_send_limit ${c.name}`, async () => {
     const { conn, done } = runMemory(script(`${off} ${c.body}`));
     const result = await Promise.race([
       done,
@@ -126,7 +126,7 @@ for (const c of limits) {
   });
 }
 
-Deno.test("echo_send_rate paces a reply: 2 KiB at 20k/s takes about 100 ms", async () => {
+ioTest("echo_send_rate paces a reply: 2 KiB at 20k/s takes about 100 ms", async () => {
   const { conn, done } = runMemory(script(`${off} echo_send_rate 20k; echo_duplicate 2048 a;`));
   const t0 = performance.now();
   assert.equal((await done).end, "eof");
@@ -136,7 +136,7 @@ Deno.test("echo_send_rate paces a reply: 2 KiB at 20k/s takes about 100 ms", asy
   assert.ok(Math.max(...conn.chunkSizes) <= 1024, "smooth: slices of 1/20 s");
 });
 
-Deno.test("echo_send_rate 0 turns pacing off again", async () => {
+ioTest("echo_send_rate 0 turns pacing off again", async () => {
   const { conn, done } = runMemory(
     script(`${off} echo_send_rate 100; echo_send_rate 0; echo_duplicate 10000 a;`),
   );
@@ -146,7 +146,7 @@ Deno.test("echo_send_rate 0 turns pacing off again", async () => {
   assert.ok(performance.now() - t0 < 500);
 });
 
-Deno.test("pacing and chunk delays count as progress for the send timeout", async () => {
+ioTest("pacing and chunk delays count as progress for the send timeout", async () => {
   const { conn, done } = runMemory(
     script(
       `${off} echo_send_timeout 50ms; echo_send_rate 1k; echo_duplicate 300 a; ` +
@@ -157,7 +157,7 @@ Deno.test("pacing and chunk delays count as progress for the send timeout", asyn
   assert.equal(conn.bytes(), 302);
 });
 
-Deno.test("the send timeout still fires through a stage when the client stops reading", async () => {
+ioTest("the send timeout still fires through a stage when the client stops reading", async () => {
   const { done } = runMemory(
     script(`${off} echo_send_timeout 50ms; echo_send_chunk 2 0.01; echo abcdef;`),
     { sink: "stall" },
@@ -166,14 +166,14 @@ Deno.test("the send timeout still fires through a stage when the client stops re
   assert.equal(result.end, "timeout");
 });
 
-Deno.test("echo_random_bytes sends SIZE bytes, made piece by piece", async () => {
+ioTest("echo_random_bytes sends SIZE bytes, made piece by piece", async () => {
   const { conn, done } = runMemory(script(`${off} echo_random_bytes 1m;`));
   assert.equal((await done).end, "eof");
   assert.equal(conn.bytes(), 1 << 20);
   assert.ok(Math.max(...conn.chunkSizes) <= 65536, "never the whole size at once");
 });
 
-Deno.test("echo_random_bytes: the same bytes for the same seed, other bytes without one", async () => {
+ioTest("echo_random_bytes: the same bytes for the same seed, other bytes without one", async () => {
   const bytesOf = async (streamLevel: string) => {
     // Each call loads the config anew: a new server, its seeded sequence from the start.
     const { conn, done } = runMemory(script(`${off} echo_random_bytes 300;`, streamLevel));
@@ -185,7 +185,7 @@ Deno.test("echo_random_bytes: the same bytes for the same seed, other bytes with
   assert.notEqual(await bytesOf(""), await bytesOf(""));
 });
 
-Deno.test("echo_sleep MIN..MAX sleeps within the range", async () => {
+ioTest("echo_sleep MIN..MAX sleeps within the range", async () => {
   const { done } = runMemory(script(`${off} echo_sleep 0.05..0.08; echo x;`));
   const t0 = performance.now();
   await done;
@@ -217,7 +217,7 @@ Deno.test("Prng.below stays in range and covers it", () => {
   assert.equal(seen.size, 10);
 });
 
-Deno.test("fault steps run inside loops and branches: echo_close leaves every loop", async () => {
+ioTest("fault steps run inside loops and branches: echo_close leaves every loop", async () => {
   const { conn, done } = runMemory(script(
     `${off} echo_loop { echo_read_line; echo_match { when = "quit\\n" { echo bye; echo_close; } ` +
       `default { echo_request_data; } } } echo never;`,
@@ -227,7 +227,7 @@ Deno.test("fault steps run inside loops and branches: echo_close leaves every lo
   assert.equal(conn.text(), "a\nb\nbye\n");
 });
 
-Deno.test("fault steps run inside loops and branches: echo_reset in a branch", async () => {
+ioTest("fault steps run inside loops and branches: echo_reset in a branch", async () => {
   const { conn, done } = runMemory(script(
     `${off} echo_loop { echo_read_line; echo_match { when = "boom\\n" { echo_reset; } ` +
       `default { echo_send_chunk 1; echo_request_data; } } }`,
@@ -251,7 +251,7 @@ async function outcomes(body: string, n: number): Promise<string[]> {
   return seen;
 }
 
-Deno.test("echo_split: one branch per draw, by share; seeded, the same sequence on two loads", async () => {
+ioTest("echo_split: one branch per draw, by share; seeded, the same sequence on two loads", async () => {
   const body = "echo_random_seed 77; echo_split { 25% { echo -n a; } 25% { echo -n b; } " +
     "25% { echo_reset; } * { echo -n d; } }";
   const first = await outcomes(body, 400);
@@ -263,14 +263,14 @@ Deno.test("echo_split: one branch per draw, by share; seeded, the same sequence 
   assert.notDeepEqual(await outcomes(body.replace("77", "78"), 400), first);
 });
 
-Deno.test("echo_chance 20% runs its body about one time in five", async () => {
+ioTest("echo_chance 20% runs its body about one time in five", async () => {
   const seen = await outcomes("echo_chance 20% { echo -n hit; } echo -n .;", 1000);
   const hits = seen.filter((o) => o === "hit.").length;
   assert.equal(seen.filter((o) => o !== "hit." && o !== ".").length, 0);
   assert.ok(hits > 150 && hits < 250, `${hits} of 1000`);
 });
 
-Deno.test("echo_split without * runs nothing in the rest; a branch may break out of a loop", async () => {
+ioTest("echo_split without * runs nothing in the rest; a branch may break out of a loop", async () => {
   const { conn, done } = runMemory(script(
     `${off} echo_loop 5 { echo -n x; echo_split { 100% { echo_break; } } } echo -n y;` +
       ` echo_split { 0.01% { echo never; } }`,
