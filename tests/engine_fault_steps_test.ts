@@ -17,14 +17,17 @@ ioTest("echo_close flushes what is queued and skips every later step", async () 
   assert.ok(conn.closed);
 });
 
-ioTest("echo_close keeps lingering close: input after it is drained to the client's EOF", async () => {
-  const { conn, done } = runMemory(script("echo_lingering_close always; echo bye; echo_close;"));
-  conn.send("late input\n");
-  setTimeout(() => conn.end(), 30);
-  assert.equal((await done).end, "eof");
-  assert.equal(conn.text(), "bye\n");
-  assert.ok(conn.halfClosed, "half-closed first, then lingered");
-});
+ioTest(
+  "echo_close keeps lingering close: input after it is drained to the client's EOF",
+  async () => {
+    const { conn, done } = runMemory(script("echo_lingering_close always; echo bye; echo_close;"));
+    conn.send("late input\n");
+    setTimeout(() => conn.end(), 30);
+    assert.equal((await done).end, "eof");
+    assert.equal(conn.text(), "bye\n");
+    assert.ok(conn.halfClosed, "half-closed first, then lingered");
+  },
+);
 
 ioTest("echo_reset drops queued output and ends the session as a reset", async () => {
   const { conn, done, logger } = runMemory(
@@ -40,20 +43,23 @@ ioTest("echo_reset drops queued output and ends the session as a reset", async (
   assert.deepEqual(logger.lines, [], "a reset the script asked for is not an error");
 });
 
-ioTest("echo_shutdown half-closes; later reads still read, later output is skipped with a warn", async () => {
-  const { conn, done, logger } = runMemory(
-    script(`${off} echo hello; echo_shutdown; echo_read_line; echo after; echo_request_data;`),
-  );
-  await new Promise((r) => setTimeout(r, 20));
-  assert.ok(conn.halfClosed, "FIN sent before any input");
-  assert.equal(conn.text(), "hello\n");
-  conn.send("still read\n");
-  assert.equal((await done).end, "eof");
-  assert.equal(conn.text(), "hello\n");
-  assert.equal(logger.lines.length, 2);
-  assert.match(logger.lines[0], /\[warn\] .*"echo" after "echo_shutdown" sends nothing in .*:1/);
-  assert.match(logger.lines[1], /"echo_request_data" after "echo_shutdown" sends nothing/);
-});
+ioTest(
+  "echo_shutdown half-closes; later reads still read, later output is skipped with a warn",
+  async () => {
+    const { conn, done, logger } = runMemory(
+      script(`${off} echo hello; echo_shutdown; echo_read_line; echo after; echo_request_data;`),
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    assert.ok(conn.halfClosed, "FIN sent before any input");
+    assert.equal(conn.text(), "hello\n");
+    conn.send("still read\n");
+    assert.equal((await done).end, "eof");
+    assert.equal(conn.text(), "hello\n");
+    assert.equal(logger.lines.length, 2);
+    assert.match(logger.lines[0], /\[warn\] .*"echo" after "echo_shutdown" sends nothing in .*:1/);
+    assert.match(logger.lines[1], /"echo_request_data" after "echo_shutdown" sends nothing/);
+  },
+);
 
 ioTest("echo_send_chunk splits later output into writes of at most SIZE bytes", async () => {
   const { conn, done } = runMemory(
@@ -251,17 +257,20 @@ async function outcomes(body: string, n: number): Promise<string[]> {
   return seen;
 }
 
-ioTest("echo_split: one branch per draw, by share; seeded, the same sequence on two loads", async () => {
-  const body = "echo_random_seed 77; echo_split { 25% { echo -n a; } 25% { echo -n b; } " +
-    "25% { echo_reset; } * { echo -n d; } }";
-  const first = await outcomes(body, 400);
-  assert.deepEqual(await outcomes(body, 400), first);
-  for (const kind of ["a", "b", "RESET", "d"]) {
-    const count = first.filter((o) => o === kind).length;
-    assert.ok(count > 60 && count < 140, `${kind}: ${count} of 400`);
-  }
-  assert.notDeepEqual(await outcomes(body.replace("77", "78"), 400), first);
-});
+ioTest(
+  "echo_split: one branch per draw, by share; seeded, the same sequence on two loads",
+  async () => {
+    const body = "echo_random_seed 77; echo_split { 25% { echo -n a; } 25% { echo -n b; } " +
+      "25% { echo_reset; } * { echo -n d; } }";
+    const first = await outcomes(body, 400);
+    assert.deepEqual(await outcomes(body, 400), first);
+    for (const kind of ["a", "b", "RESET", "d"]) {
+      const count = first.filter((o) => o === kind).length;
+      assert.ok(count > 60 && count < 140, `${kind}: ${count} of 400`);
+    }
+    assert.notDeepEqual(await outcomes(body.replace("77", "78"), 400), first);
+  },
+);
 
 ioTest("echo_chance 20% runs its body about one time in five", async () => {
   const seen = await outcomes("echo_chance 20% { echo -n hit; } echo -n .;", 1000);
@@ -270,11 +279,14 @@ ioTest("echo_chance 20% runs its body about one time in five", async () => {
   assert.ok(hits > 150 && hits < 250, `${hits} of 1000`);
 });
 
-ioTest("echo_split without * runs nothing in the rest; a branch may break out of a loop", async () => {
-  const { conn, done } = runMemory(script(
-    `${off} echo_loop 5 { echo -n x; echo_split { 100% { echo_break; } } } echo -n y;` +
-      ` echo_split { 0.01% { echo never; } }`,
-  ));
-  assert.equal((await done).end, "eof");
-  assert.ok(conn.text() === "xy" || conn.text() === "xynever\n");
-});
+ioTest(
+  "echo_split without * runs nothing in the rest; a branch may break out of a loop",
+  async () => {
+    const { conn, done } = runMemory(script(
+      `${off} echo_loop 5 { echo -n x; echo_split { 100% { echo_break; } } } echo -n y;` +
+        ` echo_split { 0.01% { echo never; } }`,
+    ));
+    assert.equal((await done).end, "eof");
+    assert.ok(conn.text() === "xy" || conn.text() === "xynever\n");
+  },
+);
