@@ -412,7 +412,7 @@ export class Output {
         await sleep(ms, this.#stageAbort?.signal);
       } finally {
         this.#pausing = false;
-        this.#lastProgress = now();
+        this.#progressed = true; // the next tick restarts the send timer
       }
     }
     // Given up meanwhile: stop the stage's loop (the pump ends quietly, output already failed).
