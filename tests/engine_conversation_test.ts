@@ -414,6 +414,36 @@ table("echo_clear_request_data", [
     input: ["abcdef\n", "abcdef\nabcdef\nlast\n"],
     want: "last\n",
   },
+  {
+    name: "before any read does nothing",
+    body: String.raw`echo_clear_request_data; echo_read_line; echo_request_data;`,
+    input: ["a\n"],
+    want: "a\n",
+  },
+  {
+    name: "empties $echo_last_read and $echo_request_data",
+    body: String
+      .raw`echo_read_line; echo_clear_request_data; echo -v -n "[$echo_last_read|$echo_request_data]";`,
+    input: ["a\n"],
+    want: "[|]",
+  },
+  {
+    name: "is what keeps a long dialogue within the buffer (EOF between requests ends it)",
+    stream: "echo_read_buffer_size 4;",
+    body: String.raw`echo_loop { echo_read_line; echo_request_data; echo_clear_request_data; }`,
+    input: ["ab\n".repeat(20)],
+    want: "ab\n".repeat(20),
+  },
+  {
+    name: "without it the same dialogue overflows the buffer",
+    stream: "echo_read_buffer_size 4;",
+    body: String.raw`echo_loop { echo_read_line; echo_match { when "x" { } } }`,
+    input: ["ab\nab\n"],
+    eof: false,
+    want: "",
+    end: "error",
+    log: [TOO_SMALL],
+  },
 ], { actions: true });
 
 table("echo_loop", [
@@ -569,6 +599,45 @@ table("-v and -e output", [
     want: "$z$",
   },
 ], { actions: true });
+
+const postponeCases: { name: string; body: string; input?: string; chunks: number[] }[] = [
+  {
+    name: "echo_sleep sends what is held before it sleeps",
+    body: "echo -n ab; echo_sleep 0.01; echo -n cd;",
+    chunks: [2, 2],
+  },
+  {
+    name: "echo_flush_wait sends what is held and waits",
+    body: "echo -n ab; echo -n c; echo_flush_wait; echo -n d;",
+    chunks: [3, 1],
+  },
+  {
+    name: "a read that fills the buffer sends what is held first; echo_request_data sends at once",
+    body: "echo -n '> '; echo_read_line; echo_request_data; echo -n x;",
+    input: "hello\n",
+    chunks: [2, 6, 1],
+  },
+  {
+    name: "a small echo_duplicate is held, a large one sends what is held first",
+    body: "echo -n a; echo_duplicate 3 b; echo_duplicate 200 c; echo -n d;",
+    chunks: [4, 200, 1],
+  },
+  {
+    name: "the end of the script sends what is held",
+    body: "echo -n a; echo -n b;",
+    chunks: [2],
+  },
+];
+
+for (const c of postponeCases) {
+  ioTest(`postpone_output: ${c.name}`, async () => {
+    const { conn, done } = runMemory(script(`${off} ${c.body}`, "postpone_output 100;"));
+    if (c.input) conn.send(c.input);
+    conn.end();
+    assertEquals((await done).end, "eof");
+    assertEquals(conn.chunkSizes, c.chunks);
+  });
+}
 
 ioTest("postpone_output holds output until it reaches the size, echo_flush sends it", async () => {
   const s = script(
