@@ -87,6 +87,13 @@ const errorCases: { name: string; body: string; reason: string; line: number }[]
     line: 2,
   },
   {
+    name: "an unbounded loop whose echo_split may run no branch",
+    body: "echo_loop {\n echo_split { 50% { echo_read_line; } }\n}",
+    reason: 'stream echo: "echo_loop" without a count must read on every path of its body ' +
+      '(or leave it with "echo_break"), or it would spin',
+    line: 2,
+  },
+  {
     name: "echo_break outside a loop",
     body: "echo_read_line;\necho_break;",
     reason: 'stream echo: "echo_break" outside of "echo_loop"',
@@ -259,6 +266,10 @@ const spinFree: { name: string; body: string }[] = [
     body: "echo_loop { echo_loop 2 { echo_read_line; } }",
   },
   { name: "a length-framed read", body: "echo_loop { echo_read_length u8; }" },
+  {
+    name: "an echo_split whose branches all read and make 100%",
+    body: "echo_loop { echo_split { 50% { echo_read_line; } * { echo_read_bytes 1; } } }",
+  },
 ];
 
 for (const c of spinFree) {
