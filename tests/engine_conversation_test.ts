@@ -703,3 +703,48 @@ ioTest(
     assert(conn.chunkSizes.length <= 8, `${conn.chunkSizes.length} writes`);
   },
 );
+
+/** A small seeded PRNG (mulberry32), so a failing case can be replayed. */
+function prng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+ioTest(
+  "echo_read_until finds the first delimiter however the input is cut (seeded fuzz vs indexOf)",
+  async () => {
+    const random = prng(20261202);
+    const pick = (alphabet: string, n: number) =>
+      Array.from({ length: n }, () => alphabet[Math.floor(random() * alphabet.length)]).join("");
+    for (let round = 0; round < 150; round++) {
+      // a two-letter alphabet makes partial matches that restart inside the delimiter common
+      const delimiter = pick("ab", 1 + Math.floor(random() * 5));
+      const input = pick("ab", 1 + Math.floor(random() * 40));
+      const at = input.indexOf(delimiter);
+      const want = at < 0 ? input : input.slice(0, at + delimiter.length);
+      const segments: string[] = [];
+      for (let i = 0; i < input.length;) {
+        const n = 1 + Math.floor(random() * 6);
+        segments.push(input.slice(i, i + n));
+        i += n;
+      }
+      const { conn, done } = runMemory(
+        script(
+          `${off} echo_read_until "${delimiter}"; echo -n "["; echo_request_data; echo -n "]";`,
+        ),
+      );
+      for (const s of segments) conn.send(s);
+      conn.end();
+      assertEquals((await done).end, "eof");
+      assertEquals(
+        conn.text(),
+        `[${want}]`,
+        `round ${round}: ${delimiter} in ${segments.join("|")}`,
+      );
+    }
+  },
+);
