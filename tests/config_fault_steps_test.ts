@@ -3,6 +3,7 @@
  * naming the file and line.
  */
 import assert from "node:assert/strict";
+import { parseConfig } from "../src/config/loader.ts";
 import { configError, inServer, noticesOf, onlyServer } from "./config_fixtures.ts";
 
 const steps = (body: string): Record<string, unknown>[] =>
@@ -210,6 +211,8 @@ Deno.test("config: output after a top-level echo_shutdown is reported at load", 
     '"echo_random_bytes" after "echo_shutdown" (/etc/se.conf:5) sends nothing',
   ]);
   assert.deepEqual(noticesOf(inServer("echo a; echo_shutdown; echo_read_line;")), []);
+  const [notice] = parseConfig(inServer("echo_shutdown; echo b;")).notices;
+  assert.equal(notice.level, "warn");
 });
 
 Deno.test("config: fault sizes are bounded at 1 TiB, with file and line", () => {

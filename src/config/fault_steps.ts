@@ -170,6 +170,7 @@ export function outputAfterShutdown(steps: readonly Step[]): ConfigNotice[] {
       notices.push({
         message: `"${step.directive}" after "echo_shutdown" (${at.file}:${at.line}) sends nothing`,
         pos: step.pos,
+        level: "warn",
       });
     }
   }
