@@ -140,7 +140,8 @@ export async function runLoop(ctx: StepContext, step: LoopStep): Promise<void> {
   }
 }
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+/** True when `a` holds the same bytes as `b`. */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
@@ -151,9 +152,6 @@ function startsWith(a: Uint8Array, prefix: Uint8Array): boolean {
   for (let i = 0; i < prefix.length; i++) if (a[i] !== prefix[i]) return false;
   return true;
 }
-
-/** True when `a` holds the same bytes as `b`. */
-export { equalBytes };
 
 /**
  * `echo_match`: runs the first branch whose pattern matches the subject (the last read step's
