@@ -93,6 +93,6 @@ ioTest(
       client.close();
     }
     assertEquals(got, "queued,");
-    assertEquals((await server.nextResult()).end, "error");
+    assertEquals((await server.nextResult()).end, "mismatch");
   },
 );
