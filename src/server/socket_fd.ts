@@ -145,7 +145,9 @@ export function captureSocket(conn: Deno.Conn): SocketFd | null {
     if (own === null || peer === null) return null;
     const guess = freed.length > 0 ? freed[0] : highest + 1;
     let fd: number | null = guess;
-    if (!isConnFd(lib, guess, own, peer)) {
+    // The guess is checked by its peer only (one call): every later use checks both addresses
+    // before acting, so even a wrong guess could never touch another connection.
+    if (!peer.matches(lib.getpeername, guess)) {
       dropFreed(guess);
       fd = acceptedFd(lib, own, peer, live);
       if (fd === null) return null;
