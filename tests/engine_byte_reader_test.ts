@@ -146,3 +146,28 @@ ioTest("ByteReader: cancel ends a pending read", async () => {
   await reader.cancel();
   assertEquals(await pending, null);
 });
+
+Deno.test("ByteReader: a recycled buffer of the direct path serves the next reader of its size", async () => {
+  const source = {
+    read: (b: Uint8Array) => Promise.resolve(b.byteLength > 0 ? 1 : null),
+    cancel: () => Promise.resolve(),
+  };
+  const first = new ByteReader(source, { size: 777 });
+  assertEquals(await first.fill(), 1);
+  first.claimBytes(1);
+  const buffer = first.request().buffer;
+  await first.cancel();
+  first.recycle();
+  const second = new ByteReader(source, { size: 777 });
+  assertEquals(second.capacity, 777);
+  assertEquals(second.unread, 0, "a fresh reader, whatever the buffer held before");
+  await second.fill();
+  second.claimBytes(1);
+  assert(second.request().buffer === buffer, "the same memory, not a new allocation");
+  // Over a stream nothing is recycled (a BYOB read may still hold the transferred buffer).
+  const streamed = new ByteReader(chunks("ab"), { size: 777 });
+  await streamed.fill();
+  await streamed.cancel();
+  streamed.recycle();
+  assertEquals(streamed.capacity, 777);
+});

@@ -16,6 +16,15 @@ export interface ByteReaderOptions {
   size?: number;
 }
 
+/**
+ * Reading buffers given back by finished sessions on the direct path, by size (a session of the
+ * same server then reuses one instead of allocating and zeroing a new one). Bounded: at most
+ * {@linkcode POOL_MAX} buffers per size, sizes up to {@linkcode POOL_SIZE_MAX}.
+ */
+const pool = new Map<number, Uint8Array[]>();
+const POOL_MAX = 256;
+const POOL_SIZE_MAX = 64 * 1024;
+
 /** What a read of a cancelled reader fails with (shared: no stack captured per session). */
 const CANCELLED = new Error("reader was cancelled");
 
@@ -78,7 +87,7 @@ export class ByteReader {
   ) {
     const size = options.size ?? 1024;
     if (!Number.isInteger(size) || size < 0) throw new RangeError(`bad buffer size ${size}`);
-    this.#buf = new Uint8Array(size);
+    this.#buf = pool.get(size)?.pop() ?? new Uint8Array(size);
     let source: Source;
     if (!(readable instanceof ReadableStream)) {
       source = { kind: "direct", reader: readable };
@@ -295,6 +304,24 @@ export class ByteReader {
     try {
       await this.#source.reader.cancel();
     } catch { /* already errored */ }
+  }
+
+  /**
+   * Gives the reading buffer back for another session to reuse; call it only once no read can
+   * be in flight (after {@linkcode cancel} resolved). Only on the direct path (a stream may
+   * still hold a transferred buffer); the reader must not be used afterwards.
+   */
+  recycle(): void {
+    if (this.#source.kind !== "direct") return;
+    const buf = this.#buf;
+    const size = buf.byteLength;
+    if (size === 0 || size > POOL_SIZE_MAX || buf.byteOffset !== 0) return;
+    let list = pool.get(size);
+    if (!list) pool.set(size, list = []);
+    if (list.length < POOL_MAX) list.push(buf);
+    this.#buf = new Uint8Array(0);
+    this.#req = this.#end = 0;
+    this.#broken = true;
   }
 
   async #byobRead(

@@ -403,8 +403,10 @@ class Session implements StepContext {
       // The reader saw EOF: its stream is closed, and cancelling a closed stream resolves at
       // once, so no settle timer (a setTimeout and a clearTimeout per session) is needed.
       await this.#reader.cancel();
+      this.#reader.recycle();
     } else if (this.#reader) {
-      await withTimeout(this.#reader.cancel(), SETTLE_MS);
+      // Only once the read in flight has settled may its buffer serve another session.
+      if (await withTimeout(this.#reader.cancel(), SETTLE_MS) !== TIMED_OUT) this.#reader.recycle();
     } else if (this.#direct) {
       // Never read: the connection was closed above; nothing is in flight.
     } else if (!this.#io.readable.locked) {
