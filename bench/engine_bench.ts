@@ -11,12 +11,15 @@
  * Figures: one-line reply (conn/s, server CPU per connection from /proc/PID/stat, p99 latency),
  * request/response (send a line, read the reply, client closes), RSS per idle connection in
  * `echo_read_line` (10,000 clients, or fewer under the descriptor limit), `echo_duplicate` GB/s
- * to one reader, and 1 vs 2 workers when `worker_processes` is supported. Then the issue's
- * targets as ratios of this run.
+ * to one reader. Then the issue's targets as ratios of this run. (1 vs 2 workers:
+ * bench/workers_bench.ts.)
  *
  *     deno task bench engine
  *     deno run -A bench/engine_bench.ts [--duration 4] [--warmup 1] [--concurrency 64]
- *       [--idle 10000] [--dup-gb 1.2] [--no-mountebank]
+ *       [--idle 10000] [--dup-gb 1.2] [--no-mountebank] [--baseline DIR]
+ *
+ * `--baseline DIR` adds "stream-echo (baseline)" rows: the same workloads served by another
+ * checkout of stream-echo (e.g. `git worktree add /tmp/old <commit>`), for before/after figures.
  *
  * Loopback only; every phase is bounded and the whole run stops by itself (a few minutes).
  *
@@ -33,6 +36,7 @@ const { values: flags } = parseArgs({
     idle: { type: "string", default: "10000" },
     "dup-gb": { type: "string", default: "1.2" },
     "no-mountebank": { type: "boolean", default: false },
+    baseline: { type: "string" },
   },
 });
 const DURATION = Number(flags.duration);
@@ -48,6 +52,8 @@ const NGINX_STREAM = "/usr/lib/nginx/modules/ngx_stream_module.so";
 const CLK_TCK = 100;
 const PAGE = 4096;
 const root = new URL("../", import.meta.url).pathname;
+const baseline = flags.baseline ? `${flags.baseline.replace(/\/$/, "")}/` : undefined;
+const BASE = "stream-echo (baseline)";
 const dir = Deno.makeTempDirSync({ prefix: "se_engine_bench_" });
 const cpus = navigator.hardwareConcurrency;
 const pinned = cpus >= 2 && exists("/usr/bin/taskset");
@@ -95,21 +101,6 @@ function cpuSeconds(pid: number): number {
     } catch { /* gone */ }
   }
   return total;
-}
-
-/** CPU seconds of the busiest threads of a process tree (where accepts went). */
-function cpuSpread(pid: number): string {
-  const all: number[] = [];
-  for (const p of tree(pid)) {
-    try {
-      for (const task of Deno.readDirSync(`/proc/${p}/task`)) {
-        const stat = Deno.readTextFileSync(`/proc/${p}/task/${task.name}/stat`);
-        const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        all.push((Number(f[11]) + Number(f[12])) / CLK_TCK);
-      }
-    } catch { /* gone */ }
-  }
-  return all.sort((a, b) => b - a).slice(0, 4).map((c) => `${c.toFixed(2)} s`).join(", ");
 }
 
 /** Resident set size of a process tree, in bytes. */
@@ -190,7 +181,7 @@ async function spawn(name: string, cmd: string[], port: number, signal: Deno.Sig
   return server;
 }
 
-function streamEcho(body: string, port: number, main = ""): Promise<Server> {
+function streamEcho(body: string, port: number, main = "", tree = root): Promise<Server> {
   const conf = `${dir}/se_${port}.conf`;
   Deno.writeTextFileSync(
     conf,
@@ -205,7 +196,7 @@ function streamEcho(body: string, port: number, main = ""): Promise<Server> {
     "--allow-write",
     "--allow-ffi",
     "--unstable-net",
-    `${root}cli.ts`,
+    `${tree}cli.ts`,
     "serve",
     "--config",
     conf,
@@ -400,7 +391,6 @@ const f = (n: number, d = 1) => Number.isFinite(n) ? n.toFixed(d) : "n/a";
 const results: Record<string, Record<string, Rate | string>> = { reply: {}, rr: {} };
 const idle: Record<string, number | string> = {};
 const dup: Record<string, number | string> = {};
-let workers: { one?: Rate; two?: Rate; spread?: string; missing?: string } = {};
 
 async function measure(
   table: Record<string, Rate | string>,
@@ -516,47 +506,14 @@ try {
     }
   }
 
-  // 1 vs 2 workers (when the config supports worker_processes).
-  const probe = `${dir}/workers.conf`;
-  Deno.writeTextFileSync(
-    probe,
-    "worker_processes 2;\nstream { server { listen 127.0.0.1:1 reuseport; echo hi; } }\n",
-  );
-  const check = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${root}cli.ts`, "check", "--config", probe],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const said = new TextDecoder().decode(check.stderr) + new TextDecoder().decode(check.stdout);
-  if (!check.success || /serves from one process/.test(said)) {
-    workers = { missing: "worker_processes is not supported by this build" };
-  } else {
-    for (const n of [1, 2]) {
-      const port = freePort();
-      const table: Record<string, Rate | string> = {};
-      await measure(
-        table,
-        "se",
-        () => streamEcho(`echo "${REPLY}";`, port, `worker_processes ${n};\n`),
-        async (s) => {
-          const r = await rate(s, port, "reply");
-          if (n === 2) workers.spread = `CPU per thread/process: ${cpuSpread(s.pid)}`;
-          return r;
-        },
-      );
-      if (n === 1) workers.one = table.se as Rate;
-      else workers.two = table.se as Rate;
-    }
-  }
-
   // ---- report ------------------------------------------------------------------------------
   const row = (name: string, r: Rate | string | undefined) =>
     typeof r === "object"
-      ? `  ${name.padEnd(12)} ${f(r.perSecond, 0).padStart(8)} /s ${
+      ? `  ${name.padEnd(23)} ${f(r.perSecond, 0).padStart(8)} /s ${
         f(r.cpuUs).padStart(7)
       } us CPU/conn ` +
         `${f(r.p99Ms, 2).padStart(7)} ms p99${r.errors ? ` (${r.errors} errors)` : ""}`
-      : `  ${name.padEnd(12)} ${r ?? "n/a"}`;
+      : `  ${name.padEnd(23)} ${r ?? "n/a"}`;
   for (
     const [title, key] of [
       ["One-line reply (connect, read to EOF, close)", "reply"],
@@ -568,20 +525,12 @@ try {
   }
   console.log(`\nRSS per idle connection in echo_read_line (${idleN} clients):`);
   for (const [name, v] of Object.entries(idle)) {
-    console.log(`  ${name.padEnd(12)} ${typeof v === "number" ? `${f(v / 1024, 2)} KB` : v}`);
+    console.log(`  ${name.padEnd(23)} ${typeof v === "number" ? `${f(v / 1024, 2)} KB` : v}`);
   }
   console.log(`\necho_duplicate ${f(reps * UNIT.length / 1e9, 2)} GB to one reader:`);
   for (const [name, v] of Object.entries(dup)) {
-    console.log(`  ${name.padEnd(12)} ${typeof v === "number" ? `${f(v, 2)} GB/s` : v}`);
+    console.log(`  ${name.padEnd(23)} ${typeof v === "number" ? `${f(v, 2)} GB/s` : v}`);
   }
-  console.log("\nWorkers (one-line reply):");
-  if (workers.missing) console.log(`  ${workers.missing}`);
-  else {
-    console.log(row("1 worker", workers.one));
-    console.log(row("2 workers", workers.two));
-    if (workers.spread) console.log(`  ${workers.spread}`);
-  }
-
   // Targets, as ratios of this run.
   console.log("\nTargets (issue 9), ratios of this run:");
   const verdict = (ok: boolean) => ok ? "met" : "NOT met";
