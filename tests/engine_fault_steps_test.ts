@@ -113,6 +113,12 @@ const limits: { name: string; body: string; sent: string; end: string }[] = [
     end: "eof",
   },
   {
+    name: "drops what is queued after it at once (no terabyte walked through)",
+    body: "echo_send_limit 3; echo -n abc; echo_random_bytes 1024g; echo_duplicate 1000000000 x;",
+    sent: "abc",
+    end: "eof",
+  },
+  {
     name: "with reset ends as a reset",
     body: "echo_send_limit 4 reset; echo hello;",
     sent: "hell",

@@ -187,6 +187,16 @@ export class Output {
   }
 
   /**
+   * Drops everything queued or held that has not reached a stage yet (`echo_send_limit` once
+   * its limit is reached: nothing after it may go out, and a large reply is not walked through).
+   */
+  discardQueued(): void {
+    this.#queue.length = 0;
+    this.#holding = [];
+    this.#held = 0;
+  }
+
+  /**
    * Queues `total` bytes made on the way out by `make(max)` (which returns at most `max`
    * bytes, at least one), so a large generated reply never sits in memory whole.
    */

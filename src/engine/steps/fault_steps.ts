@@ -71,6 +71,7 @@ export function runSendLimit(ctx: StepContext, step: SendLimitStep): void {
   ctx.debug(`stream echo running send-limit (size: ${step.size})`);
   const end = () => {
     // The last allowed byte was handed to the socket: the rest is dropped, the session ends.
+    ctx.output.discardQueued();
     if (step.reset) ctx.setCloseMode("reset");
     ctx.halt(
       step.reset
