@@ -85,6 +85,8 @@ const exchanges: [string, string][] = [
   ["delete k noreply\r\n", ""],
   ["incr counter 1\r\n", "ERROR\r\n"],
   ["set k x 0 1\r\n", "CLIENT_ERROR bad command line format\r\n"],
+  ["gets foo nope user:5\r\n", "VALUE foo 0 3 1\r\nbar\r\nVALUE user:5 0 5 2\r\nalice\r\nEND\r\n"],
+  ["cas foo 0 0 3 1\r\nbaz\r\n", "STORED\r\n"],
   ["version\r\n", "VERSION 1.6.18\r\n"],
   ["get foo\n", "VALUE foo 0 3\r\nbar\r\nEND\r\n"], // a bare \n ends a line too
 ];
@@ -111,11 +113,14 @@ for (const segment of [Infinity, 1]) {
   );
 }
 
-clientTest("pymemcache talks to the mock: get, set, get_many, delete, noreply, version", [
-  "python3:pymemcache",
-], async (bin) => {
-  await using ex = await serveExample("memcached.conf");
-  const script = String.raw`
+clientTest(
+  "pymemcache talks to the mock: get, set, get_many, delete, noreply, version, gets and cas",
+  [
+    "python3:pymemcache",
+  ],
+  async (bin) => {
+    await using ex = await serveExample("memcached.conf");
+    const script = String.raw`
 import json, sys
 from pymemcache.client.base import Client
 c = Client(("127.0.0.1", int(sys.argv[1])), timeout=5)
@@ -124,24 +129,27 @@ print(json.dumps([
     c.get("nope"), c.set("k", b"v\r\nv", noreply=False), c.get("foo").decode(),
     {k: v.decode() for k, v in many.items()}, c.set("q", "1", noreply=True),
     c.delete("k", noreply=False), c.version().decode(),
+    [c.gets("foo")[0].decode(), c.gets("foo")[1].decode(), c.cas("foo", "x", b"1", noreply=False)],
 ]))
 c.close()
 `;
-  const out = await runPython(bin["python3:pymemcache"], script, [String(ex.port)]);
-  assert.equal(out.code, 0, out.stderr);
-  assert.deepEqual(JSON.parse(out.stdout), [
-    null,
-    true,
-    "bar",
-    { foo: "bar", "user:3": "alice" },
-    true,
-    false, // NOT_FOUND
-    "1.6.18",
-  ]);
-  const [t, ...more] = await ex.sessions();
-  assert.equal(more.length, 0);
-  assert.match(
-    text(t.received),
-    /^get foo user:3 nope\r\nget nope\r\nset k 0 0 4\r\nv\r\nv\r\nget foo\r\n/,
-  );
-});
+    const out = await runPython(bin["python3:pymemcache"], script, [String(ex.port)]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.deepEqual(JSON.parse(out.stdout), [
+      null,
+      true,
+      "bar",
+      { foo: "bar", "user:3": "alice" },
+      true,
+      false, // NOT_FOUND
+      "1.6.18",
+      ["bar", "1", true],
+    ]);
+    const [t, ...more] = await ex.sessions();
+    assert.equal(more.length, 0);
+    assert.match(
+      text(t.received),
+      /^get foo user:3 nope\r\nget nope\r\nset k 0 0 4\r\nv\r\nv\r\nget foo\r\n/,
+    );
+  },
+);
