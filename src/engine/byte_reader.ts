@@ -198,7 +198,7 @@ export class ByteReader {
     if (this.full) throw new RangeError("reading buffer is full");
     if (this.#side) return this.#moveSide();
     if (this.#source.kind === "direct") {
-      const n = await this.#guard(this.#source.reader.read(this.#buf.subarray(this.#end)));
+      const n = await this.#direct(this.#source.reader, this.#buf.subarray(this.#end));
       if (n === null) {
         this.#eof = true;
         return null;
@@ -249,7 +249,7 @@ export class ByteReader {
       // coming.
       const useBuf = this.#scratch === null && this.#buf.byteLength > 0;
       const target = useBuf ? this.#buf : (this.#scratch ??= new Uint8Array(DISCARD_CHUNK));
-      const n = await this.#guard(this.#source.reader.read(target));
+      const n = await this.#direct(this.#source.reader, target);
       if (n === null) {
         this.#eof = true;
         return null;
@@ -332,6 +332,17 @@ export class ByteReader {
   }
 
   /** Marks the reader unusable if a read is abandoned or fails. */
+  /** One direct read, as {@linkcode #guard} does for streams, without an extra async frame. */
+  #direct(reader: DirectSource, target: Uint8Array): Promise<number | null> {
+    if (this.#broken) return Promise.reject(CANCELLED);
+    return reader.read(target).catch(this.#onDirectError);
+  }
+
+  #onDirectError = (err: unknown): never => {
+    this.#broken = true;
+    throw err;
+  };
+
   async #guard<T>(p: Promise<T>): Promise<T> {
     if (this.#broken) throw CANCELLED;
     try {

@@ -16,7 +16,7 @@ import { Output } from "./output.ts";
 import { type Prng, sessionPrng } from "./random.ts";
 import type { StepContext } from "./step_context.ts";
 import { runStep } from "./steps/run_step.ts";
-import { TIMED_OUT, withTimeout } from "./timers.ts";
+import { after, TIMED_OUT, withTimeout } from "./timers.ts";
 import type {
   CloseMode,
   DirectIO,
@@ -213,13 +213,48 @@ class Session implements StepContext {
     });
   }
 
+  /**
+   * `this.until(withTimeout(p, ms))` in one promise and one timer entry: resolves with `p`'s
+   * value or TIMED_OUT, rejects with `p`'s error or the session's halt. Runs for every read.
+   */
+  #untilTimeout<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+    if (this.#halt) {
+      p.catch(() => {});
+      return Promise.reject(this.#halt);
+    }
+    return new Promise((resolve, reject) => {
+      const listeners = this.#listeners;
+      const onHalt = (halt: SessionHalt) => {
+        cancel();
+        reject(halt);
+      };
+      const cancel = after(ms, () => {
+        listeners.delete(onHalt);
+        resolve(TIMED_OUT);
+      });
+      listeners.add(onHalt);
+      p.then(
+        (value) => {
+          cancel();
+          listeners.delete(onHalt);
+          resolve(value);
+        },
+        (err) => {
+          cancel();
+          listeners.delete(onHalt);
+          reject(err);
+        },
+      );
+    });
+  }
+
   async fill(): Promise<number | null> {
     let got: number | null | typeof TIMED_OUT;
     // postpone_output holds output only until the script waits for the client
     this.output.flush();
     this.debugTimer(this.settings.readTimeout);
     try {
-      got = await this.until(withTimeout(this.reader().fill(), this.settings.readTimeout));
+      got = await this.#untilTimeout(this.reader().fill(), this.settings.readTimeout);
     } catch (err) {
       if (err instanceof SessionHalt) throw err;
       throw this.#halt ?? this.clientError("reset", osFailure("recv", err));

@@ -87,32 +87,42 @@ export function connIO(conn: Deno.Conn, options: ConnIOOptions = {}): SessionIO 
   };
 
   /** One read: at most `target.byteLength` bytes; EOF once the connection was closed on purpose. */
-  const read = async (target: Uint8Array): Promise<number | null> => {
+  const readFailed = (err: unknown): null => {
+    if (closed) return null;
+    throw err;
+  };
+  const read = (target: Uint8Array): Promise<number | null> => {
     const p = conn.read(target);
     pendingRead = p;
-    try {
-      return await p;
-    } catch (err) {
-      if (closed) return null;
-      throw err;
-    }
+    return p.catch(readFailed);
   };
   const cancel = async () => {
     close();
     await pendingRead.then(noop, noop);
   };
 
+  /** The rest of a chunk the socket took only part of. */
+  const writeRest = async (chunk: Uint8Array, offset: number): Promise<void> => {
+    while (offset < chunk.byteLength) {
+      const p = conn.write(chunk.subarray(offset));
+      pendingWrite = p;
+      const n = await p;
+      if (n <= 0) throw new Deno.errors.WriteZero("the socket accepted no bytes");
+      offset += n;
+      accepted += n;
+    }
+  };
   const sink: DirectSink = {
-    async write(chunk) {
-      let offset = 0;
-      while (offset < chunk.byteLength) {
-        const p = conn.write(offset === 0 ? chunk : chunk.subarray(offset));
-        pendingWrite = p;
-        const n = await p;
+    write(chunk) {
+      // Most writes are taken whole at once: one promise, no async frame.
+      if (chunk.byteLength === 0) return Promise.resolve();
+      const p = conn.write(chunk);
+      pendingWrite = p;
+      return p.then((n): Promise<void> | undefined => {
         if (n <= 0) throw new Deno.errors.WriteZero("the socket accepted no bytes");
-        offset += n;
         accepted += n;
-      }
+        return n < chunk.byteLength ? writeRest(chunk, n) : undefined;
+      });
     },
     async close() {
       if (closed) return;
