@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { clock } from "./timers.ts";
 import type { ByteReader } from "./byte_reader.ts";
 
 /** How discarding ended: the client's EOF, or a read error (a reset). */
@@ -24,8 +25,8 @@ export type DiscardEnd = { kind: "eof" } | { kind: "error"; error: unknown };
 export class Discarder {
   /** Bytes dropped so far. */
   bytes = 0;
-  /** `performance.now()` of the last data (or of the start). */
-  lastActivity: number = performance.now();
+  /** `clock()` (performance.now) of the last data (or of the start). */
+  lastActivity: number = clock();
   /** Resolves when the client's side ended; never rejects. */
   readonly done: Promise<DiscardEnd>;
 
@@ -39,7 +40,7 @@ export class Discarder {
         const n = await reader.discard();
         if (n === null) return { kind: "eof" };
         this.bytes += n;
-        this.lastActivity = performance.now();
+        this.lastActivity = clock();
       }
     } catch (error) {
       return { kind: "error", error };

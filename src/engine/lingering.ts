@@ -6,7 +6,7 @@
  * @module
  */
 import type { Discarder } from "./discarder.ts";
-import { TIMED_OUT, withTimeout } from "./timers.ts";
+import { clock, TIMED_OUT, withTimeout } from "./timers.ts";
 
 /**
  * How long the `on` mode waits for input that may already be on its way when nothing is known
@@ -47,13 +47,13 @@ export type LingerEnd = "eof" | "error" | "timeout";
  */
 export async function linger(discarder: Discarder, options: LingerOptions): Promise<LingerEnd> {
   const until = options.until ?? (<T>(p: Promise<T>) => p);
-  const start = performance.now();
+  const start = clock();
   const deadline = start + options.lingeringTime;
   const firstBytes = discarder.bytes;
   const done = until(discarder.done);
   let lastSeen = start;
   for (;;) {
-    const t = performance.now();
+    const t = clock();
     if (discarder.lastActivity > lastSeen) lastSeen = discarder.lastActivity;
     const idleLimit = discarder.bytes > firstBytes
       ? options.lingeringTimeout

@@ -7,6 +7,32 @@
 /** The longest delay `setTimeout` honours (longer ones fire at once). */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
+let cachedNow = -1;
+function forget(): void {
+  cachedNow = -1;
+}
+
+/**
+ * `performance.now()`, read once per turn of the event loop (the value is kept until the
+ * microtasks queued so far have run): every session reading the clock in the same turn shares one
+ * read (each read is a call into the runtime). Good for deadlines of timers, which are set in
+ * whole milliseconds; not for measuring durations inside one turn.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { clock } from "./timers.ts";
+ * assert.equal(clock(), clock());
+ * ```
+ */
+export function clock(): number {
+  if (cachedNow < 0) {
+    cachedNow = performance.now();
+    queueMicrotask(forget);
+  }
+  return cachedNow;
+}
+
 /** A pending {@linkcode after}: its deadline, creation order, and callback (null once done). */
 interface Pending {
   at: number;
@@ -112,7 +138,7 @@ function fire(): void {
  * ```
  */
 export function after(ms: number, fn: () => void): () => void {
-  const now = performance.now();
+  const now = clock();
   const e: Pending = { at: now + Math.max(0, ms), seq: created++, fn };
   pending++;
   heapPush(e);
