@@ -433,8 +433,10 @@ try {
       ["stream-echo", (p: number) => streamEcho(replyBody, p)],
       ["bare Deno", (p: number) => bareDeno("reply", p)],
       ["nginx", (p: number) => nginx(p)],
+      [BASE, (p: number) => streamEcho(replyBody, p, "", baseline)],
     ] as const
   ) {
+    if (name === BASE && !baseline) continue;
     if (name === "nginx" && nginxWhy) {
       results.reply[name] = nginxWhy;
       continue;
@@ -452,8 +454,10 @@ try {
       ["bare Deno", (p: number) => bareDeno("rr", p)],
       ["nginx", (p: number) => nginx(p)],
       ["mountebank", (p: number) => mountebank("mb" in mbResult ? mbResult.mb : "", p)],
+      [BASE, (p: number) => streamEcho(rrBody, p, "", baseline)],
     ] as const
   ) {
+    if (name === BASE && !baseline) continue;
     if (name === "nginx" && nginxWhy) {
       results.rr[name] = nginxWhy;
       continue;
@@ -472,8 +476,10 @@ try {
     const [name, start] of [
       ["stream-echo", (p: number) => streamEcho("echo_read_line; echo_request_data;", p)],
       ["bare Deno", (p: number) => bareDeno("idle", p)],
+      [BASE, (p: number) => streamEcho("echo_read_line; echo_request_data;", p, "", baseline)],
     ] as const
   ) {
+    if (name === BASE && !baseline) continue;
     const port = freePort();
     let server: Server | undefined;
     try {
@@ -492,8 +498,10 @@ try {
     const [name, start] of [
       ["stream-echo", (p: number) => streamEcho(`echo_duplicate ${reps} "${UNIT}";`, p)],
       ["bare Deno", (p: number) => bareDeno("stream", p, reps * UNIT.length)],
+      [BASE, (p: number) => streamEcho(`echo_duplicate ${reps} "${UNIT}";`, p, "", baseline)],
     ] as const
   ) {
+    if (name === BASE && !baseline) continue;
     const port = freePort();
     let server: Server | undefined;
     try {
