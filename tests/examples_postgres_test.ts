@@ -167,3 +167,72 @@ print(json.dumps(out))
     "select version()",
   ]);
 });
+
+clientTest("psycopg 3 talks to the mock: BEGIN in the extended protocol, queries, an error", [
+  "python3:psycopg",
+], async (bin) => {
+  await using ex = await serveExample("postgres.conf");
+  const script = String.raw`
+import json, psycopg, sys
+c = psycopg.connect(host="127.0.0.1", port=int(sys.argv[1]), user="app", dbname="app",
+                    sslmode="prefer", connect_timeout=5)
+cur = c.cursor()
+out = []
+cur.execute("select 1"); out.append(cur.fetchall())
+cur.execute("select * from users"); out.append(cur.fetchall())
+c.commit()
+try:
+    cur.execute("select %s", [5])
+except psycopg.Error as e:
+    out.append([e.sqlstate, str(e)])
+c.rollback()
+with c.transaction():
+    cur.execute("select 1"); out.append(cur.fetchone())
+c.close()
+print(json.dumps(out))
+`;
+  const out = await runPython(bin["python3:psycopg"], script, [String(ex.port)]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.deepEqual(JSON.parse(out.stdout), [
+    [[1]],
+    [[1, "alice"], [2, "bob"]],
+    ["42601", "stream-echo mock: unsupported query"], // select $1, in the extended protocol
+    [1],
+  ]);
+  const [t, ...more] = await ex.sessions();
+  assert.equal(more.length, 0);
+  // psycopg 3 sends BEGIN as Parse/Bind/Describe/Execute/Sync
+  assert.ok(text(t.received).includes("P\x00\x00\x00\x0d\x00BEGIN\x00\x00\x00B"));
+});
+
+Deno.test("postgres.conf answers an extended-protocol batch (Parse, Bind, Describe, Execute, Sync) at its Sync", async () => {
+  await using ex = await serveExample("postgres.conf");
+  const u32 = (n: number) =>
+    String.fromCharCode(n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255);
+  const msg = (type: string, body: string) => type + u32(body.length + 4) + body;
+  const startup = u32(8) + "\x04\xd2\x16\x2f" + (() => {
+    const body = "\x00\x03\x00\x00user\x00app\x00\x00";
+    return u32(body.length + 4) + body;
+  })();
+  const batch = (query: string) =>
+    msg("P", `\x00${query}\x00\x00\x00`) + msg("B", "\x00\x00\x00\x00\x00\x00\x00\x00") +
+    msg("D", "P\x00") + msg("E", "\x00\x00\x00\x00\x00") + msg("S", "");
+  const request = startup + batch("SELECT * FROM users") + batch("drop table users") +
+    batch("select 1") + msg("X", "");
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: ex.port });
+  // in 7-byte writes, so messages, lengths and the Syncs arrive split
+  const bytes = Uint8Array.from(request, (c) => c.charCodeAt(0));
+  for (let i = 0; i < bytes.length; i += 7) await conn.write(bytes.subarray(i, i + 7));
+  const reply = text(new Uint8Array(await new Response(conn.readable).arrayBuffer()));
+  // N, the start-up answer, then per batch: ParseComplete, BindComplete, rows or an error, Z
+  const types: string[] = [];
+  for (let i = 1; i < reply.length;) {
+    types.push(reply[i]);
+    const n = (reply.charCodeAt(i + 1) << 24) | (reply.charCodeAt(i + 2) << 16) |
+      (reply.charCodeAt(i + 3) << 8) | reply.charCodeAt(i + 4);
+    i += 1 + n;
+  }
+  assert.equal(reply[0], "N");
+  assert.equal(types.join(""), "RSSSSSSKZ" + "12TDDCZ" + "EZ" + "12TDCZ");
+  assert.ok(reply.includes("\x00\x00\x00\x05alice"));
+});

@@ -27,6 +27,7 @@ export const CLIENT_PACKAGES: Readonly<Record<string, string>> = {
   "python3:redis": "python3-redis",
   "python3:pymemcache": "python3-pymemcache",
   "python3:psycopg2": "python3-psycopg2",
+  "python3:psycopg": "python3-psycopg",
 };
 
 /** True when the environment says this is CI (`CI=true` or `CI=1`). */
