@@ -77,3 +77,38 @@ for (const extra of [[], ["--pipeline"]]) {
     assert.equal(t.end, "eof", ex.logs.join(""));
   });
 }
+
+clientTest("smtplib logs in (AUTH PLAIN) and then sends", ["python3"], async (bin) => {
+  await using ex = await serveExample("smtp.conf");
+  const script = String.raw`
+import json, smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=5)
+out = [s.login("user", "secret")[0], s.sendmail("a@example.org", ["b@example.org"], "hi"), s.quit()[0]]
+print(json.dumps(out))
+`;
+  const out = await runPython(bin.python3, script, [String(ex.port)]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.deepEqual(JSON.parse(out.stdout), [235, {}, 221]);
+  const [t] = await ex.sessions();
+  assert.match(text(t.received), /\r\nAUTH PLAIN AHVzZXIAc2VjcmV0\r\nmail FROM:/);
+});
+
+for (const auth of ["PLAIN", "LOGIN"]) {
+  clientTest(`swaks logs in with AUTH ${auth} and delivers`, ["swaks"], async (bin) => {
+    await using ex = await serveExample("smtp.conf");
+    const out = await runClient(bin.swaks, [
+      ...["--server", `127.0.0.1:${ex.port}`, "--timeout", "5"],
+      ...["--from", "a@example.org", "--to", "b@example.org"],
+      ...["--auth", auth, "--auth-user", "user", "--auth-password", "secret"],
+    ]);
+    assert.equal(out.code, 0, out.stdout + out.stderr);
+    assert.match(out.stdout, /^<- {2}235 2\.7\.0 Authentication successful$/m);
+    assert.match(out.stdout, /^<- {2}250 2\.0\.0 Ok: queued$/m);
+    const [t] = await ex.sessions();
+    // PLAIN: "\0user\0secret" on the AUTH line; LOGIN: user and password, each after a 334
+    const sent = auth === "PLAIN"
+      ? "\r\nAUTH PLAIN AHVzZXIAc2VjcmV0\r\nMAIL"
+      : "\r\nAUTH LOGIN\r\ndXNlcg==\r\nc2VjcmV0\r\nMAIL";
+    assert.ok(text(t.received).includes(sent), text(t.received));
+  });
+}
