@@ -1,6 +1,6 @@
 /** The real-client helper: a missing client skips its test locally and fails it under CI. */
 import assert from "node:assert/strict";
-import { clientTest, findClient, isCI, runClient } from "./real_clients.ts";
+import { CLIENT_PACKAGES, clientTest, findClient, isCI, runClient } from "./real_clients.ts";
 
 const HELPER = new URL("./real_clients.ts", import.meta.url).href;
 
@@ -81,4 +81,13 @@ Deno.test("findClient names a python3 that can import a module, or none", () => 
   if (findClient("python3")) assert.ok(py, "every python3 has json");
   assert.equal(findClient("python3:no_such_module_for_stream_echo"), undefined);
   assert.equal(findClient("python3:os; import sys"), undefined, "not a module name");
+});
+
+Deno.test(".ci/run installs the package of every client the tests may ask for", () => {
+  const ciRun = Deno.readTextFileSync(new URL("../.ci/run", import.meta.url));
+  for (const [client, pkg] of Object.entries(CLIENT_PACKAGES)) {
+    const [program, module] = client.includes(":") ? client.split(":") : [client, undefined];
+    const check = module === undefined ? `${program}:${pkg}` : `${module}:${pkg}`;
+    assert.ok(ciRun.includes(check), `.ci/run does not check ${client} (${check})`);
+  }
 });
