@@ -15,7 +15,7 @@
  * bench/workers_bench.ts.)
  *
  *     deno task bench engine
- *     deno run -A bench/engine_bench.ts [--duration 4] [--warmup 1] [--concurrency 64]
+ *     deno run -A bench/engine_bench.ts [--duration 3] [--rounds 3] [--warmup 1] [--concurrency 64]
  *       [--idle 10000] [--dup-gb 1.2] [--no-mountebank] [--baseline DIR]
  *
  * `--baseline DIR` adds "stream-echo (baseline)" rows: the same workloads served by another
@@ -30,16 +30,18 @@ import { parseArgs } from "node:util";
 const { values: flags } = parseArgs({
   args: Deno.args,
   options: {
-    duration: { type: "string", default: "4" },
+    duration: { type: "string", default: "3" },
     warmup: { type: "string", default: "1" },
     concurrency: { type: "string", default: "64" },
     idle: { type: "string", default: "10000" },
     "dup-gb": { type: "string", default: "1.2" },
     "no-mountebank": { type: "boolean", default: false },
+    rounds: { type: "string", default: "3" },
     baseline: { type: "string" },
   },
 });
 const DURATION = Number(flags.duration);
+const ROUNDS = Math.max(1, Number(flags.rounds));
 const WARMUP = Number(flags.warmup);
 const CONC = Number(flags.concurrency);
 const DUP_BYTES = Math.round(Number(flags["dup-gb"]) * 1e9);
@@ -392,6 +394,11 @@ const results: Record<string, Record<string, Rate | string>> = { reply: {}, rr: 
 const idle: Record<string, number | string> = {};
 const dup: Record<string, number | string> = {};
 
+/**
+ * Runs `fn` against a fresh server; a failure is recorded as text. With several rounds the
+ * servers are measured in turn, round after round (so a burst of load elsewhere on the machine
+ * hits them alike), and each figure is the median of its rounds.
+ */
 async function measure(
   table: Record<string, Rate | string>,
   name: string,
@@ -401,12 +408,32 @@ async function measure(
   let server: Server | undefined;
   try {
     server = await start();
-    table[name] = await fn(server);
+    const r = await fn(server);
+    (samples[name] ??= []).push(r);
+    table[name] = medianRate(samples[name]);
   } catch (err) {
     table[name] = `failed: ${err instanceof Error ? err.message : err}`;
   } finally {
     await server?.stop();
   }
+}
+
+let samples: Record<string, Rate[]> = {};
+
+function median(values: number[]): number {
+  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const mid = v.length >> 1;
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+function medianRate(rs: Rate[]): Rate {
+  return {
+    perSecond: median(rs.map((r) => r.perSecond)),
+    cpuUs: median(rs.map((r) => r.cpuUs)),
+    p99Ms: median(rs.map((r) => r.p99Ms)),
+    errors: rs.reduce((n, r) => n + r.errors, 0),
+  };
 }
 
 try {
@@ -417,57 +444,63 @@ try {
   }).output();
   if (!cc.success) throw new Error("cc could not compile bench/load.c");
   const started = new Date();
-  const mbInstall = installMountebank(); // in the background while the others run
+  // Installed first, never during a measurement (npm would take the CPUs the servers need).
+  const mbResult = await installMountebank();
   const nginxWhy = nginxMissing();
   console.log(
     `engine bench ${started.toISOString()}: ${CONC} clients, ${WARMUP}s warm-up + ${DURATION}s per ` +
-      `server, ${cpus} CPUs, ${
+      `server and round, ${ROUNDS} interleaved rounds (medians), ${cpus} CPUs, ${
         pinned ? "server on CPU 0, client on CPU 1" : "not pinned"
       }, load average ${Deno.loadavg()[0].toFixed(2)}`,
   );
 
   // One-line reply.
   const replyBody = `echo "${REPLY}";`;
-  for (
-    const [name, start] of [
-      ["stream-echo", (p: number) => streamEcho(replyBody, p)],
-      ["bare Deno", (p: number) => bareDeno("reply", p)],
-      ["nginx", (p: number) => nginx(p)],
-      [BASE, (p: number) => streamEcho(replyBody, p, "", baseline)],
-    ] as const
-  ) {
-    if (name === BASE && !baseline) continue;
-    if (name === "nginx" && nginxWhy) {
-      results.reply[name] = nginxWhy;
-      continue;
+  samples = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    for (
+      const [name, start] of [
+        ["stream-echo", (p: number) => streamEcho(replyBody, p)],
+        ["bare Deno", (p: number) => bareDeno("reply", p)],
+        ["nginx", (p: number) => nginx(p)],
+        [BASE, (p: number) => streamEcho(replyBody, p, "", baseline)],
+      ] as const
+    ) {
+      if (name === BASE && !baseline) continue;
+      if (name === "nginx" && nginxWhy) {
+        results.reply[name] = nginxWhy;
+        continue;
+      }
+      const port = freePort();
+      await measure(results.reply, name, () => start(port), (s) => rate(s, port, "reply"));
     }
-    const port = freePort();
-    await measure(results.reply, name, () => start(port), (s) => rate(s, port, "reply"));
   }
 
   // Request/response.
   const rrBody = `echo_read_line; echo "${REPLY}";`;
-  const mbResult = await mbInstall;
-  for (
-    const [name, start] of [
-      ["stream-echo", (p: number) => streamEcho(rrBody, p)],
-      ["bare Deno", (p: number) => bareDeno("rr", p)],
-      ["nginx", (p: number) => nginx(p)],
-      ["mountebank", (p: number) => mountebank("mb" in mbResult ? mbResult.mb : "", p)],
-      [BASE, (p: number) => streamEcho(rrBody, p, "", baseline)],
-    ] as const
-  ) {
-    if (name === BASE && !baseline) continue;
-    if (name === "nginx" && nginxWhy) {
-      results.rr[name] = nginxWhy;
-      continue;
+  samples = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    for (
+      const [name, start] of [
+        ["stream-echo", (p: number) => streamEcho(rrBody, p)],
+        ["bare Deno", (p: number) => bareDeno("rr", p)],
+        ["nginx", (p: number) => nginx(p)],
+        ["mountebank", (p: number) => mountebank("mb" in mbResult ? mbResult.mb : "", p)],
+        [BASE, (p: number) => streamEcho(rrBody, p, "", baseline)],
+      ] as const
+    ) {
+      if (name === BASE && !baseline) continue;
+      if (name === "nginx" && nginxWhy) {
+        results.rr[name] = nginxWhy;
+        continue;
+      }
+      if (name === "mountebank" && "missing" in mbResult) {
+        results.rr[name] = mbResult.missing;
+        continue;
+      }
+      const port = freePort();
+      await measure(results.rr, name, () => start(port), (s) => rate(s, port, "rr"));
     }
-    if (name === "mountebank" && "missing" in mbResult) {
-      results.rr[name] = mbResult.missing;
-      continue;
-    }
-    const port = freePort();
-    await measure(results.rr, name, () => start(port), (s) => rate(s, port, "rr"));
   }
 
   // RSS per idle connection.

@@ -4,6 +4,7 @@
  *
  *     deno task bench            # all of them
  *     deno task bench engine     # only files whose name contains "engine"
+ *     deno task bench engine --baseline /tmp/old   # further arguments go to each bench
  *     deno task bench abuse      # bench/abuse_bench.ts: abortive close, flood, memory, stalled stderr
  */
 const dir = new URL(".", import.meta.url);
@@ -19,7 +20,7 @@ let failed = 0;
 for (const name of files) {
   console.log(`\n=== ${name}`);
   const { code } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(name, dir).pathname],
+    args: ["run", "-A", new URL(name, dir).pathname, ...Deno.args.slice(1)],
     stdout: "inherit",
     stderr: "inherit",
   }).output();
