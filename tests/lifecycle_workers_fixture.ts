@@ -2,7 +2,8 @@
  * An entry module for lifecycle_workers_test.ts: a lifecycle with 2 workers whose hooks record
  * what reaches them, in the main thread (`ended` reports, with the server block) and in the
  * worker thread (its own `wrap`, `prepare`, `reopen`, `exiting`). Lines go to stderr as
- * `fixture: ...`. After `STOP_AFTER` sessions (env), a worker asks the process to stop.
+ * `fixture: ...`. After `STOP_AFTER` sessions (env), a worker asks the process to stop; after
+ * `CRASH_AT` sessions, a worker throws an uncaught error.
  *
  *     deno run -A --unstable-net tests/lifecycle_workers_fixture.ts CONFIG
  */
@@ -11,12 +12,12 @@ import { isWorkerThread } from "../src/lifecycle/worker_protocol.ts";
 import { runWorkerThread } from "../src/lifecycle/worker_thread.ts";
 import type { ServerConfig } from "../src/config/types.ts";
 
-const say = (line: string) => Deno.stderr.writeSync(new TextEncoder().encode(line));
+const say = (line: string): void => void Deno.stderr.writeSync(new TextEncoder().encode(line));
 
 if (isWorkerThread()) {
   runWorkerThread({
     setup(data, ask) {
-      const { stopAfter } = data as { stopAfter: number };
+      const { stopAfter, crashAt } = data as { stopAfter: number; crashAt: number };
       let wrapped = 0;
       return {
         observer: {
@@ -27,6 +28,11 @@ if (isWorkerThread()) {
           ended() {
             if (wrapped === stopAfter) {
               ask.stop("graceful", `worker asked to stop after ${wrapped}`);
+            }
+            if (wrapped === crashAt) {
+              setTimeout(() => {
+                throw new Error("fixture crash");
+              });
             }
           },
         },
@@ -44,7 +50,10 @@ if (isWorkerThread()) {
     config: Deno.args[0],
     stderr: say,
     workerModule: import.meta.url,
-    workerData: { stopAfter: Number(Deno.env.get("STOP_AFTER") ?? 0) },
+    workerData: {
+      stopAfter: Number(Deno.env.get("STOP_AFTER") ?? 0),
+      crashAt: Number(Deno.env.get("CRASH_AT") ?? 0),
+    },
     hooks: {
       observer: {
         ended(info, result) {

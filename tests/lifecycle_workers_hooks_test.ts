@@ -10,16 +10,20 @@ import { CliProcess, exchange, TempDir } from "./cli_harness.ts";
 const FIXTURE = new URL("./lifecycle_workers_fixture.ts", import.meta.url).pathname;
 
 /** Runs the fixture (not the CLI): the harness's STREAM_ECHO_CMD is replaced for this process. */
-function fixture(conf: string, cwd: string, stopAfter = 0): CliProcess {
+function fixture(
+  conf: string,
+  cwd: string,
+  env: { STOP_AFTER?: number; CRASH_AT?: number } = {},
+): CliProcess {
   const saved = Deno.env.get("STREAM_ECHO_CMD");
   Deno.env.set("STREAM_ECHO_CMD", `${Deno.execPath()} run -A --unstable-net ${FIXTURE}`);
-  Deno.env.set("STOP_AFTER", String(stopAfter));
+  for (const [k, v] of Object.entries(env)) Deno.env.set(k, String(v));
   try {
     return new CliProcess([conf], { cwd });
   } finally {
     if (saved === undefined) Deno.env.delete("STREAM_ECHO_CMD");
     else Deno.env.set("STREAM_ECHO_CMD", saved);
-    Deno.env.delete("STOP_AFTER");
+    for (const k of Object.keys(env)) Deno.env.delete(k);
   }
 }
 
@@ -64,7 +68,7 @@ Deno.test({
   async fn() {
     using dir = new TempDir();
     const conf = dir.write("a.conf", config("one"));
-    await using p = fixture(conf, dir.path, 2);
+    await using p = fixture(conf, dir.path, { STOP_AFTER: 2 });
     const port = await p.port();
     await p.waitFor(/2 workers/);
     let served = 0;
@@ -74,5 +78,34 @@ Deno.test({
     }
     assert.equal((await p.exited()).code, 0);
     assert.match(p.stderr, /\[notice\] \d+#0: worker asked to stop after 2\n/);
+  },
+});
+
+Deno.test({
+  name: "a worker thread that dies is restarted with the current config, and serving goes on",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    using dir = new TempDir();
+    const conf = dir.write("a.conf", config("one"));
+    await using p = fixture(conf, dir.path, { CRASH_AT: 3 });
+    const port = await p.port();
+    await p.waitFor(/2 workers/);
+    dir.write("a.conf", config("two"));
+    p.kill("SIGHUP");
+    await p.waitFor(/configuration reloaded/);
+    for (let i = 0; i < 200 && !/worker 1 restarted/.test(p.stderr); i++) {
+      assert.equal(await exchange({ port }), "two\n");
+    }
+    await p.waitFor(/\[notice\] \d+#0: worker 1 restarted\n/);
+    assert.match(p.stderr, /\[alert\] \d+#0: worker 1 failed: .*fixture crash/);
+    // The new worker 1 serves the reloaded config, with connection numbers of its own.
+    const before = p.stderr.length;
+    for (let i = 0; i < 40; i++) assert.equal(await exchange({ port }), "two\n");
+    await p.waitUntil(
+      () => /\*\d{7} client/.test(p.stderr.slice(before)),
+      "a restarted worker's session",
+    );
+    p.kill("SIGQUIT");
+    assert.equal((await p.exited()).code, 0);
   },
 });

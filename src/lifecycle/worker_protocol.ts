@@ -18,6 +18,8 @@ export type ToWorker =
     config: Config;
     /** This worker's number (0 is the main thread, so 1..n-1). */
     index: number;
+    /** Its first connection number (index + 1, moved on by n x 1,000,000 per restart). */
+    firstId: number;
     /** How many workers serve in all (for unique connection numbers). */
     count: number;
     /** The lowest level any error log writes. */

@@ -111,7 +111,7 @@ export function runWorkerThread(options: WorkerThreadOptions = {}): void {
           if (side?.prepare) await side.prepare(m.config);
           server = await startServer(m.config, {
             logger,
-            connectionIds: { first: m.index + 1, step: m.count },
+            connectionIds: { first: m.firstId, step: m.count },
             stopProgress: false,
             ...(observer ? { observer } : {}),
           });

@@ -19,6 +19,13 @@ import { ShutdownProgress } from "../server/shutdown_progress.ts";
 import type { RunningServer, ServerHandle, SessionObserver } from "../server/types.ts";
 import { type FromWorker, type ToWorker, WORKER_NAME } from "./worker_protocol.ts";
 
+/** A worker number that dies more often than this within the window is not restarted again. */
+const MAX_RESTARTS = 3;
+const RESTART_WINDOW_MS = 10_000;
+
+/** A restarted worker's connection numbers move on by n x this, so they stay unique. */
+const RESTART_ID_STEP = 1_000_000;
+
 /** Configs kept for sessions that began before the last reloads (older ones: the newest). */
 const KEPT_GENERATIONS = 16;
 
@@ -185,10 +192,13 @@ interface Remote {
   worker: Worker;
   /** Sessions in flight, as last reported during a stop. */
   sessions: number;
-  /** Resolves once it has stopped (or died). */
-  finished: Promise<void>;
+  /** Set once it has stopped (or died). */
+  isDone: boolean;
+  /** Terminates the thread and marks it done. */
   done: () => void;
   accepted: number;
+  /** How many times this worker number was restarted before this thread. */
+  restarts: number;
   /** Replies awaited, by kind. */
   waiting: Map<string, (m: FromWorker) => void>;
 }
@@ -202,7 +212,13 @@ class WorkerGroup implements ServerGroup {
   #reloadId = 0;
   #stopping: "fast" | "graceful" | undefined;
   #progress: ShutdownProgress | undefined;
-  #finished: Promise<void> | undefined;
+  readonly finished: Promise<void>;
+  #resolveFinished!: () => void;
+  #localDone = false;
+  /** When each worker number died lately. */
+  readonly #deaths = new Map<number, number[]>();
+  /** The config the workers serve now (ports resolved), for a worker that restarts. */
+  #workerConfig: Config | undefined;
   /** The configs workers may still report sessions of, by generation (the last few). */
   readonly #generations = new Map<number, Config>();
   #generation = 1;
@@ -212,6 +228,11 @@ class WorkerGroup implements ServerGroup {
     this.#options = options;
     this.#level = lowestLevel(options.logger);
     this.#generations.set(1, config);
+    this.finished = new Promise((r) => this.#resolveFinished = r);
+    void local.finished.then(() => {
+      this.#localDone = true;
+      this.#checkFinished();
+    });
   }
 
   get workers(): number {
@@ -222,36 +243,76 @@ class WorkerGroup implements ServerGroup {
     return this.#local.addrs;
   }
 
-  get finished(): Promise<void> {
-    this.#finished ??= Promise.all([
-      this.#local.finished,
-      ...this.#remotes.map((r) => r.finished),
-    ]).then(() => this.#ended());
-    return this.#finished;
+  #checkFinished(): void {
+    if (!this.#localDone || !this.#remotes.every((r) => r.isDone)) return;
+    this.#ended();
+    this.#resolveFinished();
   }
 
   /** Starts workers 1..n-1 on `config`; rejects when one cannot start. */
   async spawn(config: Config): Promise<void> {
+    this.#workerConfig = config;
     const starts: Promise<void>[] = [];
     for (let index = 1; index < this.#options.workers; index++) {
-      const remote = this.#spawnOne(index);
+      const remote = this.#spawnOne(index, 0);
       this.#remotes.push(remote);
       starts.push(
-        this.#request(remote, "started", {
-          type: "start",
-          config,
-          index,
-          count: this.#options.workers,
-          level: this.#level,
-          generation: this.#generation,
-          forwardEnded: this.#options.observer?.ended !== undefined,
-          ...(this.#options.workerData !== undefined ? { data: this.#options.workerData } : {}),
-        }).then((reply) => {
+        this.#startOne(remote).then((reply) => {
           if (reply.type === "failed") throw new Error(`worker ${index}: ${reply.message}`);
         }),
       );
     }
     await Promise.all(starts);
+  }
+
+  #startOne(remote: Remote): Promise<FromWorker> {
+    const n = this.#options.workers;
+    return this.#request(remote, "started", {
+      type: "start",
+      config: this.#workerConfig!,
+      index: remote.index,
+      firstId: remote.index + 1 + n * RESTART_ID_STEP * remote.restarts,
+      count: n,
+      level: this.#level,
+      generation: this.#generation,
+      forwardEnded: this.#options.observer?.ended !== undefined,
+      ...(this.#options.workerData !== undefined ? { data: this.#options.workerData } : {}),
+    });
+  }
+
+  /**
+   * A worker thread died (an uncaught error): start another in its place with the current
+   * config, unless the process is stopping or that worker number already died
+   * {@linkcode MAX_RESTARTS} times in the last {@linkcode RESTART_WINDOW_MS} (a crash loop).
+   */
+  #restart(dead: Remote): void {
+    if (this.#stopping) return;
+    const logger = this.#options.logger;
+    const now = performance.now();
+    const recent = (this.#deaths.get(dead.index) ?? []).filter((t) => now - t < RESTART_WINDOW_MS);
+    recent.push(now);
+    this.#deaths.set(dead.index, recent);
+    if (recent.length > MAX_RESTARTS) {
+      logger.log(
+        "alert",
+        `worker ${dead.index} is not restarted: it failed ${recent.length} times in ` +
+          `${RESTART_WINDOW_MS / 1000} s`,
+      );
+      return;
+    }
+    const remote = this.#spawnOne(dead.index, dead.restarts + 1);
+    this.#remotes[this.#remotes.indexOf(dead)] = remote;
+    void this.#startOne(remote).then((reply) => {
+      if (reply.type === "failed") {
+        logger.log("alert", `worker ${dead.index} could not restart: ${reply.message}`);
+        remote.done();
+      } else {
+        logger.log("notice", `worker ${dead.index} restarted`);
+        if (this.#stopping) {
+          remote.worker.postMessage({ type: "stop", how: this.#stopping } as ToWorker);
+        }
+      }
+    });
   }
 
   /** Ends every worker thread at once (a failed start). */
@@ -276,7 +337,7 @@ class WorkerGroup implements ServerGroup {
     const generation = ++this.#generation;
     this.#generations.set(generation, config);
     this.#generations.delete(generation - KEPT_GENERATIONS);
-    const forWorkers = workerConfig(shared, this.#local.addrs);
+    const forWorkers = this.#workerConfig = workerConfig(shared, this.#local.addrs);
     await Promise.all(this.#remotes.map(async (r) => {
       const id = ++this.#reloadId;
       const reply = await this.#request(r, "reloaded", {
@@ -339,24 +400,26 @@ class WorkerGroup implements ServerGroup {
     );
   }
 
-  #spawnOne(index: number): Remote {
+  #spawnOne(index: number, restarts: number): Remote {
     const worker = new Worker(this.#options.workerModule!, {
       type: "module",
       name: `${WORKER_NAME} ${index}`,
     });
-    let done!: () => void;
     const remote: Remote = {
       index,
       worker,
       sessions: 0,
-      finished: new Promise<void>((r) => done = r),
+      isDone: false,
       done: () => {},
       accepted: 0,
+      restarts,
       waiting: new Map(),
     };
     remote.done = () => {
+      if (remote.isDone) return;
+      remote.isDone = true;
       worker.terminate();
-      done();
+      this.#checkFinished();
     };
     worker.onmessage = (e: MessageEvent<FromWorker>) => this.#received(remote, e.data);
     worker.onerror = (e: ErrorEvent) => {
@@ -367,6 +430,7 @@ class WorkerGroup implements ServerGroup {
         settle({ type: "failed", message: e.message });
       }
       remote.waiting.clear();
+      this.#restart(remote);
       remote.done();
       this.#progress?.changed();
     };
