@@ -7,6 +7,22 @@ import { cliCommand, CliProcess, exchange, TempDir } from "./cli_harness.ts";
 
 const linux = Deno.build.os === "linux";
 
+/** Waits for the process to exit, failing (with its stderr) after `ms`: a stop never hangs. */
+async function exited(p: CliProcess, ms = 10_000): Promise<Deno.CommandStatus> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) =>
+    timer = setTimeout(
+      () => reject(new Error(`no exit within ${ms} ms; stderr:\n${p.stderr}`)),
+      ms,
+    )
+  );
+  try {
+    return await Promise.race([p.exited(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** A config with `worker_processes 2`, a pid file, and one server replying `reply`. */
 function conf(reply: string, pid: string): string {
   return `worker_processes 2;
@@ -85,7 +101,7 @@ Deno.test({
       await conn.write(new TextEncoder().encode("x\n"));
       assert.equal(await new Response(conn.readable).text(), "two\n");
     }
-    const status = await p.exited();
+    const status = await exited(p);
     assert.equal(status.code, 0);
     assert.match(p.stderr, /all sessions finished/);
     assert.match(p.stderr, /workers accepted \d+ \(worker 0\), \d+ \(worker 1\) connections/);
@@ -108,7 +124,7 @@ Deno.test({
     await p.waitUntil(() => perWorker(p.stderr)[1] > 0, "a session in worker 1");
     const t0 = performance.now();
     p.kill("SIGTERM");
-    assert.equal((await p.exited()).code, 0);
+    assert.equal((await exited(p)).code, 0);
     const ms = performance.now() - t0;
     assert.ok(ms < 1000, `exited after ${ms.toFixed(0)} ms`);
     for (const c of conns) c.close();

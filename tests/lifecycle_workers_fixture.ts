@@ -3,7 +3,8 @@
  * what reaches them, in the main thread (`ended` reports, with the server block) and in the
  * worker thread (its own `wrap`, `prepare`, `reopen`, `exiting`). Lines go to stderr as
  * `fixture: ...`. After `STOP_AFTER` sessions (env), a worker asks the process to stop; after
- * `CRASH_AT` sessions, a worker throws an uncaught error.
+ * `CRASH_AT` sessions, a worker throws an uncaught error (once: `CRASH_MARK` is the file that
+ * remembers it).
  *
  *     deno run -A --unstable-net tests/lifecycle_workers_fixture.ts CONFIG
  */
@@ -14,11 +15,23 @@ import type { ServerConfig } from "../src/config/types.ts";
 
 const say = (line: string): void => void Deno.stderr.writeSync(new TextEncoder().encode(line));
 
+/** Crash once per run: the first crash leaves a mark (`CRASH_MARK`, a file path). */
+function crashedBefore(): boolean {
+  const mark = Deno.env.get("CRASH_MARK")!;
+  try {
+    Deno.writeTextFileSync(mark, "crashed\n", { createNew: true });
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 if (isWorkerThread()) {
   runWorkerThread({
     setup(data, ask) {
       const { stopAfter, crashAt } = data as { stopAfter: number; crashAt: number };
       let wrapped = 0;
+      let asked = false;
       return {
         observer: {
           wrap(io) {
@@ -26,10 +39,11 @@ if (isWorkerThread()) {
             return io;
           },
           ended() {
-            if (wrapped === stopAfter) {
-              ask.stop("graceful", `worker asked to stop after ${wrapped}`);
+            if (stopAfter > 0 && wrapped >= stopAfter && !asked) {
+              asked = true; // several sessions may be wrapped before one ends: ask once
+              ask.stop("graceful", `worker asked to stop after ${stopAfter}`);
             }
-            if (wrapped === crashAt) {
+            if (crashAt > 0 && wrapped >= crashAt && !crashedBefore()) {
               setTimeout(() => {
                 throw new Error("fixture crash");
               });
