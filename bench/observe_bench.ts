@@ -8,7 +8,7 @@
  *
  * Each measurement is `--sessions` sessions (default 10,000) after a warm-up, by `--concurrency`
  * clients that connect, send a line, read the reply to EOF and close. The variants run in turns,
- * `--rounds` times, and the median of each is printed with its cost over the baseline of the same
+ * `--rounds` times (each round starting with the next variant), and the median of each is printed with its cost over the baseline of the same
  * run (the machine is noisy: compare ratios, not absolute figures). CPU is utime + stime from
  * /proc/<pid>/stat; the server is found listening through `--ready-file`.
  *
@@ -152,7 +152,9 @@ function median(xs: number[]): number {
 const results = new Map<string, number[]>(VARIANTS.map((v) => [v.name, []]));
 let errors = 0;
 for (let round = 1; round <= ROUNDS; round++) {
-  for (const v of VARIANTS) {
+  // Each round starts with another variant, so none always runs first (or last) in a round.
+  const order = VARIANTS.map((_, i) => VARIANTS[(i + round - 1) % VARIANTS.length]);
+  for (const v of order) {
     const r = await measure(v.directives);
     results.get(v.name)!.push(r.cpuUs);
     errors += r.errors;

@@ -503,3 +503,55 @@ Deno.test("SIGUSR1 reopens the access log; SIGHUP switches to the new config's f
   assert.equal((await proc.exited()).code, 0);
   assert.equal((await lines(dir.file("a.log"), 1)).length, 1, "nothing more in the old file");
 });
+
+Deno.test({
+  name: "worker_processes 2: every session of both workers is in the access log and the recording",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    using dir = new TempDir();
+    dir.write(
+      "se.conf",
+      `worker_processes 2;
+stream {
+    log_format p '$connection $remote_port $bytes_received $bytes_sent';
+    server {
+        listen 127.0.0.1:0;
+        access_log a.log p;
+        echo_record r.jsonl;
+        echo_read_line;
+        echo_request_data;
+    }
+}
+`,
+    );
+    const n = 40;
+    await using proc = new CliProcess(
+      ["serve", "-c", "se.conf", "--ready-file", "ready.json", "--exit-after", String(n)],
+      { cwd: dir.path },
+    );
+    const { listeners } = await ready(dir.file("ready.json"), proc);
+    const views: ClientView[] = [];
+    for (let i = 0; i < n; i++) {
+      views.push(
+        await client({ hostname: "127.0.0.1", port: listeners[0].port }, enc.encode(`${i}\n`)),
+      );
+    }
+    assert.equal((await proc.exited()).code, 0, "--exit-after counts both workers' sessions");
+    const access = (await lines(dir.file("a.log"), n)).map((l) => l.split(" ").map(Number));
+    const records = (await lines(dir.file("r.jsonl"), n)).map((l) => JSON.parse(l));
+    assert.equal(access.length, n);
+    assert.equal(records.length, n);
+    const ids = new Set(access.map(([id]) => id));
+    assert.ok(
+      [...ids].some((id) => id % 2 === 0) && [...ids].some((id) => id % 2 === 1),
+      "both workers served",
+    );
+    for (const v of views) {
+      const a = access.find(([, p]) => p === port(v.local))!;
+      assert.deepEqual(a.slice(2), [v.sent.length, v.received.length]);
+      const r = records.find((r) => r.remoteAddr.port === port(v.local));
+      assert.deepEqual(r.received, { text: dec.decode(v.sent) });
+      assert.equal(r.id, a[0]);
+    }
+  },
+});

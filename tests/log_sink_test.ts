@@ -231,3 +231,19 @@ Deno.test("a coalescing sink writes at once when coalesceBytes wait", async () =
   assert.equal(w.text, "first\n12345\n67890\n");
   await sink.close();
 });
+
+Deno.test("the bound counts UTF-8 bytes: non-ASCII lines are held and written exactly", async () => {
+  const w = stalled();
+  const sink = new LogSink(w, { maxBytes: 14, dropNotice: notice });
+  assert.ok(sink.write("é€😀\n"), "2 + 3 + 4 + 1 bytes fit");
+  assert.equal(sink.buffered, 10);
+  assert.ok(sink.write("\ud800\n"), "a lone surrogate is written as U+FFFD: 3 + 1 bytes");
+  assert.equal(sink.buffered, 14);
+  assert.ok(!sink.write("x\n"), "2 more bytes do not fit");
+  w.open();
+  assert.ok(await sink.flush());
+  assert.equal(w.text.split("\n")[0], "é€😀");
+  assert.equal(w.text.split("\n")[1], "\ufffd");
+  assert.equal(w.text, "é€😀\n\ufffd\n" + notice(1), "the two lines, then the drop notice");
+  assert.equal(sink.buffered, 0);
+});

@@ -1,6 +1,8 @@
 import { DEFAULT_ECHO_SETTINGS } from "../src/config/settings.ts";
 import assert from "node:assert/strict";
 import { tapReadable, tapSession, tapWritable } from "../src/lib/tap.ts";
+import { ByteReader } from "../src/engine/byte_reader.ts";
+import { DirectWriter } from "../src/engine/direct_writer.ts";
 import { ByteRecorder } from "../src/lib/byte_recorder.ts";
 import { TranscriptLog } from "../src/lib/transcript.ts";
 import type { SessionIO } from "../src/engine/types.ts";
@@ -371,9 +373,11 @@ Deno.test("tapSession taps the direct path without building the streams", async 
   );
   assert.equal(io.direct?.of, io, "the engine takes the wrapper's direct path");
   assert.equal(io.unread?.(), 3, "other members pass through");
-  const buf = new Uint8Array(16);
-  assert.equal(await io.direct!.read(buf), 3);
-  await io.direct!.sink.write(enc.encode("ok"));
+  // The engine's own reader and writer over the direct path show the chunks to the taps.
+  const reader = new ByteReader(io.direct!, { size: 16 });
+  assert.equal(await reader.fill(), 3);
+  const writer = new DirectWriter(io.direct!.sink, io.direct!.highWaterMark);
+  await writer.write(enc.encode("ok"));
   assert.deepEqual(seen, ["<hey", ">ok"]);
   assert.deepEqual(written, ["ok"]);
   assert.equal(built, 0, "no stream was built");

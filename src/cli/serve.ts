@@ -7,7 +7,7 @@
  */
 import type { Invocation } from "./args.ts";
 import { Lifecycle } from "../lifecycle/lifecycle.ts";
-import { sessionHooks } from "./session_hooks.ts";
+import { sessionHooks, sessionWorkerData, sessionWorkerSide } from "./session_hooks.ts";
 
 import { runWorkerThread } from "../lifecycle/worker_thread.ts";
 
@@ -48,6 +48,7 @@ export function serve(
     logFormat: inv.logFormat,
     stderr: (line) => io.stderr(line),
     hooks: sessionHooks(inv, () => life),
+    workerData: sessionWorkerData(inv),
   });
   return life.run();
 }
@@ -59,5 +60,5 @@ export function serve(
  * `serve` hands the lifecycle; `ended` reports reach the main thread's observer by themselves.
  */
 export function serveWorker(): void {
-  runWorkerThread();
+  runWorkerThread({ setup: sessionWorkerSide });
 }

@@ -8,6 +8,7 @@
 import { describeError } from "../config/os_error.ts";
 import type { Config } from "../config/types.ts";
 import type { Lifecycle, LifecycleHooks } from "../lifecycle/lifecycle.ts";
+import type { WorkerAsk, WorkerSide } from "../lifecycle/worker_thread.ts";
 import type { Logger } from "../log/logger.ts";
 import { openFileSink } from "../log/sink.ts";
 import type { Invocation } from "./args.ts";
@@ -37,6 +38,46 @@ function openSessionLog(path: string, tuning: SinkTuning, logger: Logger): LineS
 function writeReady(path: string, config: Config, addrs: Deno.Addr[]): void {
   const listens = config.servers.flatMap((s) => s.listen);
   writeReadyFile(path, { pid: Deno.pid, listeners: readyListeners(addrs, listens) });
+}
+
+/** What a worker thread needs of the flags (`LifecycleOptions.workerData`): plain data. */
+export interface SessionWorkerData {
+  /** `--record FILE`. */
+  record?: string;
+  /** `--debug-hexdump`. */
+  hexdump?: boolean;
+}
+
+/** The flags a worker thread needs, as `workerData`. */
+export function sessionWorkerData(inv: Invocation): SessionWorkerData {
+  return {
+    ...(inv.record !== undefined ? { record: inv.record } : {}),
+    ...(inv.debugHexdump ? { hexdump: true } : {}),
+  };
+}
+
+/**
+ * A worker thread's twin of {@linkcode sessionHooks} (`worker_processes N`): what must run
+ * where the session runs. It records its own sessions into the recording files (appending whole
+ * lines, as the main thread does to the same files) and dumps them in hex; its sessions' ends
+ * reach the main thread, which writes the access log lines and counts `--exit-after`.
+ */
+export function sessionWorkerSide(data: unknown, ask: WorkerAsk): WorkerSide {
+  const flags = (data ?? {}) as SessionWorkerData;
+  const logs = new SessionLogs({
+    openSink: (path, tuning) => openSessionLog(path, tuning, ask.logger),
+    logger: ask.logger,
+    accessLogs: false,
+    ...(flags.record !== undefined ? { record: flags.record } : {}),
+    ...(flags.hexdump ? { hexdump: true } : {}),
+  });
+  return {
+    observer: logs.observer,
+    prepare: (config) => logs.open(config),
+    reloaded: (config) => logs.retire(config),
+    reopen: () => logs.reopen(),
+    exiting: () => logs.close(),
+  };
 }
 
 /**

@@ -38,6 +38,11 @@ export interface SessionLogsOptions {
   record?: string;
   /** `--debug-hexdump`: dump each read and write at debug level. */
   hexdump?: boolean;
+  /**
+   * Write the configs' access logs. False in a worker thread, whose sessions' ends reach the
+   * main thread's access log. @default {true}
+   */
+  accessLogs?: boolean;
   /** `--exit-after N`: call `onLimit` once N sessions have ended. */
   exitAfter?: number;
   /** Called once when `exitAfter` sessions have ended. */
@@ -78,11 +83,11 @@ interface Live {
 const FLUSH_MS = 2000;
 
 /** The files a config writes to: every `access_log` and `echo_record` path (or `--record`). */
-function wantedFiles(config: Config, record: string | undefined): Wanted[] {
+function wantedFiles(config: Config, record: string | undefined, accessLogs: boolean): Wanted[] {
   const out = new Map<string, Wanted>();
   const tuning = { coalesceMs: DEFAULT_FLUSH_MS, coalesceBytes: DEFAULT_BUFFER_BYTES };
   for (const s of config.servers) {
-    for (const a of s.accessLog ?? []) {
+    for (const a of accessLogs ? s.accessLog ?? [] : []) {
       if (out.has(a.path)) continue;
       out.set(a.path, {
         path: a.path,
@@ -130,12 +135,14 @@ export class SessionLogs {
   #live = new Map<SessionInfo, Live>();
   #ended = 0;
   #hexdump: boolean;
+  #accessLogs: boolean;
   /** The observer to hand to `startServer`. */
   readonly observer: SessionObserver;
 
   constructor(options: SessionLogsOptions) {
     this.#options = options;
     this.#hexdump = options.hexdump === true;
+    this.#accessLogs = options.accessLogs !== false;
     this.observer = {
       wrap: (io, info) => this.#wrap(io, info),
       ended: (info, result, startedAt, endedAt) => this.#end(info, result, startedAt, endedAt),
@@ -153,7 +160,7 @@ export class SessionLogs {
    * having closed those this call opened; files already open stay open and in use.
    */
   async open(config: Config): Promise<void> {
-    const wanted = wantedFiles(config, this.#options.record);
+    const wanted = wantedFiles(config, this.#options.record, this.#accessLogs);
     const opened = new Map<string, LineSink>();
     for (const w of wanted) {
       if (this.#sinks.has(w.path)) continue;
@@ -173,7 +180,7 @@ export class SessionLogs {
    * the old config that ends later opens its file again, until the next reload).
    */
   async retire(config: Config): Promise<void> {
-    const wanted = wantedFiles(config, this.#options.record);
+    const wanted = wantedFiles(config, this.#options.record, this.#accessLogs);
     const keep = new Set(wanted.map((w) => w.path));
     const stale: LineSink[] = [];
     for (const [path, sink] of this.#sinks) {
@@ -254,7 +261,7 @@ export class SessionLogs {
   }
 
   #end(info: SessionInfo, result: SessionResult, startedAt: Date, endedAt: Date): void {
-    const accessLog = info.server.accessLog;
+    const accessLog = this.#accessLogs ? info.server.accessLog : undefined;
     const live = this.#live.size > 0 ? this.#live.get(info) : undefined;
     if (accessLog !== undefined || live !== undefined) {
       const { bytesIn, bytesOut } = result;

@@ -40,6 +40,11 @@ export interface DirectSource {
   read(buf: Uint8Array): Promise<number | null>;
   /** Closes the connection; resolves once a read in flight has settled. */
   cancel(): Promise<void>;
+  /**
+   * Shown each chunk as soon as a read returns it (a recording tap, src/lib/tap.ts), before the
+   * reader goes on: no promise in between. Must copy what it keeps. Absent: nothing is shown.
+   */
+  onRead?(chunk: Uint8Array): void;
 }
 
 type Source =
@@ -203,6 +208,7 @@ export class ByteReader {
         this.#eof = true;
         return null;
       }
+      this.#source.reader.onRead?.(this.#buf.subarray(this.#end, this.#end + n));
       this.#end += n;
       this.#received += n;
       return n;
@@ -254,6 +260,7 @@ export class ByteReader {
         this.#eof = true;
         return null;
       }
+      this.#source.reader.onRead?.(target.subarray(0, n));
       this.#received += n;
       if (useBuf && n === target.byteLength && n < DISCARD_CHUNK) {
         this.#scratch = new Uint8Array(DISCARD_CHUNK);

@@ -16,6 +16,11 @@ export interface DirectSink {
   close(): Promise<void>;
   /** Called once when aborted, after the write in flight (if any) settled. */
   abort(): Promise<void>;
+  /**
+   * Shown each chunk once `write` took it whole (a recording tap, src/lib/tap.ts), before the
+   * writer goes on: no promise in between. Must copy what it keeps. Absent: nothing is shown.
+   */
+  onWritten?(chunk: Uint8Array): void;
 }
 
 /** The writer members the session's output uses; a `WritableStreamDefaultWriter` has them. */
@@ -87,6 +92,7 @@ export class DirectWriter implements OutputWriter {
       if (this.#errored) throw this.#error;
       try {
         await this.#sink.write(chunk);
+        this.#sink.onWritten?.(chunk);
       } catch (err) {
         this.#fail(err);
         throw err;

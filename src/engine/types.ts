@@ -68,6 +68,11 @@ export interface DirectIO {
   sink: DirectSink;
   /** Bytes queued in front of `sink` before the writer reports backpressure. */
   highWaterMark: number;
+  /**
+   * Shown each chunk as soon as a read returns it, with no promise in between (a recording tap,
+   * src/lib/tap.ts); `sink.onWritten` likewise for writes. Must copy what it keeps.
+   */
+  onRead?(chunk: Uint8Array): void;
 }
 
 /**

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import type { SessionIO } from "../engine/types.ts";
+import type { DirectIO, SessionIO } from "../engine/types.ts";
 
 /** Called with each chunk that passed; the chunk must be copied if it is kept. */
 export type ChunkTap = (chunk: Uint8Array) => void;
@@ -171,7 +171,7 @@ export function tapWritable(sink: WritableStream<Uint8Array>, tap: ChunkTap): Wr
  *
  * So a tapped session costs a few small closures, not a second pair of streams. Everything else
  * is `io`'s own: read sizes, EOF, errors, cancellation, backpressure, the order of a `closeWrite`
- * after the writes before it, and every other member (copied as it is, getters included). What
+ * after the writes before it, and every other member (copied). What
  * a reader, writer or direct call sees is what the taps see; a `pipeTo` into `writable` is not
  * seen (the engine only reads and writes). A tap that throws is ignored: it must not fail the
  * session's I/O.
@@ -196,42 +196,76 @@ export function tapWritable(sink: WritableStream<Uint8Array>, tap: ChunkTap): Wr
  * ```
  */
 export function tapSession(io: SessionIO, onRead: ChunkTap, onWrite: ChunkTap): SessionIO {
-  const members = Object.getOwnPropertyDescriptors(io) as Record<string, PropertyDescriptor>;
-  delete members.readable;
-  delete members.writable;
-  delete members.direct;
-  let readable: ReadableStream<Uint8Array> | undefined;
-  let writable: WritableStream<Uint8Array> | undefined;
-  const wrapped = Object.defineProperties({
-    get readable(): ReadableStream<Uint8Array> {
-      return readable ??= tapReaders(io.readable, onRead);
-    },
-    get writable(): WritableStream<Uint8Array> {
-      return writable ??= tapWriters(io.writable, onWrite);
-    },
-  }, members) as SessionIO;
-  const direct = io.direct;
-  if (direct) {
-    wrapped.direct = {
-      of: wrapped,
-      highWaterMark: direct.highWaterMark,
-      cancel: () => direct.cancel(),
-      async read(buf) {
-        const n = await direct.read(buf);
-        if (n) call(onRead, buf.subarray(0, n));
-        return n;
-      },
-      sink: {
-        async write(chunk) {
-          await direct.sink.write(chunk);
-          call(onWrite, chunk);
+  return new TappedIO(io, onRead, onWrite);
+}
+
+/**
+ * The io {@linkcode tapSession} returns. A class, so that its lazy `readable` / `writable` are
+ * shared prototype getters: an object literal with getters costs microseconds per session.
+ */
+class TappedIO implements SessionIO {
+  readonly #io: SessionIO;
+  readonly #onRead: ChunkTap;
+  readonly #onWrite: ChunkTap;
+  #readable: ReadableStream<Uint8Array> | undefined;
+  #writable: WritableStream<Uint8Array> | undefined;
+  close: () => void;
+  direct?: DirectIO;
+
+  constructor(io: SessionIO, onRead: ChunkTap, onWrite: ChunkTap) {
+    this.#io = io;
+    this.#onRead = onRead;
+    this.#onWrite = onWrite;
+    this.close = io.close;
+    // Every other member is the io's own (closeWrite, reset, unread, accepted, and later ones).
+    const members = this as unknown as Record<string, unknown>;
+    const source = io as unknown as Record<string, unknown>;
+    for (const key of Object.keys(io)) {
+      if (key !== "readable" && key !== "writable" && key !== "direct" && key !== "close") {
+        members[key] = source[key];
+      }
+    }
+    const direct = io.direct;
+    if (direct) {
+      // The engine shows the direct path's chunks to `onRead` / `onWritten` as its own reads
+      // and writes complete: no promise is added to either.
+      const upstreamRead = direct.onRead;
+      const upstreamWritten = direct.sink.onWritten;
+      this.direct = {
+        of: this,
+        highWaterMark: direct.highWaterMark,
+        read: (buf) => direct.read(buf),
+        cancel: () => direct.cancel(),
+        onRead: upstreamRead
+          ? (chunk) => {
+            upstreamRead.call(direct, chunk);
+            call(onRead, chunk);
+          }
+          : (chunk) => call(onRead, chunk),
+        sink: {
+          write: (chunk) => direct.sink.write(chunk),
+          close: () => direct.sink.close(),
+          abort: () => direct.sink.abort(),
+          onWritten: upstreamWritten
+            ? (chunk) => {
+              upstreamWritten.call(direct.sink, chunk);
+              call(onWrite, chunk);
+            }
+            : (chunk) => call(onWrite, chunk),
         },
-        close: () => direct.sink.close(),
-        abort: () => direct.sink.abort(),
-      },
-    };
+      };
+    }
   }
-  return wrapped;
+
+  /** The io's own stream (built when first asked for), its readers tapped. */
+  get readable(): ReadableStream<Uint8Array> {
+    return this.#readable ??= tapReaders(this.#io.readable, this.#onRead);
+  }
+
+  /** The io's own stream (built when first asked for), its writers tapped. */
+  get writable(): WritableStream<Uint8Array> {
+    return this.#writable ??= tapWriters(this.#io.writable, this.#onWrite);
+  }
 }
 
 /** `stream`, whose readers show each chunk they read to `tap` (the stream itself is patched). */

@@ -104,20 +104,28 @@ export interface RecordSource extends Omit<Transcript, "received" | "sent"> {
  * ```
  */
 export function recordLine(t: RecordSource, totals: { received: number; sent: number }): string {
-  const line: RecordLine = {
-    id: t.id,
-    serverIndex: t.serverIndex,
-    remoteAddr: t.remoteAddr,
-    localAddr: t.localAddr,
-    startedAt: t.startedAt.toISOString(),
-    endedAt: t.endedAt.toISOString(),
-    end: t.end,
-    received: recordedBytes(t.received),
-    sent: recordedBytes(t.sent),
-    truncated: t.truncated,
-    bytesReceived: Math.max(totals.received, t.received.length),
-    bytesSent: Math.max(totals.sent, t.sent.length),
-  };
-  if (t.reason !== undefined) line.reason = t.reason;
-  return JSON.stringify(line) + "\n";
+  // Written field by field (one JSON.stringify per string that may need escaping): the same
+  // object as a JSON.stringify of a RecordLine, at half the cost per session.
+  const reason = t.reason === undefined ? "" : `,"reason":${JSON.stringify(t.reason)}`;
+  return `{"id":${t.id},"serverIndex":${t.serverIndex},"remoteAddr":${addrJson(t.remoteAddr)},` +
+    `"localAddr":${addrJson(t.localAddr)},"startedAt":"${t.startedAt.toISOString()}",` +
+    `"endedAt":"${t.endedAt.toISOString()}","end":${JSON.stringify(t.end)}${reason},` +
+    `"received":${bytesJson(t.received)},"sent":${bytesJson(t.sent)},` +
+    `"truncated":{"received":${t.truncated.received},"sent":${t.truncated.sent}},` +
+    `"bytesReceived":${Math.max(totals.received, t.received.length)},` +
+    `"bytesSent":${Math.max(totals.sent, t.sent.length)}}\n`;
+}
+
+function addrJson(a: Deno.Addr): string {
+  if (a.transport === "tcp" || a.transport === "udp") {
+    return `{"transport":"${a.transport}","hostname":${
+      JSON.stringify(a.hostname)
+    },"port":${a.port}}`;
+  }
+  return JSON.stringify(a);
+}
+
+function bytesJson(binary: string): string {
+  const r = recordedBytes(binary);
+  return "text" in r ? `{"text":${JSON.stringify(r.text)}}` : `{"base64":"${r.base64}"}`;
 }

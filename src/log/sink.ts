@@ -62,7 +62,10 @@ export function droppedLinesNotice(n: number): string {
 }
 
 interface Chunk {
-  bytes: Uint8Array;
+  /** The text, kept as a string until its batch is written (one encoding per batch). */
+  text: string;
+  /** Its length in UTF-8 bytes. */
+  bytes: number;
   /** For the sink's own "N log lines dropped" notice: N (the notice is not a line itself). */
   notice?: number;
 }
@@ -137,14 +140,14 @@ export class LogSink {
       this.#dropped++;
       return false;
     }
-    const bytes = encoder.encode(text);
-    if (this.#held + bytes.length > this.#max) {
+    const bytes = utf8Length(text);
+    if (this.#held + bytes > this.#max) {
       this.#dropped++;
       this.#pendingDrops++;
       return false;
     }
     if (this.#pendingDrops > 0) this.#notice();
-    this.#push({ bytes });
+    this.#push({ text, bytes });
     return true;
   }
 
@@ -194,12 +197,12 @@ export class LogSink {
     const n = this.#pendingDrops;
     this.#pendingDrops = 0;
     const text = (this.#options.dropNotice ?? droppedLinesNotice)(n);
-    this.#push({ bytes: encoder.encode(text), notice: n });
+    this.#push({ text, bytes: utf8Length(text), notice: n });
   }
 
   #push(chunk: Chunk): void {
     this.#queue.push(chunk);
-    this.#held += chunk.bytes.length;
+    this.#held += chunk.bytes;
     this.#pump ??= this.#run();
     if (this.#wake && this.#held >= (this.#options.coalesceBytes ?? 65536)) this.#wake();
   }
@@ -237,11 +240,12 @@ export class LogSink {
         let lines = 0;
         let noticed = 0; // drops reported by notices in this batch
         for (const c of batch) {
-          size += c.bytes.length;
+          size += c.bytes;
           if (c.notice === undefined) lines++;
           else noticed += c.notice;
         }
-        let buf = batch.length === 1 ? batch[0].bytes : concat(batch, size);
+        // One encoding (and one buffer) per batch, not per line.
+        let buf = encoder.encode(batch.length === 1 ? batch[0].text : joined(batch));
         try {
           while (buf.length > 0) buf = buf.subarray(await this.#writer.write(buf));
           if (this.#failing) {
@@ -273,14 +277,32 @@ export class LogSink {
   }
 }
 
-function concat(chunks: Chunk[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c.bytes, off);
-    off += c.bytes.length;
+function joined(chunks: Chunk[]): string {
+  let text = "";
+  for (const c of chunks) text += c.text;
+  return text;
+}
+
+// deno-lint-ignore no-control-regex
+const ASCII = /^[\x00-\x7f]*$/;
+
+/** How many bytes `TextEncoder` makes of `text` (a lone surrogate becomes U+FFFD: 3 bytes). */
+function utf8Length(text: string): number {
+  if (ASCII.test(text)) return text.length;
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4;
+        i++;
+      } else n += 3;
+    } else n += 3;
   }
-  return out;
+  return n;
 }
 
 /**
