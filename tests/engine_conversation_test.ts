@@ -748,3 +748,28 @@ ioTest(
     }
   },
 );
+
+ioTest(
+  "the README's examples of echo_clear_request_data, echo_break and echo_flush run",
+  async () => {
+    const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+    const example = (heading: string) => {
+      const at = readme.indexOf("```nginx", readme.indexOf(`### ${heading}\n`));
+      return readme.slice(at + 8, readme.indexOf("```", at + 8));
+    };
+    const cases: [string, string, string, string][] = [
+      ["echo_clear_request_data", "", "a\nb\n", "you said: a\nyou said: b\n"],
+      ["echo_break", "", "x\nQUIT\ny\n", "bye\n"],
+      ["echo_flush", "", "", "220 ready\r\n"],
+    ];
+    for (const [heading, stream, input, want] of cases) {
+      const body = example(heading).replace(/postpone_output [^;]+;/, "");
+      const postpone = example(heading).match(/postpone_output [^;]+;/)?.[0] ?? "";
+      const { conn, done } = runMemory(script(`${off} ${body}`, stream + postpone));
+      conn.send(input);
+      conn.end();
+      assertEquals((await done).end, "eof", heading);
+      assertEquals(conn.text(), want, heading);
+    }
+  },
+);
