@@ -773,3 +773,20 @@ ioTest(
     }
   },
 );
+
+ioTest(
+  "conversation steps survive structuredClone (how worker threads get their config)",
+  async () => {
+    const original = script(
+      `${off} echo_loop { echo_read_until -e "\\x00"; echo_match { when ~* "^(?<w>hi)" ` +
+        `{ echo -v -n "[$w]"; } default { echo_duplicate -v 2 "$echo_last_read"; } } ` +
+        `echo_clear_request_data; }`,
+    );
+    const cloned = structuredClone(original);
+    const { conn, done } = runMemory(cloned);
+    conn.send(bin("HI there\x00no\x00"));
+    conn.end();
+    assertEquals((await done).end, "eof");
+    assertEquals(latin1(conn.raw()), "[HI]no\x00no\x00");
+  },
+);
