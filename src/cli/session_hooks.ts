@@ -5,34 +5,13 @@
  *
  * @module
  */
-import { describeError } from "../config/os_error.ts";
 import type { Config } from "../config/types.ts";
 import type { Lifecycle, LifecycleHooks } from "../lifecycle/lifecycle.ts";
 import type { WorkerAsk, WorkerSide } from "../lifecycle/worker_thread.ts";
 import type { Logger } from "../log/logger.ts";
-import { openFileSink } from "../log/sink.ts";
 import type { Invocation } from "./args.ts";
 import { checkReadyFile, readyListeners, removeReadyFile, writeReadyFile } from "./ready_file.ts";
-import { type LineSink, SessionLogs, type SinkTuning } from "./session_logs.ts";
-
-/** Bound of each access-log and recording file's buffer (a recording line may be ~1 MiB). */
-const SESSION_LOG_BYTES = 8 << 20;
-
-/** An access-log or recording file: a bounded asynchronous sink that reports failing writes. */
-function openSessionLog(path: string, tuning: SinkTuning, logger: Logger): LineSink {
-  return openFileSink(path, {
-    maxBytes: SESSION_LOG_BYTES,
-    ...tuning,
-    onWriteError: (err) =>
-      logger.log(
-        "alert",
-        `write() to "${path}" failed (${
-          describeError(err)
-        }): its lines are lost until it takes them again`,
-      ),
-    onWriteRecovered: () => logger.log("notice", `"${path}" takes lines again`),
-  });
-}
+import { openSessionFile, SessionLogs } from "../log/session_logs.ts";
 
 /** `--ready-file`: the addresses bound for `config`'s listeners, written atomically. */
 function writeReady(path: string, config: Config, addrs: Deno.Addr[]): void {
@@ -65,7 +44,7 @@ export function sessionWorkerData(inv: Invocation): SessionWorkerData {
 export function sessionWorkerSide(data: unknown, ask: WorkerAsk): WorkerSide {
   const flags = (data ?? {}) as SessionWorkerData;
   const logs = new SessionLogs({
-    openSink: (path, tuning) => openSessionLog(path, tuning, ask.logger),
+    openSink: (path, tuning) => openSessionFile(path, tuning, ask.logger),
     logger: ask.logger,
     accessLogs: false,
     ...(flags.record !== undefined ? { record: flags.record } : {}),
@@ -91,7 +70,7 @@ export function sessionHooks(inv: Invocation, life: () => Lifecycle): LifecycleH
     log: (level, message, ctx) => life().logger.log(level, message, ctx),
   };
   const logs = new SessionLogs({
-    openSink: (path, tuning) => openSessionLog(path, tuning, logger),
+    openSink: (path, tuning) => openSessionFile(path, tuning, logger),
     logger,
     ...(inv.record !== undefined ? { record: inv.record } : {}),
     ...(inv.debugHexdump ? { hexdump: true } : {}),

@@ -8,6 +8,7 @@ import type { Config } from "../config/types.ts";
 import type { ServerHandle } from "../server/types.ts";
 import { compileSource, type ServeSource } from "./source.ts";
 import type { Transcript, TranscriptLog } from "./transcript.ts";
+import type { SessionLogs } from "../log/session_logs.ts";
 
 /**
  * Options for {@linkcode StreamEchoServer.waitForSessions}.
@@ -64,12 +65,21 @@ export class StreamEchoServer<A extends Deno.Addr = Deno.Addr> implements AsyncD
   /** What pending waits do when the server stops; each removes itself when it settles. */
   #onStop = new Set<() => void>();
   #stopped = false;
+  #files: SessionLogs | undefined;
+  #finished: Promise<void>;
 
-  /** @internal Use {@linkcode serve}. */
-  constructor(server: ServerHandle, log: TranscriptLog, tcpOnly: boolean) {
+  /**
+   * @internal Use {@linkcode serve}. `files` writes the config's `access_log` and `echo_record`
+   * files; they are flushed and closed once the server has finished.
+   */
+  constructor(server: ServerHandle, log: TranscriptLog, tcpOnly: boolean, files?: SessionLogs) {
     this.#server = server;
     this.#log = log;
     this.#tcpOnly = tcpOnly;
+    this.#files = files;
+    this.#finished = files
+      ? server.finished.then(() => files.close(), () => files.close())
+      : server.finished;
     // One handler for the server's whole life, however many waits come and go.
     const stopped = () => {
       this.#stopped = true;
@@ -83,9 +93,12 @@ export class StreamEchoServer<A extends Deno.Addr = Deno.Addr> implements AsyncD
     return this.#server.addrs as A[];
   }
 
-  /** Resolves when the server has stopped and every session has ended. */
+  /**
+   * Resolves when the server has stopped, every session has ended, and the config's access log
+   * and recording files have been written and closed.
+   */
   get finished(): Promise<void> {
-    return this.#server.finished;
+    return this.#finished;
   }
 
   /**
@@ -229,17 +242,21 @@ export class StreamEchoServer<A extends Deno.Addr = Deno.Addr> implements AsyncD
   async reload(source: ServeSource): Promise<void> {
     const config = compileSource(source, "reload()");
     if (this.#tcpOnly) assertTcpOnly(config);
+    await this.#files?.open(config); // a file that cannot be opened fails the reload
     await this.#server.reload(config);
+    await this.#files?.retire(config);
   }
 
   /** Graceful: stop accepting, let sessions finish (capped by `worker_shutdown_timeout`). */
-  shutdown(): Promise<void> {
-    return this.#server.shutdown();
+  async shutdown(): Promise<void> {
+    await this.#server.shutdown();
+    await this.#finished;
   }
 
   /** Fast: stop accepting and end every session now (their transcripts end in "shutdown"). */
-  close(): Promise<void> {
-    return this.#server.close();
+  async close(): Promise<void> {
+    await this.#server.close();
+    await this.#finished;
   }
 
   /**

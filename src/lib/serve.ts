@@ -6,7 +6,8 @@
  */
 import type { Logger } from "../log/logger.ts";
 import { quietLogger } from "../log/logger.ts";
-import type { ServerOptions } from "../server/types.ts";
+import type { ServerOptions, SessionObserver } from "../server/types.ts";
+import { openSessionFile, SessionLogs } from "../log/session_logs.ts";
 import { startServer } from "../server/server.ts";
 import { compileSource, type ConfigSource, type ServerBodySource } from "./source.ts";
 import { TranscriptLog, type TranscriptLogOptions } from "./transcript.ts";
@@ -107,8 +108,10 @@ export type ServeOptions = ServeConfigOptions | ServeServerOptions;
  *
  * Every session is recorded (capped by `maxTranscriptBytes` per direction) unless `record` is
  * false. Logs go to `logger` (default: none); the library never prints and never exits.
- * Rejects with {@linkcode ConfigError} (file, line, message) for a bad config and with
- * `ListenError` when an address cannot be bound.
+ * Rejects with {@linkcode ConfigError} (file, line, message) for a bad config, with
+ * `ListenError` when an address cannot be bound, and with an error naming the directive when a
+ * file of `access_log` or `echo_record` cannot be opened. Those files are written as by the
+ * CLI, and flushed and closed once the server has finished.
  *
  * @example Mock a memcached server and check what the client asked for
  * ```ts
@@ -166,12 +169,42 @@ export async function serve(options: ServeOptions): Promise<StreamEchoServer<Den
   if (options.maxTranscripts !== undefined) logOptions.maxTranscripts = options.maxTranscripts;
   if (options.record !== undefined) logOptions.record = options.record;
   const log = new TranscriptLog(logOptions);
+  const logger = options.logger ?? quietLogger;
+  // The config's access_log and echo_record files (none: nothing is opened or written).
+  const files = new SessionLogs({
+    openSink: (path, tuning) => openSessionFile(path, tuning, logger),
+    logger,
+  });
+  await files.open(config);
   const serverOptions: ServerOptions = {
-    logger: options.logger ?? quietLogger,
-    observer: log.observer,
+    logger,
+    observer: both(log.observer, files.observer),
   };
   if (options.signal) serverOptions.signal = options.signal;
   if (options.onListen) serverOptions.onListen = options.onListen;
-  const server = await startServer(config, serverOptions);
-  return new StreamEchoServer(server, log, typeof options.server === "string");
+  let server;
+  try {
+    server = await startServer(config, serverOptions);
+  } catch (err) {
+    await files.close();
+    throw err;
+  }
+  return new StreamEchoServer(server, log, typeof options.server === "string", files);
+}
+
+/** One observer doing what `a` then `b` do: `b` wraps what `a` wrapped; both see each end. */
+function both(a: SessionObserver, b: SessionObserver): SessionObserver {
+  return {
+    wrap(io, info) {
+      const inner = a.wrap ? a.wrap(io, info) : io;
+      return b.wrap ? b.wrap(inner, info) : inner;
+    },
+    ended(info, result, startedAt, endedAt) {
+      try {
+        a.ended?.(info, result, startedAt, endedAt);
+      } finally {
+        b.ended?.(info, result, startedAt, endedAt);
+      }
+    },
+  };
 }

@@ -6,16 +6,17 @@
  *
  * @module
  */
-import { openFailed } from "../config/os_error.ts";
+import { describeError, openFailed } from "../config/os_error.ts";
 import type { Config, Position } from "../config/types.ts";
 import type { SessionIO, SessionResult } from "../engine/types.ts";
 import { ByteRecorder } from "../lib/byte_recorder.ts";
 import { tapSession } from "../lib/tap.ts";
-import { conditionHolds, lineFormatter } from "../log/access_log.ts";
-import { hexdumpRows } from "../log/hexdump.ts";
-import type { Logger } from "../log/logger.ts";
-import { RECORD_MAX_BYTES, recordLine } from "../log/record_line.ts";
-import type { SessionFacts } from "../log/variables.ts";
+import { conditionHolds, lineFormatter } from "./access_log.ts";
+import { hexdumpRows } from "./hexdump.ts";
+import type { Logger } from "./logger.ts";
+import { RECORD_MAX_BYTES, recordLine } from "./record_line.ts";
+import type { SessionFacts } from "./variables.ts";
+import { openFileSink } from "./sink.ts";
 import type { SessionInfo, SessionObserver } from "../server/types.ts";
 
 /** A line sink for one file: never blocks, flushed and closed on demand (src/log/sink.ts). */
@@ -112,6 +113,28 @@ function wantedFiles(config: Config, record: string | undefined, accessLogs: boo
     out.set(record, { path: record, what: "--record", tuning });
   }
   return [...out.values()];
+}
+
+/** Bound of each access-log and recording file's buffer (a recording line may be ~1 MiB). */
+const SESSION_LOG_BYTES = 8 << 20;
+
+/**
+ * Opens an access-log or recording file: a bounded asynchronous sink (8 MiB) that says on
+ * `logger` when writes start failing and when they work again. Throws what opening throws.
+ */
+export function openSessionFile(path: string, tuning: SinkTuning, logger: Logger): LineSink {
+  return openFileSink(path, {
+    maxBytes: SESSION_LOG_BYTES,
+    ...tuning,
+    onWriteError: (err) =>
+      logger.log(
+        "alert",
+        `write() to "${path}" failed (${
+          describeError(err)
+        }): its lines are lost until it takes them again`,
+      ),
+    onWriteRecovered: () => logger.log("notice", `"${path}" takes lines again`),
+  });
 }
 
 /** A log or recording file that cannot be opened, naming the directive (file:line) or flag. */
