@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { parseConfig } from "../src/config/loader.ts";
 import { createLogger } from "../src/log/logger.ts";
 import {
+  chooseWorkers,
   lowestLevel,
   MAX_WORKERS,
   reusePortMissing,
@@ -72,4 +73,43 @@ Deno.test("lowestLevel: the least severe level the error log writes", () => {
 
 Deno.test("isWorkerThread is false on the main thread", () => {
   assert.equal(isWorkerThread(), false);
+});
+
+Deno.test("chooseWorkers: worker_processes, or one worker and a notice saying why", () => {
+  const cases: { conf: string; missing?: string; count: number; notices: RegExp[] }[] = [
+    { conf: "stream { server { listen 127.0.0.1:0; echo a; } }", count: 1, notices: [] },
+    {
+      conf: "worker_processes 3; stream { server { listen 127.0.0.1:0; } }",
+      count: 3,
+      notices: [],
+    },
+    {
+      conf: "worker_processes 3; stream { server { listen 127.0.0.1:0; } }",
+      missing: "reusePort needs Deno's --unstable-net flag",
+      count: 1,
+      notices: [/"worker_processes" is 3, but reusePort needs .*: one worker serves/],
+    },
+    {
+      conf: "worker_processes 2; stream { server { listen unix:/tmp/a.sock; } }",
+      count: 1,
+      notices: [/"worker_processes" is 2, but no TCP listener can be shared: one worker serves/],
+    },
+    {
+      conf:
+        "worker_processes 2; stream { server { listen 127.0.0.1:0; listen unix:/tmp/a.sock; } }",
+      count: 2,
+      notices: [/"listen unix:\/tmp\/a\.sock" is served by one worker .* in t\.conf:1/],
+    },
+    {
+      conf: "worker_processes 100; stream { server { listen 127.0.0.1:0; } }",
+      count: MAX_WORKERS,
+      notices: [/"worker_processes" is 100: 64 workers serve, the most there can be/],
+    },
+  ];
+  for (const c of cases) {
+    const got = chooseWorkers(parseConfig(c.conf, { file: "t.conf" }), () => c.missing);
+    assert.equal(got.count, c.count, c.conf);
+    assert.equal(got.notices.length, c.notices.length, `${c.conf}: ${got.notices}`);
+    c.notices.forEach((re, i) => assert.match(got.notices[i], re));
+  }
 });

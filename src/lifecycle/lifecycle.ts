@@ -30,7 +30,13 @@ import {
 import { loadCliConfig } from "../cli/load.ts";
 import { type PidFile, writePidFile } from "../cli/pid_file.ts";
 import { listenForSignals } from "./signals.ts";
-import { reusePortMissing, type ServerGroup, startServerGroup, workerCount } from "./workers.ts";
+import {
+  chooseWorkers,
+  reusePortMissing,
+  type ServerGroup,
+  startServerGroup,
+  workerCount,
+} from "./workers.ts";
 
 /** A fast shutdown must end the process within a second, whatever sessions are doing. */
 export const FAST_EXIT_MS = 800;
@@ -377,37 +383,18 @@ export class Lifecycle {
 
   #workersWanted: number | undefined;
 
-  /** How many workers serve `config`: `worker_processes`, or 1 (with a notice) when only one can. */
+  /** How many workers serve `config` (see {@linkcode chooseWorkers}); its notices are logged. */
   #workers(config: Config): number {
-    const setting = config.main.workerProcesses;
-    const wanted = workerCount(setting);
-    this.#workersWanted = wanted;
-    if (typeof setting === "number" && setting > wanted) {
-      this.#logger!.log(
-        "notice",
-        `"worker_processes" is ${setting}: ${wanted} workers serve, the most there can be`,
-      );
-    }
-    if (wanted === 1) return 1;
-    const missing = this.#options.workerModule === undefined
-      ? "this program cannot start worker threads"
-      : reusePortMissing();
-    if (missing === undefined) {
-      const unix = config.servers.flatMap((s) => s.listen).filter((l) => l.kind === "unix");
-      for (const l of unix) {
-        this.#logger!.log(
-          "notice",
-          `"listen ${l.address}" is served by one worker (a socket file has one listener) ` +
-            `in ${l.pos.file}:${l.pos.line}`,
-        );
-      }
-      return wanted;
-    }
-    this.#logger!.log(
-      "notice",
-      `"worker_processes" is ${wanted}, but ${missing}: one worker serves`,
+    this.#workersWanted = workerCount(config.main.workerProcesses);
+    const { count, notices } = chooseWorkers(
+      config,
+      () =>
+        this.#options.workerModule === undefined
+          ? "this program cannot start worker threads"
+          : reusePortMissing(),
     );
-    return 1;
+    for (const n of notices) this.#logger!.log("notice", n);
+    return count;
   }
 
   #applyStop(): void {

@@ -86,6 +86,50 @@ export function reusePortMissing(os: typeof Deno.build.os = Deno.build.os): stri
   }
 }
 
+/**
+ * How many workers serve `config`, and the notices that say why not `worker_processes`: more
+ * than {@linkcode MAX_WORKERS}; `missing()` (why workers cannot share a port here, or
+ * undefined) says no; no TCP listener to share. Unix listeners are named: one worker serves them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { chooseWorkers } from "./workers.ts";
+ * import { parseConfig } from "../config/loader.ts";
+ * const config = parseConfig("worker_processes 2; stream { server { listen 127.0.0.1:0; echo a; } }");
+ * assert.deepEqual(chooseWorkers(config, () => undefined), { count: 2, notices: [] });
+ * ```
+ */
+export function chooseWorkers(
+  config: Config,
+  missing: () => string | undefined,
+): { count: number; notices: string[] } {
+  const setting = config.main.workerProcesses;
+  const wanted = workerCount(setting);
+  const notices: string[] = [];
+  if (typeof setting === "number" && setting > wanted) {
+    notices.push(
+      `"worker_processes" is ${setting}: ${wanted} workers serve, the most there can be`,
+    );
+  }
+  if (wanted === 1) return { count: 1, notices };
+  const listens = config.servers.flatMap((s) => s.listen);
+  const why = missing() ??
+    (listens.some((l) => l.kind === "tcp") ? undefined : "no TCP listener can be shared");
+  if (why !== undefined) {
+    notices.push(`"worker_processes" is ${wanted}, but ${why}: one worker serves`);
+    return { count: 1, notices };
+  }
+  for (const l of listens) {
+    if (l.kind !== "unix") continue;
+    notices.push(
+      `"listen ${l.address}" is served by one worker (a socket file has one listener) ` +
+        `in ${l.pos.file}:${l.pos.line}`,
+    );
+  }
+  return { count: wanted, notices };
+}
+
 /** The config every worker serves: each TCP listener opened with `reusePort`. */
 export function sharedPorts(config: Config): Config {
   return mapListens(config, (l) => l.kind === "tcp" ? { ...l, reusePort: true } : l);
