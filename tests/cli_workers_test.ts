@@ -183,3 +183,27 @@ Deno.test("listen ... reuseport without --unstable-net: a warning, and the liste
   );
   assert.match(text, /listening on 127\.0\.0\.1:\d+/);
 });
+
+Deno.test({
+  name:
+    "a reload that changes worker_processes says it takes effect at restart, and serves the new config",
+  ignore: !linux,
+  async fn() {
+    using dir = new TempDir();
+    const pid = dir.file("se.pid");
+    const path = dir.write("a.conf", conf("one", pid));
+    await using p = new CliProcess(["serve", "-c", path], { cwd: dir.path });
+    const port = await p.port();
+    await p.waitFor(/2 workers/);
+    dir.write("a.conf", conf("two", pid).replace("worker_processes 2;", "worker_processes 3;"));
+    p.kill("SIGHUP");
+    await p.waitFor(/configuration reloaded/);
+    assert.match(
+      p.stderr,
+      /"worker_processes" changed to 3: it takes effect when the server is restarted; 2 serve until then/,
+    );
+    for (let i = 0; i < 10; i++) assert.equal(await exchange({ port }, "x\n"), "two\n");
+    p.kill("SIGTERM");
+    assert.equal((await exited(p)).code, 0);
+  },
+});
