@@ -172,7 +172,7 @@ Deno.test("a real stderr pipe nobody reads: the event loop keeps running, and th
       dropped: number;
       buffered: number;
     };
-    assert.ok(report.maxDelay < 200, `a 10 ms timer fired up to ${report.maxDelay} ms late`);
+    assert.ok(report.maxDelay < 500, `a 10 ms timer fired up to ${report.maxDelay} ms late`);
     assert.ok(report.buffered <= 65536, `held ${report.buffered} bytes`);
     assert.ok(report.dropped > 0, "the pipe stalled: lines were dropped");
     const lines = stderr.split("\n").filter((l) => l !== "");
