@@ -13,8 +13,9 @@ import type { LogContext, Logger } from "../log/logger.ts";
  * from a `Deno.Conn`), tests build it from in-memory streams.
  *
  * `readable` ending means the client half-closed (EOF); erroring means a reset or other failure.
- * Output stages (recording, pacing, chunking) are `TransformStream`s piped in front of
- * `writable`, never special cases inside steps.
+ * Observers (transcripts, recording) wrap `readable` and `writable`; the fault stages (pacing,
+ * slicing, byte limits) sit between the session's output queue and `writable`
+ * (src/engine/stages/), put in place only by the steps that ask for them.
  *
  * Closing is explicit: {@linkcode SessionIO.close} (graceful), {@linkcode SessionIO.closeWrite}
  * (half-close) and {@linkcode SessionIO.reset} (abortive) are capabilities a session requests
