@@ -4,7 +4,7 @@
  * closed, with ~6 MB of live heap) until a memory-reducing collection and malloc_trim(0).
  */
 import assert from "node:assert/strict";
-import { BurstRelease } from "../src/server/burst_release.ts";
+import { BurstRelease, MIN_PEAK } from "../src/server/burst_release.ts";
 import { createLogger, quietLogger } from "../src/log/logger.ts";
 import type { ReleaseReport } from "../src/sys/memory.ts";
 
@@ -79,8 +79,23 @@ Deno.test("a server's RSS falls back after 3,000 idle connections close", async 
   assert.equal(r.lines.length, 1);
 });
 
-Deno.test("BurstRelease is quiet by default for a server that never bursts", () => {
-  const watch = new BurstRelease({ logger: quietLogger });
-  for (let n = 0; n < 10; n++) watch.note(n % 3);
-  watch.stop();
+Deno.test("by default a burst is MIN_PEAK sessions: one fewer never releases, MIN_PEAK does", async () => {
+  const releases = (peak: number) => {
+    let calls = 0;
+    const watch = new BurstRelease({
+      logger: quietLogger,
+      quietMs: 1,
+      release: () => (calls++, Promise.resolve(REPORT)),
+    });
+    for (let n = 1; n <= peak; n++) watch.note(n);
+    for (let n = peak - 1; n >= 0; n--) watch.note(n);
+    return { watch, calls: () => calls };
+  };
+  const below = releases(MIN_PEAK - 1);
+  const at = releases(MIN_PEAK);
+  await tick();
+  below.watch.stop();
+  at.watch.stop();
+  assert.equal(below.calls(), 0, "a server that never bursts never pays for a release");
+  assert.equal(at.calls(), 1);
 });
