@@ -8,6 +8,7 @@ import { parseConfig } from "../src/config/loader.ts";
 import {
   MAX_BACKLOG,
   MAX_DUPLICATE_BYTES,
+  MAX_POSTPONE_OUTPUT,
   MAX_READ_BUFFER_SIZE,
   MAX_RLIMIT_NOFILE,
   MAX_WORKER_CONNECTIONS,
@@ -52,6 +53,13 @@ const cases: {
     message: `"echo_read_buffer_size" directive invalid value "${
       MAX_READ_BUFFER_SIZE + 1
     }": must be at most 64m`,
+  },
+  {
+    what: "postpone_output (held output stays in memory per session)",
+    context: "server",
+    ok: `postpone_output ${MAX_POSTPONE_OUTPUT};`,
+    bad: "postpone_output 1024g;",
+    message: '"postpone_output" directive invalid value "1024g": must be at most 64m',
   },
   {
     what: "echo_duplicate count x length",

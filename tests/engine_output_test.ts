@@ -23,6 +23,50 @@ ioTest("Output: pushRepeat writes whole chunks then a prefix, by reference", asy
   assertEquals(out.written, 3082);
 });
 
+ioTest("Output: a repeat held by postpone_output is built whole, the last copy cut", async () => {
+  const got: string[] = [];
+  const writable = new WritableStream<Uint8Array>({
+    write: (c) => void got.push(new TextDecoder().decode(c)),
+  });
+  const out = new Output(pathWriter(writable), {
+    sendTimeout: 1000,
+    onFail: () => {},
+    postpone: 64,
+  });
+  out.pushRepeat(enc.encode("abc"), 10);
+  out.push(enc.encode("!"));
+  await out.drained();
+  assertEquals(got, ["abcabcabca!"]);
+});
+
+ioTest(
+  "Output: holding a repeat of one byte 64 MiB long takes milliseconds, not seconds",
+  async () => {
+    // It was built with one copy per repetition: 64 million copies froze the event loop ~4 s.
+    let bytes = 0;
+    let ok = true;
+    const writable = new WritableStream<Uint8Array>({
+      write(c) {
+        bytes += c.byteLength;
+        ok &&= c[0] === 0x78 && c[c.byteLength - 1] === 0x78;
+      },
+    });
+    const size = 64 << 20;
+    const out = new Output(pathWriter(writable), {
+      sendTimeout: 10_000,
+      onFail: () => {},
+      postpone: size + 1,
+    });
+    const t0 = performance.now();
+    out.pushRepeat(enc.encode("x"), size);
+    const ms = performance.now() - t0;
+    await out.drained();
+    assertEquals(bytes, size);
+    assert(ok);
+    assert(ms < 1000, `holding it took ${ms.toFixed(0)} ms`);
+  },
+);
+
 ioTest("Output: respects backpressure: never more than the high-water mark queued", async () => {
   const sizes: number[] = [];
   let maxQueued = 0;

@@ -17,6 +17,12 @@ import type { Directive } from "./parser.ts";
 export const MAX_READ_BUFFER_SIZE = 64 * 1024 * 1024;
 
 /**
+ * `postpone_output`: 64 MiB, as the reading buffer. Held output stays in memory per session
+ * until it is sent, so this is also the memory one session may hold for postponed output.
+ */
+export const MAX_POSTPONE_OUTPUT = 64 * 1024 * 1024;
+
+/**
  * `echo_duplicate COUNT STRING`: COUNT x the length of STRING, 1 TiB. Repetitions are
  * streamed (never built in memory), so the bound only keeps byte counts exact.
  */

@@ -11,7 +11,7 @@ import { ConfigError } from "./errors.ts";
 import type { Directive } from "./parser.ts";
 import type { Scope } from "./scope.ts";
 import type { ClientErrorLogLevel, EchoSettings, LingeringClose, MismatchAction } from "./types.ts";
-import { atMost, MAX_READ_BUFFER_SIZE, sizeText } from "./limits.ts";
+import { atMost, MAX_POSTPONE_OUTPUT, MAX_READ_BUFFER_SIZE, sizeText } from "./limits.ts";
 import { MAX_TIMER_MS, parseInteger, parseSize, parseTime } from "./units.ts";
 
 /** The module's defaults (its `merge_srv_conf`). */
@@ -94,7 +94,11 @@ const READERS: SettingReader = {
   lingeringTime: timeValue,
   lingeringTimeout: timeValue,
   mismatchAction: (d) => enumValue(d, MISMATCH),
-  postponeOutput: sizeValue,
+  postponeOutput: (d) => {
+    const size = sizeValue(d);
+    atMost(d, size, MAX_POSTPONE_OUTPUT, sizeText(MAX_POSTPONE_OUTPUT));
+    return size;
+  },
   randomSeed: (d) => {
     const seed = parseInteger(d.args[0]);
     if (seed === null) {

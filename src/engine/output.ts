@@ -237,10 +237,13 @@ export class Output {
     if (total <= 0 || chunk.byteLength === 0 || this.#failed || this.#closed) return;
     if (this.#postpone > 0) {
       if (this.#held + total < this.#postpone) {
-        // small enough to hold: materialize it (less than postpone_output bytes)
+        // small enough to hold: materialize it (less than postpone_output bytes), doubling
+        // what is filled so far (a copy per chunk froze the event loop for seconds when a
+        // one-byte chunk was repeated millions of times)
         const bytes = new Uint8Array(total);
-        for (let off = 0; off < total; off += chunk.byteLength) {
-          bytes.set(chunk.subarray(0, Math.min(chunk.byteLength, total - off)), off);
+        bytes.set(chunk.subarray(0, Math.min(chunk.byteLength, total)));
+        for (let filled = chunk.byteLength; filled < total; filled *= 2) {
+          bytes.copyWithin(filled, 0, Math.min(filled, total - filled));
         }
         this.push(bytes);
         return;
