@@ -17,6 +17,7 @@
  *
  * @module
  */
+import type { DirectSink } from "../engine/direct_writer.ts";
 import type { DirectIO, SessionIO } from "../engine/types.ts";
 
 /** Called with each chunk that passed; the chunk must be copied if it is kept. */
@@ -226,35 +227,9 @@ class TappedIO implements SessionIO {
       }
     }
     const direct = io.direct;
-    if (direct) {
-      // The engine shows the direct path's chunks to `onRead` / `onWritten` as its own reads
-      // and writes complete: no promise is added to either.
-      const upstreamRead = direct.onRead;
-      const upstreamWritten = direct.sink.onWritten;
-      this.direct = {
-        of: this,
-        highWaterMark: direct.highWaterMark,
-        read: (buf) => direct.read(buf),
-        cancel: () => direct.cancel(),
-        onRead: upstreamRead
-          ? (chunk) => {
-            upstreamRead.call(direct, chunk);
-            call(onRead, chunk);
-          }
-          : (chunk) => call(onRead, chunk),
-        sink: {
-          write: (chunk) => direct.sink.write(chunk),
-          close: () => direct.sink.close(),
-          abort: () => direct.sink.abort(),
-          onWritten: upstreamWritten
-            ? (chunk) => {
-              upstreamWritten.call(direct.sink, chunk);
-              call(onWrite, chunk);
-            }
-            : (chunk) => call(onWrite, chunk),
-        },
-      };
-    }
+    // The engine shows the direct path's chunks to `onRead` / `onWritten` as its own reads and
+    // writes complete: no promise is added to either, and no closure per session.
+    if (direct) this.direct = new TappedDirect(this, direct, onRead, onWrite);
   }
 
   /** The io's own stream (built when first asked for), its readers tapped. */
@@ -265,6 +240,64 @@ class TappedIO implements SessionIO {
   /** The io's own stream (built when first asked for), its writers tapped. */
   get writable(): WritableStream<Uint8Array> {
     return this.#writable ??= tapWriters(this.#io.writable, this.#onWrite);
+  }
+}
+
+/** The direct path of a {@linkcode TappedIO}: `direct`'s own calls, its chunks shown to the taps. */
+class TappedDirect implements DirectIO {
+  readonly of: SessionIO;
+  readonly highWaterMark: number;
+  readonly sink: TappedSink;
+  readonly #direct: DirectIO;
+  readonly #onRead: ChunkTap;
+
+  constructor(of: SessionIO, direct: DirectIO, onRead: ChunkTap, onWrite: ChunkTap) {
+    this.of = of;
+    this.highWaterMark = direct.highWaterMark;
+    this.#direct = direct;
+    this.#onRead = onRead;
+    this.sink = new TappedSink(direct.sink, onWrite);
+  }
+
+  read(buf: Uint8Array): Promise<number | null> {
+    return this.#direct.read(buf);
+  }
+
+  cancel(): Promise<void> {
+    return this.#direct.cancel();
+  }
+
+  onRead(chunk: Uint8Array): void {
+    this.#direct.onRead?.(chunk);
+    call(this.#onRead, chunk);
+  }
+}
+
+/** The sink of a {@linkcode TappedDirect}. */
+class TappedSink implements DirectSink {
+  readonly #sink: DirectSink;
+  readonly #onWrite: ChunkTap;
+
+  constructor(sink: DirectSink, onWrite: ChunkTap) {
+    this.#sink = sink;
+    this.#onWrite = onWrite;
+  }
+
+  write(chunk: Uint8Array): Promise<void> {
+    return this.#sink.write(chunk);
+  }
+
+  close(): Promise<void> {
+    return this.#sink.close();
+  }
+
+  abort(): Promise<void> {
+    return this.#sink.abort();
+  }
+
+  onWritten(chunk: Uint8Array): void {
+    this.#sink.onWritten?.(chunk);
+    call(this.#onWrite, chunk);
   }
 }
 
