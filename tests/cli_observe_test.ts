@@ -191,6 +191,9 @@ Deno.test("$status and $echo_end say how a session ended: a read timeout is 400 
   assert.equal((await proc.exited()).code, 0);
   const [line] = await lines(dir.file("e.log"), 1);
   assert.equal(line, `${port(view.local)} 400 timeout 3`);
+  // The session that reached the count has ended: the stop waits for none.
+  assert.match(proc.stderr, /: 1 session finished \(--exit-after 1\), gracefully shutting down\n/);
+  assert.doesNotMatch(proc.stderr, /waiting for/);
 });
 
 Deno.test("a request data mismatch is $status 400, $echo_end mismatch", async () => {

@@ -91,3 +91,28 @@ Deno.test("the server's graceful stop logs the sessions it waits for and when th
   assert.deepEqual(said, ["waiting for 2 sessions to finish", "all sessions finished"]);
   assert.ok(ms >= 100 && ms < 1000, `the stop took ${ms.toFixed(0)} ms`);
 });
+
+Deno.test("a graceful stop asked for by the observer of the last session (--exit-after) waits for no session", async () => {
+  const log = recorder();
+  const config = parseConfig("stream { server { listen 127.0.0.1:0; echo hi; } }");
+  let counted = -1;
+  let stopped: Promise<void> | undefined;
+  const server = await startServer(config, {
+    logger: log,
+    observer: {
+      ended() {
+        counted = server.sessionCount; // the session that just ended is no longer in flight
+        stopped = server.shutdown();
+      },
+    },
+  });
+  const port = (server.addrs[0] as Deno.NetAddr).port;
+  const conn = await Deno.connect({ port });
+  assert.equal(await new Response(conn.readable).text(), "hi\n");
+  for (let i = 0; i < 100 && !stopped; i++) await tick(10);
+  assert.ok(stopped, "the observer saw the session end");
+  await stopped;
+  assert.equal(counted, 0);
+  const said = log.lines.map((l) => l.message).filter((m) => /sessions? (to )?finish/.test(m));
+  assert.deepEqual(said, []);
+});

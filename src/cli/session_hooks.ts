@@ -12,6 +12,7 @@ import type { Logger } from "../log/logger.ts";
 import type { Invocation } from "./args.ts";
 import { checkReadyFile, readyListeners, removeReadyFile, writeReadyFile } from "./ready_file.ts";
 import { openSessionFile, SessionLogs } from "../log/session_logs.ts";
+import { sessions } from "../server/shutdown_progress.ts";
 
 /** `--ready-file`: the addresses bound for `config`'s listeners, written atomically. */
 function writeReady(path: string, config: Config, addrs: Deno.Addr[]): void {
@@ -78,7 +79,9 @@ export function sessionHooks(inv: Invocation, life: () => Lifecycle): LifecycleH
     onLimit: () =>
       life().stop(
         "graceful",
-        `${inv.exitAfter} sessions finished (--exit-after ${inv.exitAfter}), gracefully shutting down`,
+        `${
+          sessions(inv.exitAfter!)
+        } finished (--exit-after ${inv.exitAfter}), gracefully shutting down`,
       ),
   });
   let started = false;

@@ -64,6 +64,8 @@ class Server implements RunningServer {
   #stopping: Promise<void> | undefined;
   #capTimer: ReturnType<typeof setTimeout> | undefined;
   #progress: ShutdownProgress | undefined;
+  /** 1 while a session's end is reported: it has ended but leaves the set just after. */
+  #reporting = 0;
   #resolveFinished!: () => void;
   readonly finished: Promise<void>;
   #onListen: ((addrs: Deno.Addr[]) => void) | undefined;
@@ -96,8 +98,9 @@ class Server implements RunningServer {
     return this.#listeners.addrs;
   }
 
+  /** Sessions in flight; one whose end is being reported (logs, observer) no longer counts. */
   get sessionCount(): number {
-    return this.#sessions.size;
+    return this.#sessions.size - this.#reporting;
   }
 
   get accepted(): number {
@@ -245,7 +248,14 @@ class Server implements RunningServer {
         }
       } catch { /* already closed */ }
     }
-    this.#ended(info, result, startedAt, context);
+    // An observer may stop the server here (--exit-after): this session is over, so a graceful
+    // stop must not count it as one to wait for. #ended is synchronous.
+    this.#reporting = 1;
+    try {
+      this.#ended(info, result, startedAt, context);
+    } finally {
+      this.#reporting = 0;
+    }
     this.#burst.note(this.#sessions.size - 1); // this session leaves the set just after
   }
 
@@ -282,7 +292,7 @@ class Server implements RunningServer {
     const listenersClosed = this.#listeners.stop();
     if (!fast && this.#stopProgress) {
       // Say what the stop waits for, and again as sessions finish (at most once a second).
-      this.#progress = new ShutdownProgress(this.#logger, () => this.#sessions.size);
+      this.#progress = new ShutdownProgress(this.#logger, () => this.sessionCount);
       this.#progress.begin();
     }
     const cap = this.#config.main.workerShutdownTimeout;
