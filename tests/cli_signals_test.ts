@@ -247,6 +247,50 @@ Deno.test("SIGUSR1 reopens the error log file after it was moved away", async ()
   assert.equal((await p.exited()).code, 0);
 });
 
+/** True when process `pid` holds a socket listening on TCP port `port` (Linux /proc). */
+function listensOn(pid: number, port: number): boolean {
+  const hex = port.toString(16).toUpperCase().padStart(4, "0");
+  const inodes = new Set<string>();
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = Deno.readTextFileSync(table);
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 9 && f[1].endsWith(`:${hex}`) && f[3] === "0A") inodes.add(f[9]);
+    }
+  }
+  for (const entry of Deno.readDirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(Deno.readLinkSync(`/proc/${pid}/fd/${entry.name}`));
+      if (m && inodes.has(m[1])) return true;
+    } catch { /* closed meanwhile */ }
+  }
+  return false;
+}
+
+Deno.test({
+  name: "SIGUSR1 (a log rotation) leaves no V8 inspector listening on 127.0.0.1:9229",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    using dir = new TempDir();
+    const conf = dir.write("a.conf", oneServer("echo hi;"));
+    await using p = new CliProcess(["serve", "-c", conf], { cwd: dir.path });
+    await p.port();
+    // Deno arms its own SIGUSR1 handler (which opens the inspector) 500 ms after start.
+    await new Promise((r) => setTimeout(r, 700));
+    p.kill("SIGUSR1");
+    await p.waitFor(/logs reopened/);
+    await new Promise((r) => setTimeout(r, 500)); // past every close attempt
+    assert.equal(listensOn(p.pid, 9229), false, "a debugger port stayed open after SIGUSR1");
+    p.kill("SIGTERM");
+    assert.equal((await p.exited()).code, 0);
+  },
+});
+
 Deno.test("SIGQUIT with an echo_sleep 3600 session says what it waits for; SIGTERM then ends it", async () => {
   using dir = new TempDir();
   const conf = dir.write("a.conf", oneServer("echo before; echo_flush_wait; echo_sleep 3600;"));

@@ -4,6 +4,8 @@
  *
  * @module
  */
+import inspector from "node:inspector";
+import process from "node:process";
 
 /** What the signals act on. */
 export interface SignalTarget {
@@ -46,9 +48,40 @@ export function signalTable(
  * ```
  */
 export function listenForSignals(target: SignalTarget): () => void {
-  const table = signalTable(target);
+  const table = signalTable(target).map(([sig, fn]): [Deno.Signal, () => void] =>
+    sig === "SIGUSR1"
+      ? [sig, () => {
+        fn();
+        closeSignalInspector();
+      }]
+      : [sig, fn]
+  );
   for (const [sig, fn] of table) Deno.addSignalListener(sig, fn);
   return () => {
     for (const [sig, fn] of table) Deno.removeSignalListener(sig, fn);
   };
+}
+
+/** When, after a SIGUSR1, the inspector the runtime may have opened is closed again (ms). */
+export const INSPECTOR_CLOSE_MS: readonly number[] = [0, 10, 50, 250];
+
+/**
+ * Deno 2.9.2 and later answer SIGUSR1 as Node does: they open the V8 inspector on
+ * 127.0.0.1:9229, a port any local user can connect to and run code in this process through.
+ * SIGUSR1 is nginx's (and logrotate's) "reopen the logs" signal, so each log rotation would
+ * leave that door open: the inspector the signal opened is closed again at once (the runtime
+ * opens it just after our listener runs, hence a few tries). An inspector started on purpose
+ * with `--inspect=HOST:PORT` on another port than 9229 is left alone (SIGUSR1 opens nothing
+ * then); one on the default port cannot be told apart, and is closed too.
+ */
+function closeSignalInspector(): void {
+  if (process.debugPort !== 9229) return;
+  for (const ms of INSPECTOR_CLOSE_MS) {
+    const timer = setTimeout(() => {
+      try {
+        inspector.close();
+      } catch { /* no inspector, or a runtime without one */ }
+    }, ms);
+    Deno.unrefTimer(timer);
+  }
 }
