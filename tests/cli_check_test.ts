@@ -109,3 +109,39 @@ Deno.test("check of /dev/zero as the main config fails at once, saying what it i
     r.stderr,
   );
 });
+
+Deno.test("check opens the log files the config names, as serve and nginx -t do: one that cannot be opened fails the test", async () => {
+  using dir = new TempDir();
+  const cases = [
+    { line: "error_log nodir/e.log;", what: "error_log", at: 1, ok: "error_log e.log;" },
+    {
+      line: "stream { access_log nodir/a.log; server { listen 127.0.0.1:0; echo hi; } }",
+      what: "access_log",
+      at: 1,
+      ok: "stream { access_log a.log; server { listen 127.0.0.1:0; echo hi; } }",
+    },
+    {
+      line: "stream { server { listen 127.0.0.1:0; echo_record nodir/r.jsonl; echo hi; } }",
+      what: "echo_record",
+      at: 1,
+      ok: "stream { server { listen 127.0.0.1:0; echo_record r.jsonl; echo hi; } }",
+    },
+  ];
+  for (const c of cases) {
+    const withStream = c.line.startsWith("stream") ? c.line : `${c.line}\n${oneServer("echo hi;")}`;
+    const bad = dir.write(`bad_${c.what}.conf`, withStream);
+    const r = await runCli(["check", "-c", bad], dir.path);
+    assert.equal(r.code, 1, `${c.what}: ${r.stderr}`);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `\\[emerg\\] open\\(\\) "${dir.path}/nodir/[a-z.]+" failed \\(No such file or directory\\) ` +
+          `for "${c.what}" in ${bad}:${c.at}\\n`,
+      ),
+    );
+    assert.match(r.stderr, /test failed\n$/);
+    const okText = c.ok.startsWith("stream") ? c.ok : `${c.ok}\n${oneServer("echo hi;")}`;
+    const good = await runCli(["check", "-c", dir.write(`ok_${c.what}.conf`, okText)], dir.path);
+    assert.equal(good.code, 0, `${c.what}: ${good.stderr}`);
+  }
+});

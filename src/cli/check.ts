@@ -3,7 +3,10 @@
  *
  * @module
  */
+import type { Config } from "../config/types.ts";
 import { atLeast } from "../log/logger.ts";
+import { LogFileOpenError } from "../log/session_logs.ts";
+import { ErrorLogOpenError } from "./error_log.ts";
 import type { Invocation } from "./args.ts";
 import { DEFAULT_CONFIG_NAME } from "./default_config.ts";
 import { loadCliConfig } from "./load.ts";
@@ -20,6 +23,7 @@ export function check(inv: Invocation, io: CliIO): number {
   const name = inv.config ?? DEFAULT_CONFIG_NAME;
   try {
     const config = loadCliConfig(inv.config);
+    openLogFiles(config);
     const level = inv.logLevel ?? "notice";
     for (const n of config.notices) {
       const at = n.level ?? "notice";
@@ -37,4 +41,38 @@ export function check(inv: Invocation, io: CliIO): number {
     io.stderr(`stream-echo: configuration file ${name} test is successful\n`);
   }
   return 0;
+}
+
+/**
+ * Opens (creating, appending nothing) every file `serve` would open for the config: the
+ * `error_log` files, `access_log` and `echo_record` paths, as `nginx -t` does, so a log that
+ * `serve` could not open fails the check with the same message.
+ */
+function openLogFiles(config: Config): void {
+  const touch = (path: string) =>
+    Deno.openSync(path, { write: true, append: true, create: true }).close();
+  for (const t of config.main.errorLog) {
+    if (t.target === "stderr") continue;
+    try {
+      touch(t.target);
+    } catch (err) {
+      throw new ErrorLogOpenError(t.target, err, t.pos);
+    }
+  }
+  const seen = new Set<string>();
+  for (const s of config.servers) {
+    const files = [
+      ...(s.accessLog ?? []).map((a) => ({ path: a.path, pos: a.pos, what: "access_log" })),
+      ...(s.record ? [{ path: s.record.path, pos: s.record.pos, what: "echo_record" }] : []),
+    ];
+    for (const f of files) {
+      if (seen.has(f.path)) continue;
+      seen.add(f.path);
+      try {
+        touch(f.path);
+      } catch (err) {
+        throw new LogFileOpenError(f.path, err, f.what, f.pos);
+      }
+    }
+  }
 }

@@ -64,7 +64,8 @@ Tests a config file the way "nginx -t" does and prints, on stderr:
   stream-echo: the configuration file FILE syntax is ok
   stream-echo: configuration file FILE test is successful
 or the error (with file:line) followed by "configuration file FILE test failed".
-Listeners are not bound. Without --config the built-in default is checked.
+Listeners are not bound; log files (error_log, access_log, echo_record) are opened, and
+created if missing, as serve would. Without --config the built-in default is checked.
 
 Flags:
   -c, --config FILE   the config file
