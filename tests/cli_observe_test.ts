@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { CliProcess, TempDir } from "./cli_harness.ts";
+import { hasOpenssl, makeCertificates } from "./tls_certificates.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -556,5 +557,48 @@ stream {
       assert.deepEqual(r.received, { text: dec.decode(v.sent) });
       assert.equal(r.id, a[0]);
     }
+  },
+});
+
+Deno.test({
+  name: "the ready file says tls for a TCP listener with ssl, and the client's TLS port answers",
+  ignore: !hasOpenssl,
+  async fn() {
+    using dir = new TempDir();
+    const { ca } = makeCertificates(dir);
+    const sock = dir.file("plain.sock");
+    dir.write(
+      "se.conf",
+      `stream {
+    ssl_certificate cert.pem;
+    ssl_certificate_key key.pem;
+    server { listen 127.0.0.1:0 ssl; echo secure; }
+    server { listen unix:${sock}; listen 127.0.0.1:0; echo plain; }
+}
+`,
+    );
+    await using proc = new CliProcess(
+      ["serve", "-c", "se.conf", "--ready-file", "ready.json"],
+      { cwd: dir.path },
+    );
+    const { listeners } = await ready(dir.file("ready.json"), proc);
+    assert.deepEqual(listeners.map((l: { transport: string }) => l.transport), [
+      "tls",
+      "unix",
+      "tcp",
+    ]);
+    assert.deepEqual(listeners[1], {
+      transport: "unix",
+      path: sock,
+      listen: `unix:${sock}`,
+    });
+    const conn = await Deno.connectTls({
+      hostname: "localhost",
+      port: listeners[0].port,
+      caCerts: [Deno.readTextFileSync(ca)],
+    });
+    assert.equal(await new Response(conn.readable).text(), "secure\n");
+    proc.kill("SIGTERM");
+    assert.equal((await proc.exited()).code, 0);
   },
 });

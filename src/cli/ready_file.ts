@@ -12,7 +12,7 @@ import type { Listen } from "../config/types.ts";
 /** One bound listener as the ready file describes it. */
 export type ReadyListener =
   | { transport: "tcp" | "tls"; hostname: string; port: number; listen: string }
-  | { transport: "unix"; path: string; tls?: true; listen: string };
+  | { transport: "unix"; path: string; listen: string };
 
 /** The ready file's content. */
 export interface ReadyFile {
@@ -24,7 +24,7 @@ export interface ReadyFile {
 
 /**
  * Describes bound addresses, `addrs[i]` being the socket of `listens[i]`: `tls` for a TCP
- * listener with `ssl`, `unix` (with `tls: true` when it has `ssl`) for a Unix socket.
+ * listener with `ssl`, `tcp` for one without, `unix` for a Unix socket.
  *
  * @example
  * ```ts
