@@ -26,6 +26,8 @@ export interface LingerOptions {
   until?: <T>(p: Promise<T>) => Promise<T>;
   /** Told each wait's length in ms (for debug logging). */
   onWait?: (ms: number) => void;
+  /** When lingering began (`clock()`), if earlier than this call. @default {clock()} */
+  startedAt?: number;
 }
 
 /** How lingering ended. */
@@ -47,7 +49,7 @@ export type LingerEnd = "eof" | "error" | "timeout";
  */
 export async function linger(discarder: Discarder, options: LingerOptions): Promise<LingerEnd> {
   const until = options.until ?? (<T>(p: Promise<T>) => p);
-  const start = clock();
+  const start = options.startedAt ?? clock();
   const deadline = start + options.lingeringTime;
   const firstBytes = discarder.bytes;
   const done = until(discarder.done);

@@ -16,7 +16,7 @@ import { Output } from "./output.ts";
 import { type Prng, sessionPrng } from "./random.ts";
 import type { StepContext } from "./step_context.ts";
 import { runStep } from "./steps/run_step.ts";
-import { after, TIMED_OUT, withTimeout } from "./timers.ts";
+import { after, clock, TIMED_OUT, withTimeout } from "./timers.ts";
 import type {
   CloseMode,
   DirectIO,
@@ -343,12 +343,37 @@ class Session implements StepContext {
       ? this.settings.lingeringTimeout
       : Math.min(this.settings.lingeringTimeout, PROBE_MS);
     await this.until(this.output.close());
-    const end = await linger(this.#discarder ?? new Discarder(this.reader()), {
+    let discarder = this.#discarder;
+    let startedAt: number | undefined;
+    if (!discarder && !this.#debugOn) {
+      // The common case first, without a background discarder: one read under the first wait.
+      // EOF (the client closed after the reply) or silence ends lingering here; only a client
+      // that keeps sending goes on to the general loop below, from the same start.
+      startedAt = clock();
+      const wait = Math.min(firstWait, this.settings.lingeringTime);
+      if (wait <= 0) return;
+      let first: number | null | typeof TIMED_OUT;
+      try {
+        first = await this.#untilTimeout(this.reader().discard(), wait);
+      } catch (err) {
+        if (err instanceof SessionHalt) throw err;
+        return; // a read error (reset) ends lingering, as in linger()
+      }
+      if (first === TIMED_OUT) return;
+      if (first === null) {
+        this.#graceful = true;
+        return;
+      }
+      discarder = new Discarder(this.reader());
+    }
+    const end = await linger(discarder ?? new Discarder(this.reader()), {
       lingeringTime: this.settings.lingeringTime,
       lingeringTimeout: this.settings.lingeringTimeout,
-      firstWait,
+      // Once data came, the wait for more is the lingering timeout.
+      firstWait: startedAt === undefined ? firstWait : this.settings.lingeringTimeout,
       until: (p) => this.until(p),
       onWait: this.#debugOn ? (ms) => this.debugTimer(ms) : undefined,
+      startedAt,
     });
     this.#graceful = end === "eof";
   }
