@@ -143,6 +143,49 @@ for (const c of missingSemicolon) {
   });
 }
 
+const missingSemicolonErrors: { name: string; text: string; message: string }[] = [
+  {
+    name: "echo_read_line swallowing the next directive",
+    text: "stream {\n  server {\n    listen 0;\n    echo_read_line\n    echo_sleep 1;\n  }\n}\n",
+    message: 'invalid number of arguments in "echo_read_line" directive in se.conf:4, ' +
+      'probably a missing ";" before "echo_sleep" on line 5',
+  },
+  {
+    name: "an echo family directive in the module's words",
+    text: "stream {\n  server {\n    listen 0;\n    echo_sleep 1\n    echo_read_line;\n  }\n}\n",
+    message: 'stream echo requires one value argument in "echo_sleep" but got 2 in se.conf:4, ' +
+      'probably a missing ";" before "echo_read_line" on line 5',
+  },
+  {
+    name: "listen swallowing a step",
+    text: "stream {\n  server {\n    listen 0\n    echo_read_line;\n  }\n}\n",
+    message: 'the invalid "echo_read_line" parameter in se.conf:3, ' +
+      'probably a missing ";" before "echo_read_line" on line 4',
+  },
+  {
+    name: "a setting swallowing a step",
+    text: "stream {\n  server {\n    listen 0;\n    echo_read_timeout 5s\n    echo hi;\n  }\n}\n",
+    message: 'invalid number of arguments in "echo_read_timeout" directive in se.conf:4, ' +
+      'probably a missing ";" before "echo" on line 5',
+  },
+  {
+    name: "extra words on the same line: no hint",
+    text: "stream {\n  server {\n    listen 0;\n    echo_read_line echo_sleep;\n  }\n}\n",
+    message: 'invalid number of arguments in "echo_read_line" directive in se.conf:4',
+  },
+  {
+    name: "a word on the next line that names no directive of this block: no hint",
+    text: "stream {\n  server {\n    listen 0;\n    echo_read_line\n    stream;\n  }\n}\n",
+    message: 'invalid number of arguments in "echo_read_line" directive in se.conf:4',
+  },
+];
+
+for (const c of missingSemicolonErrors) {
+  Deno.test(`missing ";" that breaks a directive: ${c.name}`, () => {
+    assert.equal(errorOf(c.text).message, c.message);
+  });
+}
+
 Deno.test('check prints the missing ";" [warn] with file:line, even with -q, and succeeds', async () => {
   using dir = new TempDir();
   const conf = dir.write("warn.conf", oneServer('echo "220 hi"\n        echo_discard_request;'));

@@ -35,34 +35,64 @@ function compileDirective(d: Directive, scope: Scope): void {
   if (spec.block && d.block === undefined) {
     throw new ConfigError(`directive "${d.name}" has no opening "{"`, d.pos);
   }
-  const [min, max] = spec.args;
-  if (d.args.length < min || d.args.length > max) {
-    throw new ConfigError(`invalid number of arguments in "${d.name}" directive`, d.pos);
+  try {
+    const [min, max] = spec.args;
+    if (d.args.length < min || d.args.length > max) {
+      throw new ConfigError(`invalid number of arguments in "${d.name}" directive`, d.pos);
+    }
+    spec.compile(d, scope);
+  } catch (err) {
+    throw withMissingSemicolonHint(err, d, scope);
   }
-  spec.compile(d, scope);
   if (spec.textArgs && d.argLines !== undefined) warnMissingSemicolon(d, scope);
 }
 
 /**
- * nginx's classic missing `;`: `echo "220 hi"` with `echo_discard_request;` on the next line
- * sends the next directive's name as text. A name among the arguments of a text directive,
- * on a later line than the directive, of a directive allowed in the same block, is warned
- * about once (the config still loads, as in nginx).
+ * A directive name among `d`'s arguments on a later line than `d`, of a directive allowed in
+ * the same block: the sign of a missing `;` at the end of `d`'s line.
  */
-function warnMissingSemicolon(d: Directive, scope: Scope): void {
-  const lines = d.argLines!;
+function swallowed(d: Directive, scope: Scope): { name: string; line: number } | undefined {
+  const lines = d.argLines;
+  if (lines === undefined) return undefined;
   for (let i = 0; i < d.args.length; i++) {
     if (lines[i] === d.pos.line) continue;
     // only a directive that could follow here (so "default" or "when" in text is no alarm)
     if (DIRECTIVES.get(d.args[i])?.contexts.includes(scope.context) !== true) continue;
-    scope.state.notices.push({
-      level: "warn",
-      message: `"${d.name}" also sends "${d.args[i]}" from line ${lines[i]} as text, ` +
-        'probably a missing ";"',
-      pos: d.pos,
-    });
-    return;
+    return { name: d.args[i], line: lines[i] };
   }
+  return undefined;
+}
+
+/**
+ * nginx's classic missing `;`: `echo "220 hi"` with `echo_discard_request;` on the next line
+ * sends the next directive's name as text. A text directive that swallowed a directive name is
+ * warned about once (the config still loads, as in nginx).
+ */
+function warnMissingSemicolon(d: Directive, scope: Scope): void {
+  const s = swallowed(d, scope);
+  if (s === undefined) return;
+  scope.state.notices.push({
+    level: "warn",
+    message: `"${d.name}" also sends "${s.name}" from line ${s.line} as text, ` +
+      'probably a missing ";"',
+    pos: d.pos,
+  });
+}
+
+/**
+ * The error of a directive that swallowed the next line's directive (`echo_read_line` with no
+ * `;`, then `echo_sleep 1;`) keeps nginx's words and says why: `invalid number of arguments in
+ * "echo_read_line" directive in se.conf:4, probably a missing ";" before "echo_sleep" on line 5`.
+ */
+function withMissingSemicolonHint(err: unknown, d: Directive, scope: Scope): unknown {
+  if (!(err instanceof ConfigError) || err.constructor !== ConfigError) return err;
+  if (err.hint !== undefined || err.file !== d.pos.file || err.line !== d.pos.line) return err;
+  const s = swallowed(d, scope);
+  if (s === undefined) return err;
+  return new ConfigError(err.reason, d.pos, {
+    hint: `probably a missing ";" before "${s.name}" on line ${s.line}`,
+    cause: err.cause,
+  });
 }
 
 function walk(directives: Directive[], scope: Scope): void {
