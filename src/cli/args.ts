@@ -68,17 +68,9 @@ const FLAGS: Record<CommandName, readonly string[]> = {
 };
 
 const SHORT: Record<string, string> = { c: "config", q: "quiet" };
-const VALUED = new Set([
-  "config",
-  "error-log",
-  "log-level",
-  "pid",
-  "ready-file",
-  "exit-after",
-  "record",
-  "log-format",
-]);
+/** Flags without a value; every other flag of {@linkcode FLAGS} takes one. */
 const SWITCHES = new Set(["quiet", "debug-hexdump"]);
+const VALUED = new Set(Object.values(FLAGS).flat().filter((f) => !SWITCHES.has(f)));
 
 /**
  * Parses the arguments after the program name. Throws {@linkcode UsageError} for an unknown
