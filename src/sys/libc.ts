@@ -162,10 +162,13 @@ export function lowestFreeFd(lib: Libc): number {
   return -1;
 }
 
-/** At most this many descriptors are asked about per search (a getpeername each). */
-export const FIND_PROBES = 32;
-/** At most this many descriptors known to be someone else's are stepped over per search. */
-const FIND_SKIPS = 4096;
+/**
+ * At most this many descriptors are asked about per search (a call each): below the lowest free
+ * number, where the new socket most likely is, and above it.
+ */
+export const FIND_PROBES = { below: 48, above: 16 };
+/** At most this many descriptors known to be someone else's are stepped over, each way. */
+const FIND_SKIPS = 16384;
 
 /**
  * The descriptor of a socket that was JUST opened (accepted, or bound as a listener), found
@@ -174,7 +177,8 @@ const FIND_SKIPS = 4096;
  * lowest free L), stepping over descriptors `known` to belong to other sockets without a call,
  * and asking at most {@linkcode FIND_PROBES} others with `matches` (which must compare the full
  * addresses). Returns null when no candidate matched: the caller then does without the
- * descriptor; it never guesses. Cost: 2 calls plus one per candidate, never O(open descriptors).
+ * descriptor; it never guesses. Cost: 2 calls plus at most 64 probes, whatever the number of
+ * descriptors open (stepping over known ones is a set lookup, no call).
  */
 export function findNewFd(
   lib: Libc,
@@ -183,39 +187,37 @@ export function findNewFd(
 ): number | null {
   const low = lowestFreeFd(lib);
   if (low < 0) return null;
-  let down = low - 1;
-  let up = low + 1;
-  let probes = 0;
-  let skips = 0;
-  let downDone = false;
-  let upDone = false;
-  const next = (fd: number, step: number): number => {
-    while (fd >= 3 && known?.has(fd) && skips < FIND_SKIPS) {
+  const walk = (from: number, step: number, budget: number) => {
+    let fd = from;
+    let probes = 0;
+    let skips = 0;
+    return (): number | null | undefined => {
+      if (probes >= budget) return undefined; // this side is done
+      while (fd >= 3 && known?.has(fd)) {
+        if (++skips > FIND_SKIPS) return undefined;
+        fd += step;
+      }
+      if (fd < 3) return undefined;
+      probes++;
+      const candidate = fd;
       fd += step;
-      skips++;
-    }
-    return fd;
+      return matches(candidate) ? candidate : null;
+    };
   };
-  while (probes < FIND_PROBES && !(downDone && upDone)) {
-    if (!downDone) {
-      down = next(down, -1);
-      if (down < 3 || skips >= FIND_SKIPS) {
-        downDone = true;
-      } else {
-        probes++;
-        if (matches(down)) return down;
-        down--;
-      }
+  const below = walk(low - 1, -1, FIND_PROBES.below);
+  const above = walk(low + 1, 1, FIND_PROBES.above);
+  let belowDone = false;
+  let aboveDone = false;
+  while (!(belowDone && aboveDone)) {
+    if (!belowDone) {
+      const r = below();
+      if (r === undefined) belowDone = true;
+      else if (r !== null) return r;
     }
-    if (!upDone && probes < FIND_PROBES) {
-      up = next(up, 1);
-      if (skips >= FIND_SKIPS) {
-        upDone = true;
-      } else {
-        probes++;
-        if (matches(up)) return up;
-        up++;
-      }
+    if (!aboveDone) {
+      const r = above();
+      if (r === undefined) aboveDone = true;
+      else if (r !== null) return r;
     }
   }
   return null;
