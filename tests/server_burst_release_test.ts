@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { BurstRelease, MIN_PEAK } from "../src/server/burst_release.ts";
+import { ByteReader, dropPooledBuffers } from "../src/engine/byte_reader.ts";
 import { createLogger, quietLogger } from "../src/log/logger.ts";
 import type { ReleaseReport } from "../src/sys/memory.ts";
 
@@ -37,6 +38,23 @@ Deno.test("memory is released once after a burst falls to a quarter of its peak,
     lines[0],
     /\[info\] .*memory returned after a burst of 200 sessions: rss 300M -> 60M/,
   );
+});
+
+Deno.test("the release lets go of the reading buffers kept for reuse", async () => {
+  const source = { read: () => Promise.resolve(null), cancel: () => Promise.resolve() };
+  dropPooledBuffers();
+  for (let i = 0; i < 3; i++) {
+    const reader = new ByteReader(source, { size: 64 * 1024 });
+    await reader.cancel();
+    reader.recycle();
+  }
+  // (a reader takes a pooled buffer back, so three in a row leave one in the pool)
+  const { watch, calls } = counting({ minPeak: 100 });
+  for (let n = 1; n <= 200; n++) watch.note(n);
+  for (let n = 199; n >= 0; n--) watch.note(n);
+  await tick();
+  assert.equal(calls.length, 1);
+  assert.equal(dropPooledBuffers(), 0, "the pool still held buffers after the release");
 });
 
 Deno.test("no release below the peak that makes a burst, nor while the count stays high", async () => {

@@ -22,6 +22,26 @@ export interface ByteReaderOptions {
  * {@linkcode POOL_MAX} buffers per size, sizes up to {@linkcode POOL_SIZE_MAX}.
  */
 const pool = new Map<number, Uint8Array[]>();
+
+/**
+ * Empties the pool of reading buffers (after a burst, so that the memory can go back to the
+ * system: up to 256 buffers per size, 16 MiB for `echo_read_buffer_size 64k`). Returns the bytes
+ * it let go of.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { dropPooledBuffers } from "./byte_reader.ts";
+ * dropPooledBuffers();
+ * assert.equal(dropPooledBuffers(), 0);
+ * ```
+ */
+export function dropPooledBuffers(): number {
+  let bytes = 0;
+  for (const [size, list] of pool) bytes += size * list.length;
+  pool.clear();
+  return bytes;
+}
 const POOL_MAX = 256;
 const POOL_SIZE_MAX = 64 * 1024;
 

@@ -8,6 +8,7 @@
  */
 import type { Logger } from "../log/logger.ts";
 import { releaseMemory, type ReleaseReport } from "../sys/memory.ts";
+import { dropPooledBuffers } from "../engine/byte_reader.ts";
 
 /** The smallest peak of sessions in flight that counts as a burst. */
 export const MIN_PEAK = 1000;
@@ -94,6 +95,8 @@ export class BurstRelease {
     const peak = this.#peak;
     if (this.#now * 4 > peak) return; // a new burst began: wait for it to end
     this.#peak = this.#now;
+    // Reading buffers kept for reuse are memory the burst took, too: let them go first.
+    dropPooledBuffers();
     try {
       const r = await this.#release();
       const mb = (n: number) => (n / 1048576).toFixed(0);
