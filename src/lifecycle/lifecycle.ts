@@ -20,6 +20,7 @@ import {
 } from "../log/logger.ts";
 import { formatAddr } from "../server/listeners.ts";
 import type { SessionObserver } from "../server/types.ts";
+import { resetUnavailable, resetWarnings } from "../server/reset_support.ts";
 import { DEFAULT_CONFIG_NAME } from "../cli/default_config.ts";
 import {
   chooseTargets,
@@ -446,6 +447,7 @@ export class Lifecycle {
     if (!config.servers.some((s) => s.listen.length > 0)) {
       logger.log("warn", 'no "listen" directive in the configuration: nothing is served');
     }
+    for (const w of resetWarnings(config, resetUnavailable())) logger.log("warn", w);
   }
 
   /** One line per listener: the address actually bound and the directive it came from. */
