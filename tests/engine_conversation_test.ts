@@ -335,6 +335,16 @@ table("echo_read_bytes $N", [
     log: [`stream echo: bad length in "echo_read_bytes": $1 is "abc", not a decimal number`],
   },
   {
+    name: "a capture that is not a number is logged escaped: its CR LF forge no log line",
+    body: String.raw`echo_read_regex "^([^:]*):"; echo_read_bytes $1; echo never;`,
+    input: ["1\r\n2026/01/01 [emerg] forged\x01\xff:"],
+    want: "",
+    end: "error",
+    log: [
+      String.raw`$1 is "1\r\n2026/01/01 [emerg] forged\x01\xff", not a decimal number`,
+    ],
+  },
+  {
     name: "a negative adjusted length is an error",
     body: String.raw`echo_read_regex "^(\d+)\n"; echo_read_bytes $1 -4; echo never;`,
     input: ["2\n"],
@@ -497,6 +507,14 @@ table("echo_loop", [
     want: "",
     end: "error",
     log: [`stream echo: "echo_loop" count $1 is "x", not a number from 0 to 1000000`],
+  },
+  {
+    name: "a capture count that is not a number is logged escaped, at most 32 bytes",
+    body: String.raw`echo_read_regex "^\*([^;]*);"; echo_loop $1 { echo_read_line; }`,
+    input: ["*" + "\n".repeat(40) + ";"],
+    want: "",
+    end: "error",
+    log: [`count $1 is "${"\\n".repeat(32)}...", not a number from 0 to 1000000`],
   },
   {
     name: "EOF that ends an inner loop ends the outer ones after their iteration",

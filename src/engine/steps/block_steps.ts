@@ -8,7 +8,8 @@ import type { CaptureRef, LoopStep, MatchStep, Step } from "../../config/types.t
 import { SessionHalt } from "../halt.ts";
 import type { StepContext } from "../step_context.ts";
 import { BREAK, type Flow, LOOP_EOF } from "./flow.ts";
-import { bytesToBinary as latin1 } from "../../config/bytes.ts";
+import { argBytes, bytesToBinary as latin1 } from "../../config/bytes.ts";
+import { escapeBytes } from "./mismatch.ts";
 import { runStep } from "./run_step.ts";
 
 /** The largest `echo_loop $capture` count. */
@@ -63,6 +64,14 @@ export function captureNumber(ctx: StepContext, ref: CaptureRef, max: number): n
   return value <= max ? value : null;
 }
 
+/**
+ * A capture's value as a log message shows it: client bytes, so escaped (a CR, LF or control
+ * byte would otherwise forge log lines) and at most 32 of them.
+ */
+export function shownCapture(value: string): string {
+  return escapeBytes(argBytes(value.slice(0, 33)), 32);
+}
+
 /** How a capture reference is written in messages. */
 export function refText(ref: CaptureRef): string {
   return ref.name === undefined ? `$${ref.index}` : `$${ref.name}`;
@@ -77,7 +86,7 @@ function loopCount(ctx: StepContext, step: LoopStep): number {
     throw new SessionHalt(
       "error",
       `stream echo: "echo_loop" count ${refText(count)} is "${
-        captureValue(ctx, count).slice(0, 32)
+        shownCapture(captureValue(ctx, count))
       }", not a number from 0 to ${MAX_CAPTURED_COUNT}`,
       "error",
     );

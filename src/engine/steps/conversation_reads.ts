@@ -16,7 +16,7 @@ import type {
 import type { ByteReader } from "../byte_reader.ts";
 import { SessionHalt } from "../halt.ts";
 import type { StepContext } from "../step_context.ts";
-import { captureNumber, captureValue, equalBytes, refText } from "./block_steps.ts";
+import { captureNumber, captureValue, equalBytes, refText, shownCapture } from "./block_steps.ts";
 import { eofBetweenRequests, LOOP_EOF } from "./flow.ts";
 import { bytesToBinary as latin1 } from "../../config/bytes.ts";
 import { mismatch } from "./mismatch.ts";
@@ -174,7 +174,7 @@ export async function runReadCounted(ctx: StepContext, step: ReadCountedStep): P
   const reader = readerFor(ctx, "echo_read_bytes");
   const n = captureNumber(ctx, step.ref, MAX_CAPTURED_LENGTH);
   if (n === null) {
-    const value = captureValue(ctx, step.ref).slice(0, 32);
+    const value = shownCapture(captureValue(ctx, step.ref));
     throw badLength(step, `${refText(step.ref)} is "${value}", not a decimal number`);
   }
   const total = n + step.adjust;
