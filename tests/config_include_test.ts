@@ -111,7 +111,8 @@ const errorCases: { name: string; config: string; message: string }[] = [
   {
     name: "included directives obey the context of the include",
     config: "include body.conf;",
-    message: '"echo" directive is not allowed here in /etc/se/body.conf:3',
+    message:
+      '"echo" directive is not allowed here in /etc/se/body.conf:3, it belongs in "server { }"',
   },
 ];
 

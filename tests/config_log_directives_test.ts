@@ -165,7 +165,7 @@ const errors: { name: string; config: string; message: string }[] = [
   {
     name: "log_format inside a server",
     config: "stream {\nserver { listen 0;\nlog_format t $status; }\n}",
-    message: '"log_format" directive is not allowed here in s.conf:3',
+    message: '"log_format" directive is not allowed here in s.conf:3, it belongs in "stream { }"',
   },
   {
     name: "log_format without a string",
@@ -210,7 +210,8 @@ const errors: { name: string; config: string; message: string }[] = [
   {
     name: "access_log in the main context",
     config: "access_log a.log;\n",
-    message: '"access_log" directive is not allowed here in s.conf:1',
+    message: '"access_log" directive is not allowed here in s.conf:1, ' +
+      'it belongs in "stream { }" or "server { }"',
   },
   {
     name: "echo_record twice in a block",

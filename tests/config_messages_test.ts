@@ -186,6 +186,61 @@ for (const c of missingSemicolonErrors) {
   });
 }
 
+const notAllowedHere: { name: string; text: string; message: string }[] = [
+  {
+    name: "a server without its stream block",
+    text: "server { listen 0; echo hi; }",
+    message: '"server" directive is not allowed here in se.conf:1, it belongs in "stream { }"',
+  },
+  {
+    name: "a step outside any server",
+    text: "stream { echo hi; }",
+    message: '"echo" directive is not allowed here in se.conf:1, it belongs in "server { }"',
+  },
+  {
+    name: "listen in stream",
+    text: "stream { listen 80; }",
+    message: '"listen" directive is not allowed here in se.conf:1, it belongs in "server { }"',
+  },
+  {
+    name: "a setting of two blocks, inside a loop",
+    text: "stream { server { listen 0; echo_loop 2 { echo_read_timeout 1s; } } }",
+    message: '"echo_read_timeout" directive is not allowed here in se.conf:1, ' +
+      'it belongs in "stream { }" or "server { }"',
+  },
+  {
+    name: "a main-context directive in stream",
+    text: "stream { worker_processes 2; }",
+    message: '"worker_processes" directive is not allowed here in se.conf:1, ' +
+      "it belongs in the main context (the top level)",
+  },
+  {
+    name: "worker_connections outside events",
+    text: "worker_connections 10;",
+    message: '"worker_connections" directive is not allowed here in se.conf:1, ' +
+      'it belongs in "events { }"',
+  },
+  {
+    name: "when outside echo_match",
+    text: "stream { server { listen 0; when x { } } }",
+    message: '"when" directive is not allowed here in se.conf:1, it belongs in "echo_match { }"',
+  },
+  {
+    name: "a step directly in echo_match",
+    text: "stream { server { listen 0; echo_match { echo hi; } } }",
+    message: '"echo" directive is not allowed here in se.conf:1, ' +
+      'only "when" and "default" go directly in "echo_match { }"',
+  },
+];
+
+for (const c of notAllowedHere) {
+  Deno.test(`"not allowed here" says where it belongs: ${c.name}`, () => {
+    const err = errorOf(c.text);
+    assert.equal(err.message, c.message);
+    assert.match(err.reason, /directive is not allowed here$/, "nginx's words stay the reason");
+  });
+}
+
 Deno.test('check prints the missing ";" [warn] with file:line, even with -q, and succeeds', async () => {
   using dir = new TempDir();
   const conf = dir.write("warn.conf", oneServer('echo "220 hi"\n        echo_discard_request;'));

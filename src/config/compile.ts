@@ -12,7 +12,7 @@ import { showToken } from "./bytes.ts";
 import { ConfigError } from "./errors.ts";
 import { closest } from "./suggest.ts";
 import type { Directive } from "./parser.ts";
-import type { CompileState, Scope, Source } from "./scope.ts";
+import type { CompileState, ContextName, Scope, Source } from "./scope.ts";
 import type { Config } from "./types.ts";
 
 /** Checks one directive against its table entry and compiles it. */
@@ -27,7 +27,11 @@ function compileDirective(d: Directive, scope: Scope): void {
     );
   }
   if (!spec.contexts.includes(scope.context)) {
-    throw new ConfigError(`"${d.name}" directive is not allowed here`, d.pos);
+    throw new ConfigError(`"${d.name}" directive is not allowed here`, d.pos, {
+      hint: scope.context === "match"
+        ? 'only "when" and "default" go directly in "echo_match { }"'
+        : belongsIn(spec.contexts),
+    });
   }
   if (!spec.block && d.block !== undefined) {
     throw new ConfigError(`directive "${d.name}" is not terminated by ";"`, d.pos);
@@ -45,6 +49,32 @@ function compileDirective(d: Directive, scope: Scope): void {
     throw withMissingSemicolonHint(err, d, scope);
   }
   if (spec.textArgs && d.argLines !== undefined) warnMissingSemicolon(d, scope);
+}
+
+/** How a block is named in the hint of "not allowed here". */
+const PLACES: Record<ContextName, string> = {
+  main: "the main context (the top level)",
+  events: '"events { }"',
+  stream: '"stream { }"',
+  server: '"server { }"',
+  loop: '"echo_loop { }"',
+  branch: '"when { }", "default { }"',
+  match: '"echo_match { }"',
+};
+
+/**
+ * The hint of nginx's `"server" directive is not allowed here`: where the directive goes,
+ * e.g. `it belongs in "stream { }"`. A step's blocks (loops, branches) go without saying when
+ * it belongs in a server, and `include` (anywhere) gets none.
+ */
+function belongsIn(contexts: readonly ContextName[]): string | undefined {
+  if (contexts.includes("main") && contexts.includes("server")) return undefined;
+  const shown = contexts.includes("server")
+    ? contexts.filter((c) => c !== "loop" && c !== "branch" && c !== "match")
+    : contexts;
+  const places = shown.map((c) => PLACES[c]);
+  const last = places.pop()!;
+  return `it belongs in ${places.length > 0 ? `${places.join(", ")} or ${last}` : last}`;
 }
 
 /**
