@@ -63,14 +63,25 @@ export function listenForSignals(target: SignalTarget): () => void {
 }
 
 /** When, after a SIGUSR1, the inspector the runtime may have opened is closed again (ms). */
-export const INSPECTOR_CLOSE_MS: readonly number[] = [0, 10, 50, 100, 250, 500, 1000, 2000];
+export const INSPECTOR_CLOSE_MS: readonly number[] = [
+  0,
+  10,
+  50,
+  100,
+  250,
+  500,
+  1000,
+  2000,
+  5000,
+  10000,
+];
 
 /**
  * Deno 2.9.2 and later answer SIGUSR1 as Node does: they open the V8 inspector on
  * 127.0.0.1:9229, a port any local user can connect to and run code in this process through.
  * SIGUSR1 is nginx's (and logrotate's) "reopen the logs" signal, so each log rotation would
  * leave that door open: the inspector the signal opened is closed again at once (the runtime
- * opens it just after our listener runs, later on a busy machine: hence a few tries over two
+ * opens it just after our listener runs, later on a busy machine: hence a few tries over ten
  * seconds; closing when none is open does nothing). An inspector started on purpose
  * with `--inspect=HOST:PORT` on another port than 9229 is left alone (SIGUSR1 opens nothing
  * then); one on the default port cannot be told apart, and is closed too.
