@@ -67,25 +67,30 @@ const SETTLE_MS = 200;
  * assert.equal(new TextDecoder().decode(received[0]), "hi\n");
  * ```
  */
-export async function runSession(
+export function runSession(
   script: SessionScript,
   io: SessionIO,
   options: SessionOptions,
 ): Promise<SessionResult> {
+  // No async frame of its own: one catch on the session's promise.
   try {
-    return await new Session(script, io, options).run();
+    return new Session(script, io, options).run().catch((err) => internalError(io, err));
   } catch (err) {
-    // Only a bug can get here; still never reject, and never leave the connection open.
-    try {
-      io.close();
-    } catch { /* already closed */ }
-    return {
-      end: "error",
-      reason: `stream echo internal error: ${String(err)}`,
-      bytesIn: 0,
-      bytesOut: 0,
-    };
+    return Promise.resolve(internalError(io, err));
   }
+}
+
+/** Only a bug can get here; still never reject, and never leave the connection open. */
+function internalError(io: SessionIO, err: unknown): SessionResult {
+  try {
+    io.close();
+  } catch { /* already closed */ }
+  return {
+    end: "error",
+    reason: `stream echo internal error: ${String(err)}`,
+    bytesIn: 0,
+    bytesOut: 0,
+  };
 }
 
 class Session implements StepContext {

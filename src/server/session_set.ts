@@ -43,16 +43,18 @@ export class SessionSet {
     const controller = new AbortController();
     const entry: Entry = { controller, done: Promise.resolve() };
     this.#entries.add(entry);
-    entry.done = (async () => {
-      try {
-        await task(controller.signal);
-      } catch {
-        /* the task reports its own failures */
-      } finally {
-        this.#entries.delete(entry);
-        this.onEnded?.();
-      }
-    })();
+    // One promise per session (no async frame): the task reports its own failures.
+    const ended = () => {
+      this.#entries.delete(entry);
+      this.onEnded?.();
+    };
+    let done: Promise<void>;
+    try {
+      done = task(controller.signal);
+    } catch (err) {
+      done = Promise.reject(err);
+    }
+    entry.done = done.then(ended, ended);
   }
 
   /** Ends every session in flight now (each sees its signal aborted). */
