@@ -126,7 +126,9 @@ class Session implements StepContext {
     this.#io = io;
     this.#direct = io.direct?.of === io ? io.direct : undefined;
     this.#logger = options.logger;
-    this.#ctx = { ...options.context, action: options.context?.action ?? SESSION_ACTION };
+    const ctx = options.context;
+    // Read only: the caller's context is used as it is when it names its action (the server's).
+    this.#ctx = ctx?.action ? ctx : { ...ctx, action: SESSION_ACTION };
     this.#signal = options.signal;
     this.#debugOn = options.logger.enabled("debug");
     const direct = this.#direct;
