@@ -554,6 +554,28 @@ table("echo_match", [
     want: "PONG,prefix,set,get:key,?,bye,",
   },
   {
+    name: "folds Latin-1 letters under ~* (subjects are bytes read as Latin-1), as JavaScript does",
+    body: String.raw`echo_loop { echo_read_line; echo_match {
+        when ~ "^[Cc][Aa][Ff]\xC9\n" { echo -n ascii-only,; }
+        when ~* "^CAF\xC9\n" { echo -n folded,; }
+        default { echo -n "?,"; }
+      } echo_clear_request_data; }`,
+    input: ["cAf\xC9\ncaf\xE9\n"],
+    want: "ascii-only,folded,",
+  },
+  {
+    name: "matches 0xA0 with \\s, and not CR with ., as JavaScript does (ASCII classes: portable)",
+    body: String.raw`echo_loop { echo_read_line; echo_match {
+        when ~ "^a[ \t\r\n]b" { echo -n ascii-space,; }
+        when ~ "^a\sb" { echo -n js-space,; }
+        when ~ "^x.y" { echo -n dot,; }
+        when ~ "^x[^\n]y" { echo -n not-lf,; }
+        default { echo -n "?,"; }
+      } echo_clear_request_data; }`,
+    input: ["a b\na\xA0b\nx\x85y\nx\ry\n"],
+    want: "ascii-space,js-space,dot,not-lf,",
+  },
+  {
     name: "without a default and no match runs nothing",
     body: String.raw`echo_read_line; echo_match { when = "x\n" { echo x; } } echo -n after;`,
     input: ["y\n"],
