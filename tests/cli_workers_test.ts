@@ -215,3 +215,33 @@ Deno.test({
     assert.equal((await exited(p)).code, 0);
   },
 });
+
+Deno.test({
+  name:
+    "worker_processes 2: a second stream-echo on a port the first one serves fails to start instead of silently sharing it",
+  ignore: !linux,
+  async fn() {
+    using dir = new TempDir();
+    const first = dir.write("a.conf", conf("first", dir.file("a.pid")));
+    await using a = new CliProcess(["serve", "-c", first], { cwd: dir.path });
+    const port = await a.port();
+    const second = dir.write(
+      "b.conf",
+      conf("second", dir.file("b.pid")).replace("127.0.0.1:0", `127.0.0.1:${port}`),
+    );
+    await using b = new CliProcess(["serve", "-c", second], { cwd: dir.path });
+    const status = await exited(b);
+    assert.equal(status.code, 1, b.stderr);
+    assert.match(
+      b.stderr,
+      new RegExp(
+        `\\[emerg\\] .*bind\\(\\) to 127\\.0\\.0\\.1:${port} failed \\(98: Address already in use\\) ` +
+          `for "listen 127\\.0\\.0\\.1:${port}" in .*b\\.conf:5`,
+      ),
+    );
+    // every client still meets the first server
+    for (let i = 0; i < 6; i++) assert.equal(await exchange({ port }, "x\n"), "first\n");
+    a.kill("SIGTERM");
+    assert.equal((await exited(a)).code, 0);
+  },
+});

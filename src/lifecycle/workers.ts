@@ -13,7 +13,7 @@
  */
 import type { Config, Listen } from "../config/types.ts";
 import { LOG_LEVELS, type Logger, type LogLevel } from "../log/logger.ts";
-import { unstableNet } from "../server/listeners.ts";
+import { reusePortForWorkers, unstableNet } from "../server/listeners.ts";
 import { startServer } from "../server/server.ts";
 import { ShutdownProgress } from "../server/shutdown_progress.ts";
 import type { RunningServer, ServerHandle, SessionObserver } from "../server/types.ts";
@@ -130,9 +130,12 @@ export function chooseWorkers(
   return { count: wanted, notices };
 }
 
-/** The config every worker serves: each TCP listener opened with `reusePort`. */
+/**
+ * The config every worker serves: each TCP listener opened with `reusePort` (the main thread's
+ * first checks that no other process holds the port: {@linkcode reusePortForWorkers}).
+ */
 export function sharedPorts(config: Config): Config {
-  return mapListens(config, (l) => l.kind === "tcp" ? { ...l, reusePort: true } : l);
+  return mapListens(config, (l) => l.kind === "tcp" ? reusePortForWorkers(l) : l);
 }
 
 /**

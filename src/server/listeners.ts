@@ -63,6 +63,22 @@ export function listenerKey(listen: Listen): string {
   ].join("|");
 }
 
+/** TCP listens whose `reusePort` only lets this process's workers share the port. */
+const WORKERS_ONLY = new WeakSet<Listen>();
+
+/**
+ * `listen` with `reusePort`, so that this process's worker threads can join its port, but not
+ * another process: opening it first checks, with a plain bind, that nothing else holds the port
+ * (another stream-echo with workers would otherwise silently share it and take half the
+ * connections). A `listen ... reuseport` of the config is left as it is: sharing is asked for.
+ */
+export function reusePortForWorkers(listen: Listen & { kind: "tcp" }): Listen {
+  if (listen.reusePort) return listen;
+  const shared = { ...listen, reusePort: true };
+  WORKERS_ONLY.add(shared);
+  return shared;
+}
+
 /** Do two TLS settings serve the same certificate and key? */
 export function sameTls(a: TlsSettings | undefined, b: TlsSettings | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
@@ -139,6 +155,8 @@ export async function openListener(
       warn(options, `"reuseport" needs Deno's --unstable-net flag; listening without it`, listen);
       listener = open(false);
     } else {
+      // Port 0 needs no check: the kernel picks a port nobody holds.
+      if (WORKERS_ONLY.has(listen) && listen.port !== 0) Deno.listen(base).close();
       try {
         listener = open(listen.reusePort);
       } catch (err) {
