@@ -25,6 +25,7 @@ import type {
   SessionOptions,
   SessionResult,
   SessionScript,
+  StopSignal,
 } from "./types.ts";
 
 /** The `while ...` part of every session log line, like the module's `c->log->action`. */
@@ -103,7 +104,7 @@ class Session implements StepContext {
   #logger: Logger;
   #ctx: LogContext;
   #debugOn: boolean;
-  #signal: AbortSignal | undefined;
+  #signal: StopSignal | undefined;
   #reader: ByteReader | null = null;
   #discarder: Discarder | null = null;
   #halt: SessionHalt | null = null;

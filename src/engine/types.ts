@@ -114,6 +114,19 @@ export interface SessionScript {
   settings: EchoSettings;
 }
 
+/**
+ * What ends a session at once (fast shutdown): an `AbortSignal`, or anything with the same three
+ * members (the server hands each session a lighter one than an `AbortController`'s).
+ */
+export interface StopSignal {
+  /** True once stopped. */
+  readonly aborted: boolean;
+  /** Calls `listener` when stopped (the event type is always "abort"). */
+  addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
+  /** Forgets a listener added before. */
+  removeEventListener(type: "abort", listener: () => void): void;
+}
+
 /** Options for running one session. */
 export interface SessionOptions {
   /** Where the session logs (client errors at the configured client error log level). */
@@ -121,5 +134,5 @@ export interface SessionOptions {
   /** Connection number and addresses for log lines. */
   context?: LogContext;
   /** Aborting it ends the session at once with end "shutdown" (fast shutdown). */
-  signal?: AbortSignal;
+  signal?: StopSignal;
 }

@@ -8,7 +8,7 @@
 import type { Config } from "../config/types.ts";
 import type { LogContext, Logger } from "../log/logger.ts";
 import { quietLogger, safeLogger } from "../log/logger.ts";
-import type { SessionIO, SessionResult } from "../engine/types.ts";
+import type { SessionIO, SessionResult, StopSignal } from "../engine/types.ts";
 import { runSession, SESSION_ACTION } from "../engine/session.ts";
 import { connIO } from "./transport.ts";
 import { captureSocket, type SocketFd } from "./socket_fd.ts";
@@ -205,7 +205,7 @@ class Server implements RunningServer {
     route: Route,
     info: SessionInfo,
     context: LogContext,
-    signal: AbortSignal,
+    signal: StopSignal,
   ): Promise<void> {
     const startedAt = new Date();
     let io: SessionIO | undefined;

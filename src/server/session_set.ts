@@ -1,13 +1,41 @@
 /**
- * The sessions in flight: each with the AbortController that ends it at once (fast shutdown)
- * and the promise that settles when it has ended.
+ * The sessions in flight: each with the stop signal that ends it at once (fast shutdown) and the
+ * promise that settles when it has ended.
  *
  * @module
  */
+import type { StopSignal } from "../engine/types.ts";
 
-interface Entry {
-  controller: AbortController;
-  done: Promise<void>;
+/**
+ * A session's stop signal: what an `AbortSignal` offers a session (`aborted`, listeners for
+ * "abort"), without an AbortController and an EventTarget per connection.
+ */
+class Entry implements StopSignal {
+  aborted = false;
+  done: Promise<void> = Promise.resolve();
+  #listeners: (() => void)[] = [];
+
+  addEventListener(_type: "abort", listener: () => void): void {
+    if (this.aborted) return;
+    this.#listeners.push(listener);
+  }
+
+  removeEventListener(_type: "abort", listener: () => void): void {
+    const i = this.#listeners.indexOf(listener);
+    if (i >= 0) this.#listeners.splice(i, 1);
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const listeners = this.#listeners;
+    this.#listeners = [];
+    for (const listener of listeners) {
+      try {
+        listener();
+      } catch { /* a listener's failure must not keep the others from running */ }
+    }
+  }
 }
 
 /**
@@ -39,9 +67,8 @@ export class SessionSet {
    * Starts `task` as a tracked session. `task` must not reject (a rejection is swallowed
    * here so that no client can cause an unhandled rejection).
    */
-  run(task: (signal: AbortSignal) => Promise<void>): void {
-    const controller = new AbortController();
-    const entry: Entry = { controller, done: Promise.resolve() };
+  run(task: (signal: StopSignal) => Promise<void>): void {
+    const entry = new Entry();
     this.#entries.add(entry);
     // One promise per session (no async frame): the task reports its own failures.
     const ended = () => {
@@ -50,7 +77,7 @@ export class SessionSet {
     };
     let done: Promise<void>;
     try {
-      done = task(controller.signal);
+      done = task(entry);
     } catch (err) {
       done = Promise.reject(err);
     }
@@ -59,7 +86,7 @@ export class SessionSet {
 
   /** Ends every session in flight now (each sees its signal aborted). */
   abortAll(): void {
-    for (const e of this.#entries) e.controller.abort();
+    for (const e of this.#entries) e.abort();
   }
 
   /** Resolves once no session is in flight (including ones started while waiting). */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { SessionEnd } from "../engine/types.ts";
+import type { SessionEnd, StopSignal } from "../engine/types.ts";
 import type { SocketFd } from "./socket_fd.ts";
 import { shutdownSocket } from "./socket_ffi.ts";
 
@@ -22,7 +22,7 @@ export interface TlsHandshakeOptions {
   /** Give up after this many ms (nginx's `ssl_handshake_timeout`, 60 s by default). */
   timeout: number;
   /** Aborting it ends the handshake at once (fast shutdown). */
-  signal?: AbortSignal;
+  signal?: StopSignal;
   /** The connection's descriptor, captured at accept (socket_fd.ts), to shut it down. */
   socket?: SocketFd | null;
 }
