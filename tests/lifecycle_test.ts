@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { Lifecycle, type LifecycleHooks } from "../src/lifecycle/lifecycle.ts";
 import { signalTable } from "../src/lifecycle/signals.ts";
+import { sessionHooks } from "../src/cli/session_hooks.ts";
 import { exchange, oneServer, TempDir } from "./cli_harness.ts";
 
 /** A lifecycle over `conf` whose stderr is collected; `started` resolves with its addresses. */
@@ -146,4 +147,54 @@ Deno.test("signalTable: nginx's signals on Unix, INT and BREAK on Windows", () =
     "reopen",
   ]);
   assert.deepEqual(signalTable(target, "windows").map(([s]) => s), ["SIGINT", "SIGBREAK"]);
+});
+
+/** The files this process holds open (Linux: /proc/self/fd), as paths. */
+function openFiles(): string[] {
+  const out: string[] = [];
+  for (const e of Deno.readDirSync("/proc/self/fd")) {
+    try {
+      out.push(Deno.readLinkSync(`/proc/self/fd/${e.name}`));
+    } catch {
+      // closed while listing
+    }
+  }
+  return out;
+}
+
+Deno.test({
+  name: "a reload that fails after opening its log files closes them; the old ones keep working",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    using dir = new TempDir();
+    const oldLog = dir.file("old.log");
+    const newLog = dir.file("new.log");
+    const conf = dir.write("a.conf", oneServer(`echo hi; access_log ${oldLog};`));
+    let life!: Lifecycle;
+    const logs = sessionHooks({ command: "serve", config: conf }, () => life);
+    const { observer, prepare, abandoned, reloaded, exiting } = logs;
+    const t = lifecycle(conf, { hooks: { observer, prepare, abandoned, reloaded, exiting } });
+    life = t.life;
+    const code = t.life.run();
+    const [addr] = await t.up;
+    using busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    dir.write(
+      "a.conf",
+      oneServer(
+        `echo hi; access_log ${oldLog}; access_log ${newLog}; } server {` +
+          ` listen 127.0.0.1:${busy.addr.port}; echo two;`,
+        `listen 127.0.0.1:${portOf(addr)};`,
+      ),
+    );
+    assert.equal(await t.life.reload(), false);
+    assert.match(t.stderr(), /Address already in use|in use/i);
+    assert.match(t.stderr(), /reload failed/);
+    const held = openFiles();
+    assert.ok(!held.includes(newLog), `${newLog} is still open`);
+    assert.ok(held.includes(oldLog), `${oldLog} was closed`);
+    assert.equal(await exchange({ port: portOf(addr) }), "hi\n");
+    t.life.stop("graceful", "done");
+    assert.equal(await code, 0);
+    assert.equal(Deno.readTextFileSync(oldLog).split("\n").filter(Boolean).length, 1);
+  },
 });

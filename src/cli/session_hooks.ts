@@ -54,6 +54,7 @@ export function sessionWorkerSide(data: unknown, ask: WorkerAsk): WorkerSide {
   return {
     observer: logs.observer,
     prepare: (config) => logs.open(config),
+    abandoned: (config) => logs.abandon(config),
     reloaded: (config) => logs.retire(config),
     reopen: () => logs.reopen(),
     exiting: () => logs.close(),
@@ -91,6 +92,7 @@ export function sessionHooks(inv: Invocation, life: () => Lifecycle): LifecycleH
       if (!started && inv.readyFile !== undefined) checkReadyFile(inv.readyFile);
       await logs.open(config);
     },
+    abandoned: (config) => logs.abandon(config),
     started(addrs) {
       started = true;
       if (inv.debugHexdump && !logger.enabled("debug")) {

@@ -57,6 +57,11 @@ export interface LifecycleHooks {
    * (the old config keeps serving), with the error's message.
    */
   prepare?(config: Config): void | Promise<void>;
+  /**
+   * `prepare(config)` succeeded but the reload failed afterwards (an address that cannot be
+   * bound): close what it opened for `config`; the running config's files stay open.
+   */
+  abandoned?(config: Config): void | Promise<void>;
   /** The listeners are bound and `stream-echo started` is logged. */
   started?(addrs: Deno.Addr[]): void | Promise<void>;
   /** A reload succeeded; `config` now serves new connections. */
@@ -212,6 +217,7 @@ export class Lifecycle {
         await this.#server.reload(config);
       } catch (err) {
         await logs.close();
+        await this.#hook(() => this.#options.hooks?.abandoned?.(config));
         return this.#reloadFailed(err);
       }
       const old = this.#generation;

@@ -27,6 +27,8 @@ export interface WorkerSide {
   observer?: SessionObserver;
   /** Before the first config, and each reload's, serves (open this worker's files). */
   prepare?(config: Config): void | Promise<void>;
+  /** A reload failed here after `prepare(config)`: close what it opened. */
+  abandoned?(config: Config): void | Promise<void>;
   /** A reload succeeded here. */
   reloaded?(config: Config): void | Promise<void>;
   /** SIGUSR1: reopen this worker's files. */
@@ -132,13 +134,20 @@ export function runWorkerThread(options: WorkerThreadOptions = {}): void {
       case "reload":
         try {
           if (side?.prepare) await side.prepare(m.config);
-          await server!.reload(m.config);
-          learn(m.config, m.generation);
-          if (side?.reloaded) await hook(() => side!.reloaded!(m.config));
-          post({ type: "reloaded", id: m.id });
         } catch (err) {
           post({ type: "reload-failed", id: m.id, message: message(err) });
+          return;
         }
+        try {
+          await server!.reload(m.config);
+        } catch (err) {
+          if (side?.abandoned) await hook(() => side!.abandoned!(m.config));
+          post({ type: "reload-failed", id: m.id, message: message(err) });
+          return;
+        }
+        learn(m.config, m.generation);
+        if (side?.reloaded) await hook(() => side!.reloaded!(m.config));
+        post({ type: "reloaded", id: m.id });
         return;
       case "level":
         threshold = m.level;

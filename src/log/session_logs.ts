@@ -155,6 +155,8 @@ export class SessionLogs {
   readonly #options: SessionLogsOptions;
   #sinks = new Map<string, LineSink>();
   #tuning = new Map<string, SinkTuning>();
+  /** What `open(config)` added (sinks, tunings), for configs not yet retired or abandoned. */
+  #openedFor = new Map<Config, { sinks: string[]; tunings: string[] }>();
   #live = new Map<SessionInfo, Live>();
   #ended = 0;
   #hexdump: boolean;
@@ -195,7 +197,32 @@ export class SessionLogs {
       }
     }
     for (const [path, sink] of opened) this.#sinks.set(path, sink);
-    for (const w of wanted) if (!this.#tuning.has(w.path)) this.#tuning.set(w.path, w.tuning);
+    const tunings: string[] = [];
+    for (const w of wanted) {
+      if (this.#tuning.has(w.path)) continue;
+      this.#tuning.set(w.path, w.tuning);
+      tunings.push(w.path);
+    }
+    this.#openedFor.set(config, { sinks: [...opened.keys()], tunings });
+  }
+
+  /**
+   * A reload failed after `open(config)`: flushes and closes the files that call opened (the
+   * running config's files, opened before, stay open and in use).
+   */
+  async abandon(config: Config): Promise<void> {
+    const added = this.#openedFor.get(config);
+    if (added === undefined) return;
+    this.#openedFor.delete(config);
+    for (const path of added.tunings) this.#tuning.delete(path);
+    const closing: LineSink[] = [];
+    for (const path of added.sinks) {
+      const sink = this.#sinks.get(path);
+      if (sink === undefined) continue;
+      this.#sinks.delete(path);
+      closing.push(sink);
+    }
+    await Promise.all(closing.map((s) => s.close(FLUSH_MS)));
   }
 
   /**
@@ -203,6 +230,7 @@ export class SessionLogs {
    * the old config that ends later opens its file again, until the next reload).
    */
   async retire(config: Config): Promise<void> {
+    this.#openedFor.clear();
     const wanted = wantedFiles(config, this.#options.record, this.#accessLogs);
     const keep = new Set(wanted.map((w) => w.path));
     const stale: LineSink[] = [];
