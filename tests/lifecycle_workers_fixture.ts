@@ -34,8 +34,9 @@ if (isWorkerThread()) {
       let asked = false;
       return {
         observer: {
-          wrap(io) {
+          wrap(io, info) {
             wrapped++;
+            ask.logger.log("notice", `fixture: worker wrapped *${info.id}`);
             return io;
           },
           ended() {

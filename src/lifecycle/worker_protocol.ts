@@ -18,10 +18,8 @@ export type ToWorker =
     config: Config;
     /** This worker's number (0 is the main thread, so 1..n-1). */
     index: number;
-    /** Its first connection number (index + 1, moved on by n x 1,000,000 per restart). */
-    firstId: number;
-    /** How many workers serve in all (for unique connection numbers). */
-    count: number;
+    /** The process's connection-number counter, shared by every worker (connection_ids.ts). */
+    ids: SharedArrayBuffer;
     /** The lowest level any error log writes. */
     level: LogLevel;
     /** Whatever the process's hooks give their worker-side twin (LifecycleOptions.workerData). */

@@ -11,6 +11,7 @@ import type { Config, LogLevel, ServerConfig } from "../config/types.ts";
 import { atLeast, type Logger } from "../log/logger.ts";
 import { startServer } from "../server/server.ts";
 import type { RunningServer, SessionObserver } from "../server/types.ts";
+import { connectionIds } from "./connection_ids.ts";
 import type { FromWorker, LogRecord, ToWorker } from "./worker_protocol.ts";
 
 /** What a worker-side hook may ask of the whole process. */
@@ -113,7 +114,7 @@ export function runWorkerThread(options: WorkerThreadOptions = {}): void {
           if (side?.prepare) await side.prepare(m.config);
           server = await startServer(m.config, {
             logger,
-            connectionIds: { first: m.firstId, step: m.count },
+            connectionIds: connectionIds(m.ids),
             stopProgress: false,
             ...(observer ? { observer } : {}),
           });

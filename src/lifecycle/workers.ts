@@ -17,14 +17,12 @@ import { reusePortForWorkers, unstableNet } from "../server/listeners.ts";
 import { startServer } from "../server/server.ts";
 import { ShutdownProgress } from "../server/shutdown_progress.ts";
 import type { RunningServer, ServerHandle, SessionObserver } from "../server/types.ts";
+import { connectionCounter, connectionIds } from "./connection_ids.ts";
 import { type FromWorker, type ToWorker, WORKER_NAME } from "./worker_protocol.ts";
 
 /** A worker number that dies more often than this within the window is not restarted again. */
 const MAX_RESTARTS = 3;
 const RESTART_WINDOW_MS = 10_000;
-
-/** A restarted worker's connection numbers move on by n x this, so they stay unique. */
-const RESTART_ID_STEP = 1_000_000;
 
 /** Configs kept for sessions that began before the last reloads (older ones: the newest). */
 const KEPT_GENERATIONS = 16;
@@ -178,14 +176,15 @@ export async function startServerGroup(
   options: ServerGroupOptions,
 ): Promise<ServerGroup> {
   const n = options.workers;
+  const ids = connectionCounter();
   const local = await startServer(n > 1 ? sharedPorts(config) : config, {
     logger: options.logger,
     ...(options.observer ? { observer: options.observer } : {}),
     ...(options.onListen ? { onListen: options.onListen } : {}),
-    ...(n > 1 ? { connectionIds: { first: 1, step: n }, stopProgress: false } : {}),
+    ...(n > 1 ? { connectionIds: connectionIds(ids), stopProgress: false } : {}),
   });
   if (n === 1) return new SingleServer(local);
-  const group = new WorkerGroup(local, config, options);
+  const group = new WorkerGroup(local, config, options, ids);
   try {
     await group.spawn(workerConfig(sharedPorts(config), local.addrs));
   } catch (err) {
@@ -270,8 +269,17 @@ class WorkerGroup implements ServerGroup {
   readonly #generations = new Map<number, Config>();
   #generation = 1;
 
-  constructor(local: RunningServer, config: Config, options: ServerGroupOptions) {
+  /** The connection-number counter every thread takes from (connection_ids.ts). */
+  readonly #ids: SharedArrayBuffer;
+
+  constructor(
+    local: RunningServer,
+    config: Config,
+    options: ServerGroupOptions,
+    ids: SharedArrayBuffer,
+  ) {
     this.#local = local;
+    this.#ids = ids;
     this.#options = options;
     this.#level = lowestLevel(options.logger);
     this.#generations.set(1, config);
@@ -313,13 +321,11 @@ class WorkerGroup implements ServerGroup {
   }
 
   #startOne(remote: Remote): Promise<FromWorker> {
-    const n = this.#options.workers;
     return this.#request(remote, "started", {
       type: "start",
       config: this.#workerConfig!,
       index: remote.index,
-      firstId: remote.index + 1 + n * RESTART_ID_STEP * remote.restarts,
-      count: n,
+      ids: this.#ids,
       level: this.#level,
       generation: this.#generation,
       forwardEnded: this.#options.observer?.ended !== undefined,

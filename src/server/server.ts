@@ -58,6 +58,7 @@ class Server implements RunningServer {
   #connections = 0;
   #nextId: number;
   readonly #idStep: number;
+  readonly #takeId: (() => number) | undefined;
   readonly #stopProgress: boolean;
   onSessionEnded: (() => void) | undefined;
   #reloads: Promise<void> = Promise.resolve();
@@ -78,8 +79,10 @@ class Server implements RunningServer {
     this.#observer = options.observer;
     this.#signal = options.signal;
     this.#onListen = options.onListen;
-    this.#nextId = options.connectionIds?.first ?? 1;
-    this.#idStep = options.connectionIds?.step ?? 1;
+    const ids = options.connectionIds;
+    this.#takeId = typeof ids === "function" ? ids : undefined;
+    this.#nextId = typeof ids === "object" ? ids.first : 1;
+    this.#idStep = typeof ids === "object" ? ids.step : 1;
     this.#stopProgress = options.stopProgress ?? true;
     this.#sessions.onEnded = () => {
       this.#progress?.changed();
@@ -165,8 +168,11 @@ class Server implements RunningServer {
     // The descriptor is found now, right after accept (socket_fd.ts): for resets and shutdowns.
     const socket = captureSocket(conn);
     this.#connections++;
-    const id = this.#nextId;
-    this.#nextId += this.#idStep;
+    let id: number;
+    if (this.#takeId === undefined) {
+      id = this.#nextId;
+      this.#nextId += this.#idStep;
+    } else id = this.#takeId();
     // Nagle is turned off by connIO (once per connection: the setsockopt is not free).
     if (isTcp(conn) && listen.kind === "tcp" && listen.keepAlive !== undefined) {
       try {

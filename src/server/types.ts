@@ -41,11 +41,12 @@ export interface ServerOptions {
   /** Per-session hooks. */
   observer?: SessionObserver;
   /**
-   * Connection numbers (`*N` in log lines): `first`, then every `step`th. Worker k of n numbers
-   * its connections k+1, k+1+n, ... so that numbers stay unique across workers.
+   * Connection numbers (`*N` in log lines): `first`, then every `step`th; or a function giving
+   * the next number (worker threads take theirs from one shared counter, so that numbers stay
+   * unique across workers and restarts: src/lifecycle/connection_ids.ts).
    * @default {{ first: 1, step: 1 }}
    */
-  connectionIds?: { first: number; step: number };
+  connectionIds?: { first: number; step: number } | (() => number);
   /** Log a graceful stop's progress (a worker group reports one total instead). @default {true} */
   stopProgress?: boolean;
 }
