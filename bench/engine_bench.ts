@@ -539,7 +539,9 @@ try {
     let server: Server | undefined;
     try {
       server = await start(port);
-      dup[name] = await stream(port);
+      // One transfer lasts a fraction of a second: the median of three.
+      const runs = [await stream(port), await stream(port), await stream(port)];
+      dup[name] = median(runs);
     } catch (err) {
       dup[name] = `failed: ${err instanceof Error ? err.message : err}`;
     } finally {
