@@ -25,3 +25,32 @@ Deno.test("no doc example or source file asserts with console.assert, which neve
   }
   assert.deepEqual(offenders, []);
 });
+
+/** Each fenced example in a JSDoc comment of `text`: its first line number and its lines. */
+function docExamples(text: string): { line: number; fence: string; body: string }[] {
+  const out: { line: number; fence: string; body: string }[] = [];
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^\s*\*\s?```(.*)$/.exec(lines[i]);
+    if (!open) continue;
+    let j = i + 1;
+    while (j < lines.length && !/^\s*\*\s?```\s*$/.test(lines[j])) j++;
+    out.push({ line: i + 1, fence: open[1].trim(), body: lines.slice(i + 1, j).join("\n") });
+    i = j;
+  }
+  return out;
+}
+
+Deno.test("every doc example in mod.ts and src/ checks what it shows with something that throws", () => {
+  const files = [`${ROOT}mod.ts`, ...sourceFiles(`${ROOT}src`)];
+  const offenders: string[] = [];
+  for (const file of files) {
+    for (const ex of docExamples(Deno.readTextFileSync(file))) {
+      if (!/^(ts|typescript|js)\b/.test(ex.fence)) continue; // nginx configs, shell lines
+      if (!/\bassert\b|\bassert\.|\bthrow\b/.test(ex.body)) {
+        offenders.push(`${file.slice(ROOT.length)}:${ex.line}`);
+      }
+    }
+  }
+  assert.deepEqual(offenders, []);
+});

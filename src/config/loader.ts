@@ -122,9 +122,15 @@ function parseBinary(
  * and {@link ConfigError} for bad text.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { loadConfig } from "./loader.ts";
- * const config = loadConfig("/etc/stream-echo/se.conf");
+ * const path = Deno.makeTempFileSync({ suffix: ".conf" });
+ * Deno.writeTextFileSync(path, "stream { server { listen 127.0.0.1:0; echo hi; } }\n");
+ * const config = loadConfig(path);
+ * assert.equal(config.servers.length, 1);
+ * assert.equal(config.servers[0].listen.length, 1);
+ * Deno.removeSync(path);
  * ```
  */
 export function loadConfig(path: string): Config {

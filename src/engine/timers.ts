@@ -132,9 +132,15 @@ function fire(): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { after } from "./timers.ts";
- * const cancel = after(2 ** 33, () => console.log("in about 100 days"));
+ * let fired = 0;
+ * const cancel = after(2 ** 33, () => fired++); // in about 100 days
  * cancel();
+ * const t0 = performance.now();
+ * await new Promise<void>((resolve) => after(20, resolve));
+ * assert.ok(performance.now() - t0 >= 15);
+ * assert.equal(fired, 0);
  * ```
  */
 export function after(ms: number, fn: () => void): () => void {
@@ -193,11 +199,14 @@ export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | typeof TI
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sleep } from "./timers.ts";
  * const ac = new AbortController();
+ * const t0 = performance.now();
  * const t = sleep(10_000, ac.signal);
  * ac.abort();
  * await t;
+ * assert.ok(performance.now() - t0 < 5_000, "the abort ended the sleep at once");
  * ```
  */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -62,13 +62,16 @@ export interface ServeCommonOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type ServeConfigOptions, serve } from "@stream-echo/stream-echo";
  *
  * const options: ServeConfigOptions = {
  *   config: "stream { server { listen 127.0.0.1:0; echo hi; } }",
  *   record: false,
  * };
- * await using _server = await serve(options);
+ * await using server = await serve(options);
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: (server.addrs[0] as Deno.NetAddr).port });
+ * assert.equal(await new Response(conn.readable).text(), "hi\n");
  * ```
  */
 export type ServeConfigOptions = ConfigSource & ServeCommonOptions;
@@ -77,10 +80,14 @@ export type ServeConfigOptions = ConfigSource & ServeCommonOptions;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { serve, type ServeServerOptions } from "@stream-echo/stream-echo";
  *
  * const options: ServeServerOptions = { server: "echo hi;", signal: AbortSignal.timeout(5000) };
- * await using _server = await serve(options);
+ * await using server = await serve(options);
+ * assert.equal(server.addrs[0].hostname, "127.0.0.1");
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addrs[0].port });
+ * assert.equal(await new Response(conn.readable).text(), "hi\n");
  * ```
  */
 export type ServeServerOptions = ServerBodySource & ServeCommonOptions;
@@ -89,10 +96,16 @@ export type ServeServerOptions = ServerBodySource & ServeCommonOptions;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { serve, type ServeOptions } from "@stream-echo/stream-echo";
  *
  * const mocks: ServeOptions[] = [{ server: "echo a;" }, { server: "echo b;" }];
  * const servers = await Promise.all(mocks.map((m) => serve(m)));
+ * const replies = await Promise.all(servers.map(async (s) => {
+ *   const conn = await Deno.connect({ hostname: "127.0.0.1", port: (s.addrs[0] as Deno.NetAddr).port });
+ *   return await new Response(conn.readable).text();
+ * }));
+ * assert.deepEqual(replies, ["a\n", "b\n"]);
  * await Promise.all(servers.map((s) => s.close()));
  * ```
  */

@@ -111,10 +111,25 @@ interface Generation {
  * it.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { Lifecycle } from "./lifecycle.ts";
- * const life = new Lifecycle({ config: "se.conf", stderr: (l) => console.error(l.trimEnd()) });
- * const code = await life.run(); // 0 after a signal, 1 when the start failed
+ * const config = Deno.makeTempFileSync({ suffix: ".conf" });
+ * Deno.writeTextFileSync(config, "stream { server { listen 127.0.0.1:0; echo hi; } }\n");
+ * const lines: string[] = [];
+ * const life: Lifecycle = new Lifecycle({
+ *   config,
+ *   stderr: (line) => lines.push(line),
+ *   hooks: {
+ *     started() {
+ *       life.stop("graceful", "the example is done");
+ *     },
+ *   },
+ * });
+ * const code = await life.run(); // 0 after a signal or stop(), 1 when the start failed
+ * assert.equal(code, 0);
+ * assert.ok(lines.some((l) => l.includes("the example is done")));
+ * Deno.removeSync(config);
  * ```
  */
 export class Lifecycle {

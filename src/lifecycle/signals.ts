@@ -42,9 +42,16 @@ export function signalTable(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { listenForSignals } from "./signals.ts";
- * const stopListening = listenForSignals({ stop() {}, reload() {}, reopen() {} });
+ * const calls: string[] = [];
+ * const stopListening = listenForSignals({
+ *   stop: (how) => calls.push(`stop ${how}`),
+ *   reload: () => calls.push("reload"),
+ *   reopen: () => calls.push("reopen"),
+ * });
  * stopListening();
+ * assert.deepEqual(calls, []); // nothing runs until a signal arrives
  * ```
  */
 export function listenForSignals(target: SignalTarget): () => void {

@@ -45,17 +45,23 @@ const EXHAUSTED = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { acceptLoop } from "./accept_loop.ts";
  * import { quietLogger } from "../log/logger.ts";
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * let stopped = false;
- * const done = acceptLoop(listener, (conn) => conn.close(), {
- *   logger: quietLogger,
- *   stopped: () => stopped,
- * });
+ * let accepted!: () => void;
+ * const one = new Promise<void>((resolve) => accepted = resolve);
+ * const done = acceptLoop(listener, (conn) => {
+ *   conn.close();
+ *   accepted();
+ * }, { logger: quietLogger, stopped: () => stopped });
+ * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * await one; // the connection reached onConn
+ * client.close();
  * stopped = true;
  * listener.close();
- * await done;
+ * assert.equal(await done, undefined); // a closed listener ends the loop; it never rejects
  * ```
  */
 export async function acceptLoop<C extends Deno.Conn>(

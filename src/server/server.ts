@@ -27,14 +27,15 @@ import { isTlsConn, tlsHandshake } from "./tls_handshake.ts";
  * two `listen` directives name the same address.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { startServer } from "./server.ts";
  * import { parseConfig } from "../config/loader.ts";
- * const config = parseConfig('stream { server { listen 127.0.0.1:0; echo hi; } }');
+ * const config = parseConfig("stream { server { listen 127.0.0.1:0; echo hi; } }");
  * await using server = await startServer(config);
  * const { port } = server.addrs[0] as Deno.NetAddr;
- * const conn = await Deno.connect({ port });
- * console.log(new TextDecoder().decode((await new Response(conn.readable).bytes())));
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+ * assert.equal(await new Response(conn.readable).text(), "hi\n");
  * ```
  */
 export async function startServer(

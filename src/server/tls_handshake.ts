@@ -40,7 +40,7 @@ export function isTlsConn(conn: Deno.Conn): conn is Deno.TlsConn {
  * ```ts ignore
  * import { tlsHandshake } from "./tls_handshake.ts";
  * const failure = await tlsHandshake(tlsConn, { timeout: 60_000 });
- * if (failure) console.log(failure.end, failure.reason);
+ * if (failure) throw new Error(`handshake failed (${failure.end}): ${failure.reason}`);
  * ```
  */
 export async function tlsHandshake(
