@@ -206,8 +206,32 @@ export async function exchange(
   return await talk(conn, request);
 }
 
-/** Sends `request` (if any) over `conn`, then reads until EOF and closes. */
+/** How long {@linkcode talk} waits for the server to close before it gives up, in ms. */
+const TALK_DEADLINE_MS = 30_000;
+
+/**
+ * Sends `request` (if any) over `conn`, then reads until EOF and closes. A server that never
+ * closes fails the test after 30 s instead of hanging the whole run.
+ */
 export async function talk(conn: Deno.Conn, request?: string): Promise<string> {
+  let late = false;
+  const timer = setTimeout(() => {
+    late = true;
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+  }, TALK_DEADLINE_MS);
+  try {
+    return await talkUntilEof(conn, request);
+  } catch (err) {
+    if (late) throw new Error(`the server did not close within ${TALK_DEADLINE_MS} ms`);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function talkUntilEof(conn: Deno.Conn, request?: string): Promise<string> {
   if (request !== undefined) {
     const bytes = new TextEncoder().encode(request);
     let off = 0;
