@@ -48,9 +48,28 @@ function dropFreed(fd: number): void {
   if (i >= 0) freed.splice(i, 1);
 }
 
+/**
+ * The kernel gave a new socket `fd`, the lowest free number: every remembered number below it is
+ * in use now (by something else, e.g. the duplicate of a file descriptor Deno makes for each file
+ * write), those above it are still free and stay remembered.
+ */
+function dropFreedBelow(fd: number): void {
+  let n = 0;
+  while (n < freed.length && freed[n] < fd) n++;
+  if (n > 0) freed.splice(0, n);
+}
+
+/** Guesses that missed (a search ran instead): for tests. */
+let misses = 0;
+
 /** How many descriptors {@linkcode captureSocket} holds (for tests). */
 export function capturedSockets(): number {
   return live.size;
+}
+
+/** How many times {@linkcode captureSocket}'s first guess missed and it searched (for tests). */
+export function captureMisses(): number {
+  return misses;
 }
 
 /** A captured descriptor with the operations stream-echo needs on it. */
@@ -148,9 +167,16 @@ export function captureSocket(conn: Deno.Conn): SocketFd | null {
     // The guess is checked by its peer only (one call): every later use checks both addresses
     // before acting, so even a wrong guess could never touch another connection.
     if (!peer.matches(lib.getpeername, guess)) {
-      dropFreed(guess);
+      misses++;
       fd = acceptedFd(lib, own, peer, live);
-      if (fd === null) return null;
+      if (fd === null) {
+        dropFreed(guess);
+        return null;
+      }
+      // A guess above the socket's number is still free: dropping it (as this once did) left a
+      // hole that made the next guess miss too, and the next, after every file write that
+      // briefly held a freed number (a search per session on a recorded server).
+      dropFreedBelow(fd);
     }
     dropFreed(fd);
     if (fd > highest) highest = fd;
