@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { hexdumpRows } from "../src/log/hexdump.ts";
-import { recordedBytes, type RecordLine, recordLine } from "../src/log/record_line.ts";
+import { isoTime, recordedBytes, type RecordLine, recordLine } from "../src/log/record_line.ts";
 
 const enc = new TextEncoder();
 
@@ -70,4 +70,24 @@ Deno.test("a hex dump has ncat's rows: offset, two groups of 8 bytes, then ASCII
   assert.deepEqual(hexdumpRows(new Uint8Array(0)), []);
   assert.equal(hexdumpRows(new Uint8Array(40)).length, 3);
   assert.ok(hexdumpRows(new Uint8Array(40))[2].startsWith("[0020]   00"));
+});
+
+Deno.test("isoTime writes what toISOString writes, in the same second and across seconds", () => {
+  const times = [
+    0,
+    1,
+    999,
+    1000,
+    1796184224719,
+    1796184224720,
+    1796184224999,
+    1796184225000,
+    1796184225010,
+    1796184224719,
+    253402300799999,
+    253402300800000,
+    -1,
+    -62198755200000,
+  ];
+  for (const ms of times) assert.equal(isoTime(new Date(ms)), new Date(ms).toISOString(), `${ms}`);
 });
