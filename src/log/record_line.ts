@@ -147,11 +147,17 @@ export function isoTime(date: Date): string {
   return isoPrefix + (milli < 10 ? "00" : milli < 100 ? "0" : "") + milli + "Z";
 }
 
+/** The last hostname {@linkcode addrJson} quoted, and its JSON (a server sees few of them). */
+let lastHost = "";
+let lastHostJson = '""';
+
 function addrJson(a: Deno.Addr): string {
   if (a.transport === "tcp" || a.transport === "udp") {
-    return `{"transport":"${a.transport}","hostname":${
-      JSON.stringify(a.hostname)
-    },"port":${a.port}}`;
+    if (a.hostname !== lastHost) {
+      lastHostJson = JSON.stringify(a.hostname);
+      lastHost = a.hostname;
+    }
+    return `{"transport":"${a.transport}","hostname":${lastHostJson},"port":${a.port}}`;
   }
   return JSON.stringify(a);
 }
