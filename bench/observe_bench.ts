@@ -13,6 +13,11 @@
  * /proc/<pid>/stat; the server is found listening through `--ready-file`.
  *
  *     deno run -A bench/observe_bench.ts [--sessions 10000] [--rounds 3] [--concurrency 16]
+ *       [--before DIR]
+ *
+ * `--before DIR` (a checkout of an earlier tree, e.g. `git worktree add /tmp/old REV`) runs every
+ * variant by that tree's `cli.ts` too, in the same turns, each compared with its own tree's
+ * baseline: a change's effect measured within one run.
  *
  * Loopback only, bounded: each server exits by itself after its sessions (`--exit-after`).
  *
@@ -27,6 +32,7 @@ const { values: flags } = parseArgs({
     warmup: { type: "string", default: "2000" },
     rounds: { type: "string", default: "3" },
     concurrency: { type: "string", default: "16" },
+    before: { type: "string" },
   },
 });
 const SESSIONS = Number(flags.sessions);
@@ -39,11 +45,22 @@ const REPLY = "ping\nHello, world!\n";
 const root = new URL("../", import.meta.url);
 
 /** The server block's logging directives for each variant. */
-const VARIANTS: { name: string; directives: string }[] = [
+const OWN: { name: string; directives: string }[] = [
   { name: "plain", directives: "" },
   { name: "record", directives: "echo_record {dir}/rec.jsonl;" },
   { name: "access_log", directives: "access_log {dir}/access.log;" },
 ];
+/** Each variant, run by this tree's CLI and, with `--before DIR`, by that tree's too. */
+const VARIANTS: { name: string; directives: string; root: URL }[] = flags.before === undefined
+  ? OWN.map((v) => ({ ...v, root }))
+  : [
+    ...OWN.map((v) => ({
+      ...v,
+      name: `before:${v.name}`,
+      root: new URL(`file://${Deno.realPathSync(flags.before!)}/`),
+    })),
+    ...OWN.map((v) => ({ ...v, name: `after:${v.name}`, root })),
+  ];
 
 /** utime + stime of a process, in seconds. */
 function cpuSeconds(pid: number): number {
@@ -96,7 +113,7 @@ async function sessions(port: number, n: number): Promise<number> {
 }
 
 /** Runs one variant: CPU per connection over SESSIONS sessions after WARMUP unmeasured ones. */
-async function measure(directives: string): Promise<{ cpuUs: number; errors: number }> {
+async function measure(directives: string, tree: URL): Promise<{ cpuUs: number; errors: number }> {
   const dir = Deno.makeTempDirSync({ prefix: "se-observe-bench-" });
   try {
     const conf = `${dir}/se.conf`;
@@ -111,7 +128,7 @@ async function measure(directives: string): Promise<{ cpuUs: number; errors: num
       args: [
         "run",
         "-A",
-        new URL("cli.ts", root).pathname,
+        new URL("cli.ts", tree).pathname,
         "serve",
         "--config",
         conf,
@@ -155,20 +172,24 @@ for (let round = 1; round <= ROUNDS; round++) {
   // Each round starts with another variant, so none always runs first (or last) in a round.
   const order = VARIANTS.map((_, i) => VARIANTS[(i + round - 1) % VARIANTS.length]);
   for (const v of order) {
-    const r = await measure(v.directives);
+    const r = await measure(v.directives, v.root);
     results.get(v.name)!.push(r.cpuUs);
     errors += r.errors;
-    console.log(`  round ${round} ${v.name.padEnd(10)} ${r.cpuUs.toFixed(1)} us CPU/conn`);
+    console.log(`  round ${round} ${v.name.padEnd(17)} ${r.cpuUs.toFixed(1)} us CPU/conn`);
   }
 }
-const base = median(results.get("plain")!);
+/** The baseline of the tree `name` (`plain`, `before:plain` or `after:plain`) was run by. */
+const baseOf = (name: string) =>
+  median(results.get(name.includes(":") ? `${name.split(":")[0]}:plain` : "plain")!);
 console.log(
   `observe: server CPU per connection, median of ${ROUNDS} rounds of ${SESSIONS} sessions ` +
     `(${CONCURRENCY} clients, request "ping\\n", ${errors} errors)`,
 );
 for (const v of VARIANTS) {
   const m = median(results.get(v.name)!);
-  const added = v.name === "plain" ? "" : `, ${((m / base - 1) * 100).toFixed(1)}% added`;
-  console.log(`  ${v.name.padEnd(10)} ${m.toFixed(1)} us CPU/conn${added}`);
+  const added = v.name.endsWith("plain")
+    ? ""
+    : `, ${((m / baseOf(v.name) - 1) * 100).toFixed(1)}% added`;
+  console.log(`  ${v.name.padEnd(17)} ${m.toFixed(1)} us CPU/conn${added}`);
 }
 if (errors > 0) Deno.exit(1);
