@@ -157,7 +157,6 @@ Deno.test({
     const oldLog = dir.file("old.log");
     const newLog = dir.file("new.log");
     const conf = dir.write("a.conf", oneServer(`echo hi; access_log ${oldLog};`));
-    let life!: Lifecycle;
     /** The session-log files open now (opened by the hooks and not closed yet). */
     const open = new Set<string>();
     const logs = new SessionLogs({
@@ -181,7 +180,7 @@ Deno.test({
         exiting: () => logs.close(),
       },
     });
-    life = t.life;
+    const life = t.life;
     const code = life.run();
     const [addr] = await t.up;
     using busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
