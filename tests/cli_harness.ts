@@ -237,8 +237,13 @@ async function talkUntilEof(conn: Deno.Conn, request?: string): Promise<string> 
     let off = 0;
     while (off < bytes.length) off += await conn.write(bytes.subarray(off));
   }
+  return new TextDecoder().decode(await readToEnd(conn));
+}
+
+/** Reads `conn` until the server closes, then closes it; returns every byte received. */
+export async function readToEnd(conn: Deno.Conn): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
-  const buf = new Uint8Array(16 * 1024);
+  const buf = new Uint8Array(64 * 1024);
   try {
     for (;;) {
       const n = await conn.read(buf);
@@ -248,7 +253,23 @@ async function talkUntilEof(conn: Deno.Conn, request?: string): Promise<string> 
   } finally {
     conn.close();
   }
-  return new TextDecoder().decode(concat(chunks));
+  return concat(chunks);
+}
+
+/** Waits for `p` to exit, failing (with its stderr) after `ms`: a stop never hangs a test. */
+export async function exitedWithin(p: CliProcess, ms = 10_000): Promise<Deno.CommandStatus> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) =>
+    timer = setTimeout(
+      () => reject(new Error(`no exit within ${ms} ms; stderr:\n${p.stderr}`)),
+      ms,
+    )
+  );
+  try {
+    return await Promise.race([p.exited(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function concat(chunks: Uint8Array[]): Uint8Array {

@@ -5,7 +5,7 @@
  * line, JSON error logs and --exit-after.
  */
 import assert from "node:assert/strict";
-import { CliProcess, TempDir } from "./cli_harness.ts";
+import { CliProcess, readToEnd, TempDir } from "./cli_harness.ts";
 import { hasOpenssl, makeCertificates } from "./tls_certificates.ts";
 
 const enc = new TextEncoder();
@@ -30,24 +30,7 @@ async function client(
   let off = 0;
   while (off < data.length) off += await conn.write(data.subarray(off));
   if (options.closeWrite) await conn.closeWrite();
-  const chunks: Uint8Array[] = [];
-  const buf = new Uint8Array(64 * 1024);
-  try {
-    for (;;) {
-      const n = await conn.read(buf);
-      if (n === null) break;
-      chunks.push(buf.slice(0, n));
-    }
-  } finally {
-    conn.close();
-  }
-  const received = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    received.set(c, at);
-    at += c.length;
-  }
-  return { local, sent: data, received };
+  return { local, sent: data, received: await readToEnd(conn) };
 }
 
 /** Reads a file once it has `n` lines (the server writes asynchronously), within `timeout`. */

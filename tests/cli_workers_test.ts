@@ -3,25 +3,15 @@
  * as one server for signals, reload, the pid file, the error log and a graceful stop.
  */
 import assert from "node:assert/strict";
-import { cliCommand, CliProcess, exchange, TempDir } from "./cli_harness.ts";
+import {
+  cliCommand,
+  CliProcess,
+  exchange,
+  exitedWithin as exited,
+  TempDir,
+} from "./cli_harness.ts";
 
 const linux = Deno.build.os === "linux";
-
-/** Waits for the process to exit, failing (with its stderr) after `ms`: a stop never hangs. */
-async function exited(p: CliProcess, ms = 10_000): Promise<Deno.CommandStatus> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) =>
-    timer = setTimeout(
-      () => reject(new Error(`no exit within ${ms} ms; stderr:\n${p.stderr}`)),
-      ms,
-    )
-  );
-  try {
-    return await Promise.race([p.exited(), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** A config with `worker_processes 2`, a pid file, and one server replying `reply`. */
 function conf(reply: string, pid: string): string {

@@ -5,7 +5,7 @@
  * stop the whole process.
  */
 import assert from "node:assert/strict";
-import { CliProcess, exchange, TempDir } from "./cli_harness.ts";
+import { CliProcess, exchange, exitedWithin as exited, TempDir } from "./cli_harness.ts";
 
 const FIXTURE = new URL("./lifecycle_workers_fixture.ts", import.meta.url).pathname;
 
@@ -24,22 +24,6 @@ function fixture(
     if (saved === undefined) Deno.env.delete("STREAM_ECHO_CMD");
     else Deno.env.set("STREAM_ECHO_CMD", saved);
     for (const k of Object.keys(env)) Deno.env.delete(k);
-  }
-}
-
-/** Waits for the process to exit, failing (with its stderr) after `ms`. */
-async function exited(p: CliProcess, ms = 10_000): Promise<Deno.CommandStatus> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) =>
-    timer = setTimeout(
-      () => reject(new Error(`no exit within ${ms} ms; stderr:\n${p.stderr}`)),
-      ms,
-    )
-  );
-  try {
-    return await Promise.race([p.exited(), late]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
