@@ -6,10 +6,10 @@
  *
  * @module
  */
+import { bytesToBinary } from "../config/bytes.ts";
 import { describeError, openFailed } from "../config/os_error.ts";
 import type { Config, Position } from "../config/types.ts";
 import type { SessionIO, SessionResult } from "../engine/types.ts";
-import { ByteRecorder } from "../lib/byte_recorder.ts";
 import { tapSession } from "../lib/tap.ts";
 import { conditionHolds, lineFormatter } from "./access_log.ts";
 import { hexdumpRows } from "./hexdump.ts";
@@ -74,10 +74,34 @@ interface Wanted {
   tuning: SinkTuning;
 }
 
-/** What a recorded session keeps while it runs. */
-interface Live {
-  received: ByteRecorder;
-  sent: ByteRecorder;
+/**
+ * What a recorded session keeps while it runs: both directions' bytes (binary strings, one
+ * character per byte, capped at {@linkcode RECORD_MAX_BYTES} each) in one object, with the two
+ * taps that fill it.
+ */
+class Live {
+  received = "";
+  sent = "";
+  receivedTruncated = false;
+  sentTruncated = false;
+  /** The read tap: copies what the cap allows of each chunk from the client. */
+  readonly onRead = (chunk: Uint8Array): void => {
+    const room = RECORD_MAX_BYTES - this.received.length;
+    if (chunk.byteLength > room) {
+      this.receivedTruncated = true;
+      chunk = chunk.subarray(0, room);
+    }
+    if (chunk.byteLength > 0) this.received += bytesToBinary(chunk);
+  };
+  /** The write tap: copies what the cap allows of each chunk sent to the client. */
+  readonly onWrite = (chunk: Uint8Array): void => {
+    const room = RECORD_MAX_BYTES - this.sent.length;
+    if (chunk.byteLength > room) {
+      this.sentTruncated = true;
+      chunk = chunk.subarray(0, room);
+    }
+    if (chunk.byteLength > 0) this.sent += bytesToBinary(chunk);
+  };
 }
 
 /** How long flushing waits for a stalled file at exit or reload, in ms. */
@@ -283,13 +307,10 @@ export class SessionLogs {
     if (!record && !dump) return io;
     let live: Live | undefined;
     if (record) {
-      live = {
-        received: new ByteRecorder(RECORD_MAX_BYTES),
-        sent: new ByteRecorder(RECORD_MAX_BYTES),
-      };
+      live = new Live();
       this.#live.set(info, live);
     }
-    if (!dump) return tapSession(io, (c) => live!.received.add(c), (c) => live!.sent.add(c));
+    if (!dump) return tapSession(io, live!.onRead, live!.onWrite);
     const logger = this.#options.logger;
     const ctx = { connection: info.id };
     const dumper = (way: string) => (chunk: Uint8Array) => {
@@ -301,11 +322,11 @@ export class SessionLogs {
     return tapSession(
       io,
       (c) => {
-        live?.received.add(c);
+        live?.onRead(c);
         read(c);
       },
       (c) => {
-        live?.sent.add(c);
+        live?.onWrite(c);
         written(c);
       },
     );
@@ -339,9 +360,9 @@ export class SessionLogs {
           serverIndex: info.serverIndex,
           remoteAddr: info.remoteAddr,
           localAddr: info.localAddr,
-          received: live.received.binary(),
-          sent: live.sent.binary(),
-          truncated: { received: live.received.truncated, sent: live.sent.truncated },
+          received: live.received,
+          sent: live.sent,
+          truncated: { received: live.receivedTruncated, sent: live.sentTruncated },
           end: result.end,
           ...(result.reason !== undefined ? { reason: result.reason } : {}),
           startedAt,
