@@ -364,7 +364,7 @@ export class SessionLogs {
           sent: live.sent,
           truncated: { received: live.receivedTruncated, sent: live.sentTruncated },
           end: result.end,
-          ...(result.reason !== undefined ? { reason: result.reason } : {}),
+          reason: result.reason, // recordLine leaves an undefined reason out, as before
           startedAt,
           endedAt,
         }, { received: bytesIn, sent: bytesOut });
