@@ -163,6 +163,7 @@ function addrJson(a: Deno.Addr): string {
 }
 
 function bytesJson(binary: string): string {
+  if (ASCII.test(binary)) return `{"text":${JSON.stringify(binary)}}`; // no object in between
   const r = recordedBytes(binary);
   return "text" in r ? `{"text":${JSON.stringify(r.text)}}` : `{"base64":"${r.base64}"}`;
 }
