@@ -7,7 +7,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { bytesToBinary as latin1 } from "../src/config/bytes.ts";
 import type { SessionEnd } from "../src/engine/types.ts";
-import { ioTest, runMemory, script } from "./engine_harness.ts";
+import { ioTest, prng, runMemory, script } from "./engine_harness.ts";
 
 const off = "echo_lingering_close off;";
 
@@ -743,16 +743,6 @@ ioTest(
     assert(conn.chunkSizes.length <= 8, `${conn.chunkSizes.length} writes`);
   },
 );
-
-/** A small seeded PRNG (mulberry32), so a failing case can be replayed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 ioTest(
   "echo_read_until finds the first delimiter however the input is cut (seeded fuzz vs indexOf)",

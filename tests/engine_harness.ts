@@ -378,3 +378,13 @@ export function endOf(result: SessionResult): { end: SessionResult["end"]; reaso
     ? { end: result.end }
     : { end: result.end, reason: result.reason };
 }
+
+/** A small seeded PRNG (mulberry32) for fuzz tests, so a failing case can be replayed. */
+export function prng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

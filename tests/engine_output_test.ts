@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
 import { Output } from "../src/engine/output.ts";
-import { ioTest, pathWriter } from "./engine_harness.ts";
+import { ioTest, pathWriter, prng } from "./engine_harness.ts";
 
 const enc = new TextEncoder();
 
@@ -181,16 +181,6 @@ ioTest("Output: close() drains then closes the writable (half-close)", async () 
   assert(closed);
   assertEquals(sizes, [3]);
 });
-
-/** A small deterministic PRNG (mulberry32), so a failing trial can be replayed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 ioTest(
   "Output: random pushes interleaved with waits keep their order, and drained() means written",
