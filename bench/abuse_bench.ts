@@ -277,15 +277,8 @@ async function idleAndClose(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // 3: connect-and-close flood.
 
-const FLOOD_CLIENT = `
-const [port, ms] = Deno.args.map(Number);
-const end = performance.now() + ms;
-let n = 0;
-while (performance.now() < end) {
-  try { (await Deno.connect({ hostname: "127.0.0.1", port })).close(); n++; } catch { /* retry */ }
-}
-console.log(n);
-`;
+/** The flood client, run in its own process (see its header). */
+const FLOOD_CLIENT = new URL("../tests/flood_client.ts", import.meta.url).pathname;
 
 async function countLines(
   stream: ReadableStream<Uint8Array>,
@@ -314,7 +307,7 @@ async function flood(): Promise<void> {
   try {
     await waitPort(port);
     const floodRun = new Deno.Command(Deno.execPath(), {
-      args: ["eval", FLOOD_CLIENT, String(port), String(FLOOD_MS)],
+      args: ["run", "--allow-net", FLOOD_CLIENT, String(port), String(FLOOD_MS)],
       stdout: "piped",
       stderr: "null",
     }).output();
