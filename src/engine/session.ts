@@ -16,7 +16,7 @@ import { Output } from "./output.ts";
 import { type Prng, sessionPrng } from "./random.ts";
 import type { StepContext } from "./step_context.ts";
 import { runStep } from "./steps/run_step.ts";
-import { after, clock, TIMED_OUT, withTimeout } from "./timers.ts";
+import { cancelTimer, clock, startTimer, TIMED_OUT, type Timer, withTimeout } from "./timers.ts";
 import type {
   CloseMode,
   DirectIO,
@@ -94,6 +94,68 @@ function internalError(io: SessionIO, err: unknown): SessionResult {
   };
 }
 
+/**
+ * One wait of a session (`until`, and the read timer's wait): settles once, with `p`, with the
+ * session's halt, or with TIMED_OUT when its timer (if any) fires first. An object with methods
+ * rather than a closure per way it can end: a session waits for every read.
+ */
+class Wait<T> {
+  readonly promise: Promise<T | typeof TIMED_OUT>;
+  #resolve!: (value: T | typeof TIMED_OUT) => void;
+  #reject!: (err: unknown) => void;
+  #list: Wait<unknown>[];
+  #timer: Timer | null;
+  #done = false;
+
+  constructor(list: Wait<unknown>[], p: Promise<T>, ms: number) {
+    this.promise = new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    this.#list = list;
+    list.push(this as Wait<unknown>);
+    this.#timer = ms >= 0 ? startTimer(ms, this) : null;
+    p.then((value) => this.#settle(value, false), (err) => this.#settle(err, true));
+  }
+
+  /** The timer fired first. */
+  onTimer(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#timer = null;
+    this.#leave();
+    this.#resolve(TIMED_OUT);
+  }
+
+  /** The session halted (it already took this wait off its list). */
+  onHalt(halt: SessionHalt): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (this.#timer) cancelTimer(this.#timer);
+    this.#reject(halt);
+  }
+
+  #settle(value: unknown, failed: boolean): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (this.#timer) cancelTimer(this.#timer);
+    this.#leave();
+    if (failed) this.#reject(value);
+    else this.#resolve(value as T);
+  }
+
+  #leave(): void {
+    const list = this.#list;
+    // Usually the last one (one wait at a time): no splice, no array allocated.
+    const last = list.length - 1;
+    if (list[last] === this) list.pop();
+    else {
+      const i = list.indexOf(this as Wait<unknown>);
+      if (i >= 0) list.splice(i, 1);
+    }
+  }
+}
+
 class Session implements StepContext {
   readonly settings: EchoSettings;
   readonly output: Output;
@@ -108,7 +170,8 @@ class Session implements StepContext {
   #reader: ByteReader | null = null;
   #discarder: Discarder | null = null;
   #halt: SessionHalt | null = null;
-  #listeners = new Set<(halt: SessionHalt) => void>();
+  /** The waits in flight (until, the read timer's wait): a halt rejects each. */
+  #waits: Wait<unknown>[] = [];
   #halted: AbortController | null = null;
   #scriptDone = false;
   /** True once the session closed gracefully (lingered, or the client ended): no reset. */
@@ -205,20 +268,7 @@ class Session implements StepContext {
       p.catch(() => {});
       return Promise.reject(this.#halt);
     }
-    return new Promise<T>((resolve, reject) => {
-      const onHalt = (halt: SessionHalt) => reject(halt);
-      this.#listeners.add(onHalt);
-      p.then(
-        (value) => {
-          this.#listeners.delete(onHalt);
-          resolve(value);
-        },
-        (err) => {
-          this.#listeners.delete(onHalt);
-          reject(err);
-        },
-      );
-    });
+    return new Wait<T>(this.#waits, p, -1).promise as Promise<T>;
   }
 
   /**
@@ -230,30 +280,7 @@ class Session implements StepContext {
       p.catch(() => {});
       return Promise.reject(this.#halt);
     }
-    return new Promise((resolve, reject) => {
-      const listeners = this.#listeners;
-      const onHalt = (halt: SessionHalt) => {
-        cancel();
-        reject(halt);
-      };
-      const cancel = after(ms, () => {
-        listeners.delete(onHalt);
-        resolve(TIMED_OUT);
-      });
-      listeners.add(onHalt);
-      p.then(
-        (value) => {
-          cancel();
-          listeners.delete(onHalt);
-          resolve(value);
-        },
-        (err) => {
-          cancel();
-          listeners.delete(onHalt);
-          reject(err);
-        },
-      );
-    });
+    return new Wait<T>(this.#waits, p, ms).promise;
   }
 
   async fill(): Promise<number | null> {
@@ -309,9 +336,10 @@ class Session implements StepContext {
     if (this.#halt) return;
     this.#halt = halt;
     this.#halted?.abort(halt);
-    const listeners = [...this.#listeners];
-    this.#listeners.clear();
-    for (const listener of listeners) listener(halt);
+    const waits = this.#waits;
+    if (waits.length === 0) return;
+    this.#waits = [];
+    for (const wait of waits) wait.onHalt(halt);
   }
 
   async #main(): Promise<SessionResult> {

@@ -33,11 +33,27 @@ export function clock(): number {
   return cachedNow;
 }
 
-/** A pending {@linkcode after}: its deadline, creation order, and callback (null once done). */
-interface Pending {
-  at: number;
-  seq: number;
-  fn: (() => void) | null;
+/** What a timer calls when it fires: an object with a method, so arming one needs no closure. */
+export interface TimerTarget {
+  /** Called once when the timer fires (never after it was cancelled). */
+  onTimer(): void;
+}
+
+/**
+ * A pending timer ({@linkcode after}, {@linkcode startTimer}): its deadline, creation order, and
+ * what it calls (null once fired or cancelled). Hand it to {@linkcode cancelTimer} only.
+ */
+export interface Timer {
+  readonly at: number;
+  readonly seq: number;
+  fn: TimerTarget | null;
+}
+
+type Pending = Timer;
+
+/** Adapts a plain callback for {@linkcode after}. */
+class CallbackTarget implements TimerTarget {
+  constructor(readonly onTimer: () => void) {}
 }
 
 /**
@@ -103,7 +119,7 @@ function fire(): void {
   // would have fired with this one), in deadline order.
   const cutoff = Math.max(performance.now(), armedAt);
   armedAt = Infinity;
-  const due: (() => void)[] = [];
+  const due: TimerTarget[] = [];
   while (heap.length > 0 && (heap[0].fn === null || heap[0].at <= cutoff)) {
     const e = heap[0];
     heapPop();
@@ -114,9 +130,9 @@ function fire(): void {
   }
   if (pending === 0) heap.length = 0;
   else arm();
-  for (const fn of due) {
+  for (const target of due) {
     try {
-      fn();
+      target.onTimer();
     } catch (err) {
       // As from a timer of its own: an uncaught error, without skipping the other callbacks.
       queueMicrotask(() => {
@@ -144,21 +160,46 @@ function fire(): void {
  * ```
  */
 export function after(ms: number, fn: () => void): () => void {
+  const e = startTimer(ms, new CallbackTarget(fn));
+  return () => cancelTimer(e);
+}
+
+/**
+ * Calls `target.onTimer()` after `ms` milliseconds: {@linkcode after} without a closure per
+ * timer, for the timers every session arms (the read timer, the lingering wait). Returns the
+ * timer, for {@linkcode cancelTimer}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cancelTimer, startTimer } from "./timers.ts";
+ * let fired = 0;
+ * const t = startTimer(10, { onTimer: () => fired++ });
+ * cancelTimer(t);
+ * cancelTimer(t); // a second cancel is a no-op
+ * await new Promise((resolve) => setTimeout(resolve, 20));
+ * assert.equal(fired, 0);
+ * ```
+ */
+export function startTimer(ms: number, target: TimerTarget): Timer {
   const now = clock();
-  const e: Pending = { at: now + Math.max(0, ms), seq: created++, fn };
+  const e: Pending = { at: now + Math.max(0, ms), seq: created++, fn: target };
   pending++;
   heapPush(e);
   arm(now);
-  return () => {
-    if (e.fn === null) return;
-    e.fn = null;
-    if (--pending === 0) {
-      heap.length = 0;
-      if (shared !== undefined) clearTimeout(shared);
-      shared = undefined;
-      armedAt = Infinity;
-    }
-  };
+  return e;
+}
+
+/** Cancels a timer from {@linkcode startTimer}; a no-op once it fired or was cancelled. */
+export function cancelTimer(e: Timer): void {
+  if (e.fn === null) return;
+  e.fn = null;
+  if (--pending === 0) {
+    heap.length = 0;
+    if (shared !== undefined) clearTimeout(shared);
+    shared = undefined;
+    armedAt = Infinity;
+  }
 }
 
 /** What {@linkcode withTimeout} resolves to when the timer fired first. */
