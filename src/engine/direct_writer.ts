@@ -56,12 +56,15 @@ export class DirectWriter implements OutputWriter {
   #sink: DirectSink;
   #hwm: number;
   #queued = 0;
-  #tail: Promise<void> = Promise.resolve();
+  /** Writes and the close started and not yet settled (they run one at a time, in order). */
+  #pending = 0;
+  /** The last write or close started: the next one starts once it settled. */
+  #last: Promise<void> | null = null;
   #errored = false;
   #error: unknown = undefined;
   #closeRequested = false;
   #closed = false;
-  #ready: Promise<undefined> = Promise.resolve(undefined);
+  #ready: Promise<undefined> = READY;
   #readyResolve: ((v: undefined) => void) | null = null;
   #readyReject: ((e: unknown) => void) | null = null;
 
@@ -85,49 +88,97 @@ export class DirectWriter implements OutputWriter {
     if (this.#closeRequested) {
       return Promise.reject(new TypeError("the writer is closing or closed"));
     }
-    const size = chunk.byteLength;
-    this.#queued += size;
+    this.#queued += chunk.byteLength;
     this.#updateReady();
-    const done = this.#tail.then(async () => {
-      if (this.#errored) throw this.#error;
-      try {
-        await this.#sink.write(chunk);
-        this.#sink.onWritten?.(chunk);
-      } catch (err) {
-        this.#fail(err);
-        throw err;
-      } finally {
-        this.#queued -= size;
-        this.#updateReady();
-      }
-    });
-    this.#tail = done.catch(() => {});
+    // Nothing in flight (the common case): the sink writes at once, no promise in between.
+    const last = this.#last;
+    const done = this.#pending === 0 || last === null
+      ? this.#writeNow(chunk)
+      : last.then(() => this.#writeNow(chunk), () => this.#writeNow(chunk));
+    this.#pending++;
+    this.#last = done;
     return done;
   }
 
-  async close(): Promise<void> {
-    if (this.#errored) throw new TypeError("Writable stream is closed or errored.");
-    if (this.#closeRequested) throw new TypeError("the writer is closing or closed");
+  close(): Promise<void> {
+    if (this.#errored) {
+      return Promise.reject(new TypeError("Writable stream is closed or errored."));
+    }
+    if (this.#closeRequested) {
+      return Promise.reject(new TypeError("the writer is closing or closed"));
+    }
     this.#closeRequested = true;
-    const done = this.#tail.then(async () => {
-      if (this.#errored) throw this.#error;
-      try {
-        await this.#sink.close();
-      } catch (err) {
-        this.#fail(err);
-        throw err;
-      }
-      this.#closed = true;
-    });
-    this.#tail = done.catch(() => {});
-    return await done;
+    const last = this.#last;
+    const done = this.#pending === 0 || last === null
+      ? this.#closeNow()
+      : last.then(() => this.#closeNow(), () => this.#closeNow());
+    this.#pending++;
+    this.#last = done;
+    return done;
   }
 
   async abort(reason?: unknown): Promise<void> {
     if (this.#closed || this.#errored) return;
     this.#fail(reason);
-    await this.#tail; // the write in flight settles first (queued ones see the error)
+    // The write in flight settles first (queued ones see the error).
+    if (this.#pending > 0 && this.#last) await this.#last.then(noop, noop);
     await this.#sink.abort();
+  }
+
+  /** One write, once everything before it settled; the promise settles once it did. */
+  #writeNow(chunk: Uint8Array): Promise<void> {
+    const size = chunk.byteLength;
+    if (this.#errored) {
+      this.#settled(size);
+      return Promise.reject(this.#error);
+    }
+    let written: Promise<void>;
+    try {
+      written = this.#sink.write(chunk);
+    } catch (err) {
+      written = Promise.reject(err);
+    }
+    return written.then(
+      () => {
+        this.#settled(size);
+        this.#sink.onWritten?.(chunk);
+      },
+      (err) => {
+        this.#fail(err);
+        this.#settled(size);
+        throw err;
+      },
+    );
+  }
+
+  #closeNow(): Promise<void> {
+    if (this.#errored) {
+      this.#settled(0);
+      return Promise.reject(this.#error);
+    }
+    let closed: Promise<void>;
+    try {
+      closed = this.#sink.close();
+    } catch (err) {
+      closed = Promise.reject(err);
+    }
+    return closed.then(
+      () => {
+        this.#pending--;
+        this.#closed = true;
+      },
+      (err) => {
+        this.#fail(err);
+        this.#pending--;
+        throw err;
+      },
+    );
+  }
+
+  #settled(size: number): void {
+    this.#pending--;
+    this.#queued -= size;
+    this.#updateReady();
   }
 
   #fail(err: unknown): void {
@@ -139,7 +190,7 @@ export class DirectWriter implements OutputWriter {
     } else {
       this.#ready = Promise.reject(err);
     }
-    this.#ready.catch(() => {});
+    this.#ready.catch(noop);
     this.#readyResolve = this.#readyReject = null;
   }
 
@@ -151,10 +202,15 @@ export class DirectWriter implements OutputWriter {
         this.#readyResolve = resolve;
         this.#readyReject = reject;
       });
-      this.#ready.catch(() => {});
+      this.#ready.catch(noop);
     } else if (!backpressure && this.#readyResolve) {
       this.#readyResolve(undefined);
       this.#readyResolve = this.#readyReject = null;
     }
   }
 }
+
+/** The `ready` of a writer with room: shared, it is resolved for good. */
+const READY: Promise<undefined> = Promise.resolve(undefined);
+
+function noop(): void {}

@@ -61,6 +61,8 @@ const MADE_PIECE = 64 * 1024;
 
 const now = () => performance.now();
 
+function noop(): void {}
+
 /** The failure of an output given up on purpose (shared: no stack captured per session). */
 const ABANDONED = new Error("output abandoned");
 
@@ -71,20 +73,37 @@ const ABANDONED = new Error("output abandoned");
  */
 export const SEND_TIMER_TICK_MS = 10;
 
-const watched = new Set<(t: number) => void>();
-let ticker: ReturnType<typeof setInterval> | undefined;
-
-function watch(check: (t: number) => void): void {
-  watched.add(check);
-  ticker ??= setInterval(() => {
-    const t = now(); // one clock read per tick, for every busy output
-    for (const check of [...watched]) check(t);
-  }, SEND_TIMER_TICK_MS);
+/** A busy output the ticker checks; `slot` is its place in {@linkcode watched} (-1: none). */
+interface Watched {
+  slot: number;
+  tick(t: number): void;
 }
 
-function unwatch(check: (t: number) => void): void {
-  watched.delete(check);
-  if (watched.size === 0 && ticker !== undefined) {
+/** Busy outputs: an array with O(1) removal (a Set allocated when it shrank, per session). */
+const watched: Watched[] = [];
+let ticker: ReturnType<typeof setInterval> | undefined;
+
+function watch(w: Watched): void {
+  w.slot = watched.push(w) - 1;
+  ticker ??= setInterval(onTick, SEND_TIMER_TICK_MS);
+}
+
+function onTick(): void {
+  const t = now(); // one clock read per tick, for every busy output
+  // A tick may unwatch outputs (its own or others, by failing a session): walk a copy.
+  for (const w of watched.slice()) if (w.slot >= 0) w.tick(t);
+}
+
+function unwatch(w: Watched): void {
+  const i = w.slot;
+  if (i < 0) return;
+  w.slot = -1;
+  const last = watched.pop()!;
+  if (last !== w) {
+    watched[i] = last;
+    last.slot = i;
+  }
+  if (watched.length === 0 && ticker !== undefined) {
     clearInterval(ticker);
     ticker = undefined;
   }
@@ -136,6 +155,8 @@ export class Output {
   #stageAbort: AbortController | null = null;
   /** True while a stage pauses on purpose: not a lack of progress for the send timer. */
   #pausing = false;
+  /** This output in the ticker's list while its send timer runs. */
+  #watch: Watched = { slot: -1, tick: (t) => this.#onTick(t) };
 
   constructor(writer: OutputWriter, options: OutputOptions) {
     this.#writer = writer;
@@ -280,6 +301,15 @@ export class Output {
     this.#enqueue(data);
   }
 
+  /**
+   * True when everything queued so far has been written (what `postpone_output` held is sent
+   * first): {@linkcode drained} would resolve at once. No promise.
+   */
+  drainedNow(): boolean {
+    this.flush();
+    return this.idle && !this.#failed;
+  }
+
   /** Resolves once everything queued so far has been written; rejects if writing failed. */
   drained(): Promise<void> {
     this.flush();
@@ -289,21 +319,30 @@ export class Output {
   }
 
   /** Half-closes: waits for the queue to drain, then closes the writable side (once). */
-  async close(): Promise<void> {
-    await this.drained();
-    if (this.#closed) return;
+  close(): Promise<void> {
+    this.flush();
+    // Nothing queued or in flight (the common case at a script's end): close at once.
+    if (this.idle && !this.#failed) return this.#closeNow();
+    return this.drained().then(() => this.#closeNow());
+  }
+
+  #closeNow(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     this.#inFlight++;
     this.#armWatchdog();
-    try {
-      await this.#writer.close();
-      this.#closed = true;
-    } catch (err) {
-      this.#fail({ error: err, call: "shutdown" });
-      throw this.#failure;
-    } finally {
-      this.#inFlight--;
-      this.#checkIdle();
-    }
+    return this.#writer.close().then(
+      () => {
+        this.#closed = true;
+        this.#inFlight--;
+        this.#checkIdle();
+      },
+      (err) => {
+        this.#fail({ error: err, call: "shutdown" });
+        this.#inFlight--;
+        this.#checkIdle();
+        throw this.#failure;
+      },
+    );
   }
 
   /**
@@ -312,7 +351,7 @@ export class Output {
    * (closed or aborted) stream: releasing it would reject the writer's `closed` promise with a
    * fresh TypeError, a cost paid on every session for a stream nobody writes to again.
    */
-  async abandon(graceMs = 200): Promise<void> {
+  abandon(graceMs = 200): Promise<void> {
     if (!this.#failed) {
       this.#failed = true;
       this.#failure = ABANDONED;
@@ -322,16 +361,19 @@ export class Output {
     this.#held = 0;
     this.#stageAbort?.abort();
     this.#stopWatchdog();
-    if (!this.#closed) this.#writer.abort(ABANDONED).catch(() => {});
+    if (!this.#closed) this.#writer.abort(ABANDONED).catch(noop);
     this.#rejectWaiters();
-    if (this.#inFlight > 0) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        new Promise<void>((resolve) => this.#settleWaiters.push(resolve)),
-        new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs)),
-      ]);
-      clearTimeout(timer);
-    }
+    if (this.#inFlight === 0) return Promise.resolve();
+    return this.#settle(graceMs);
+  }
+
+  async #settle(graceMs: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => this.#settleWaiters.push(resolve)),
+      new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs)),
+    ]);
+    clearTimeout(timer);
   }
 
   #hasRoom(): boolean {
@@ -461,10 +503,10 @@ export class Output {
     this.#progressed = false;
     this.#watching = true;
     this.#options.onTimerStart?.();
-    watch(this.#onTick);
+    watch(this.#watch);
   }
 
-  #onTick = (t: number): void => {
+  #onTick(t: number): void {
     if (this.#failed || this.idle) {
       this.#stopWatchdog();
       return;
@@ -481,12 +523,12 @@ export class Output {
       return;
     }
     if (t - this.#lastProgress >= this.#options.sendTimeout) this.#fail("timeout");
-  };
+  }
 
   #stopWatchdog(): void {
     if (!this.#watching) return;
     this.#watching = false;
-    unwatch(this.#onTick);
+    unwatch(this.#watch);
   }
 
   #fail(cause: OutputFailure): void {
@@ -503,19 +545,21 @@ export class Output {
   }
 
   #rejectWaiters(): void {
+    if (this.#waiters.length === 0) return;
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const w of waiters) w.reject(this.#failure);
   }
 
   #checkIdle(): void {
-    if (this.#inFlight === 0) {
+    if (this.#inFlight === 0 && this.#settleWaiters.length > 0) {
       const settle = this.#settleWaiters;
       this.#settleWaiters = [];
       for (const s of settle) s();
     }
     if (!this.idle || this.#failed) return;
     this.#stopWatchdog();
+    if (this.#waiters.length === 0) return;
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const w of waiters) w.resolve();

@@ -355,7 +355,7 @@ class Session implements StepContext {
         if (!(err instanceof ScriptEnd) || this.#halt) throw err; // echo_close: the end, early
       }
       this.#scriptDone = true;
-      await this.until(this.output.drained());
+      if (!this.output.drainedNow()) await this.until(this.output.drained());
       await this.#finish();
       return { end: "eof", bytesIn: 0, bytesOut: 0 };
     } catch (err) {
@@ -495,7 +495,11 @@ class Session implements StepContext {
       } catch { /* already closed */ }
       await this.output.abandon(SETTLE_MS);
     }
-    if (this.#reader?.eof) {
+    if (this.#reader?.eof && this.#direct) {
+      // The direct path after EOF: no read is in flight and the connection is closed (above),
+      // so there is nothing to cancel and the buffer can serve another session at once.
+      this.#reader.recycle();
+    } else if (this.#reader?.eof) {
       // The reader saw EOF: its stream is closed, and cancelling a closed stream resolves at
       // once, so no settle timer (a setTimeout and a clearTimeout per session) is needed.
       await this.#reader.cancel();
