@@ -48,6 +48,9 @@ const POOL_SIZE_MAX = 64 * 1024;
 /** What a read of a cancelled reader fails with (shared: no stack captured per session). */
 const CANCELLED = new Error("reader was cancelled");
 
+/** Reading buffers up to this size are searched for a LF without a view (see claimLine). */
+const SCAN_WHOLE_MAX = 4096;
+
 /** Bytes a stream source hands over per read when discarding input. */
 const DISCARD_CHUNK = 4096;
 
@@ -187,14 +190,25 @@ export class ByteReader {
    * complete); otherwise claims everything unread and returns false.
    */
   claimLine(): boolean {
-    const lf = this.#buf.subarray(this.#req, this.#end).indexOf(0x0a);
-    if (lf < 0) {
-      this.#claimed += this.#end - this.#req;
-      this.#req = this.#end;
+    // A small buffer is searched without a view, from the request's end: a LF at or past
+    // `#end` is stale, not input. A large one gets a view (no scan of stale bytes per read).
+    const end = this.#end;
+    const req = this.#req;
+    let at = -1;
+    if (req < end) {
+      if (this.#buf.byteLength <= SCAN_WHOLE_MAX) at = this.#buf.indexOf(0x0a, req);
+      else {
+        const i = this.#buf.subarray(req, end).indexOf(0x0a);
+        if (i >= 0) at = req + i;
+      }
+    }
+    if (at < 0 || at >= end) {
+      this.#claimed += end - this.#req;
+      this.#req = end;
       return false;
     }
-    this.#req += lf + 1;
-    this.#claimed += lf + 1;
+    this.#claimed += at + 1 - this.#req;
+    this.#req = at + 1;
     return true;
   }
 
@@ -223,7 +237,9 @@ export class ByteReader {
     if (this.full) throw new RangeError("reading buffer is full");
     if (this.#side) return this.#moveSide();
     if (this.#source.kind === "direct") {
-      const n = await this.#direct(this.#source.reader, this.#buf.subarray(this.#end));
+      // An empty buffer is read into whole: no view per read.
+      const target = this.#end === 0 ? this.#buf : this.#buf.subarray(this.#end);
+      const n = await this.#direct(this.#source.reader, target);
       if (n === null) {
         this.#eof = true;
         return null;

@@ -347,16 +347,20 @@ class Session implements StepContext {
     if (steps.length === 0) return { end: "eof", bytesIn: 0, bytesOut: 0 }; // no echo directives
     try {
       try {
-        for (const step of steps) {
+        for (let i = 0; i < steps.length; i++) {
           if (this.#halt) throw this.#halt;
-          await runStep(this, step);
+          const running = runStep(this, steps[i]);
+          if (running instanceof Promise) await running; // synchronous steps: no turn
         }
       } catch (err) {
         if (!(err instanceof ScriptEnd) || this.#halt) throw err; // echo_close: the end, early
       }
       this.#scriptDone = true;
-      if (!this.output.drainedNow()) await this.until(this.output.drained());
-      await this.#finish();
+      if (this.settings.lingeringClose === "off") {
+        if (!this.output.drainedNow()) await this.until(this.output.drained());
+      } else {
+        await this.#finish(); // its half-close waits for the output to drain first
+      }
       return { end: "eof", bytesIn: 0, bytesOut: 0 };
     } catch (err) {
       const halt = this.#halt ?? toHalt(err);
@@ -373,7 +377,6 @@ class Session implements StepContext {
   /** The normal end: lingering close per `echo_lingering_close`. */
   async #finish(): Promise<void> {
     const mode = this.settings.lingeringClose;
-    if (mode === "off") return;
     const known = this.discarding || (this.#reader?.unread ?? 0) > 0;
     const firstWait = mode === "always" || known
       ? this.settings.lingeringTimeout
