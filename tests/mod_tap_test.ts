@@ -382,3 +382,31 @@ Deno.test("tapSession taps the direct path without building the streams", async 
   assert.deepEqual(written, ["ok"]);
   assert.equal(built, 0, "no stream was built");
 });
+
+Deno.test("tapSession passes on an io's operations kept on its prototype, called on the io itself", () => {
+  const calls: string[] = [];
+  class ProtoIO implements SessionIO {
+    readable = new ReadableStream<Uint8Array>();
+    writable = new WritableStream<Uint8Array>();
+    #name = "proto";
+    close(): void {
+      calls.push(`close ${this.#name}`);
+    }
+    reset(): void {
+      calls.push(`reset ${this.#name}`);
+    }
+    unread(): number {
+      return this.#name.length;
+    }
+    accepted(): number {
+      return 7;
+    }
+  }
+  const io = tapSession(new ProtoIO(), () => {}, () => {});
+  assert.equal(io.unread?.(), 5);
+  assert.equal(io.accepted?.(), 7);
+  assert.equal(io.closeWrite, undefined, "a member the io lacks stays absent");
+  io.reset!();
+  io.close();
+  assert.deepEqual(calls, ["reset proto", "close proto"]);
+});

@@ -4,6 +4,7 @@ import {
   ok as assert,
 } from "node:assert/strict";
 import { connIO } from "../src/server/transport.ts";
+import { tapSession } from "../src/lib/tap.ts";
 import { runSession } from "../src/engine/session.ts";
 import { quietLogger } from "../src/log/logger.ts";
 import {
@@ -417,6 +418,28 @@ ioTest(
         s.close();
       }
       idleListener.close();
+    }
+  },
+);
+
+ioTest(
+  "connIO: a tapped io (the recording observers' wrapper) still resets, counts and closes",
+  async () => {
+    if (!ffiGranted) return console.log("skipped: needs --allow-ffi (the reset goes through libc)");
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const client = await connect(listener.addr.port);
+    const io = tapSession(connIO(await listener.accept()), () => {}, () => {});
+    try {
+      const writer = io.writable.getWriter();
+      await writer.write(enc.encode("bye"));
+      assertEquals(io.accepted!(), 3);
+      assertEquals(io.unread!(), 0);
+      io.reset!();
+      io.close(); // idempotent
+      assertEquals(await readAll(client), "byeRESET");
+    } finally {
+      client.close();
+      listener.close();
     }
   },
 );

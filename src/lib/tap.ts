@@ -217,12 +217,16 @@ class TappedIO implements SessionIO {
     this.#io = io;
     this.#onRead = onRead;
     this.#onWrite = onWrite;
-    this.close = io.close;
-    // Every other member is the io's own (closeWrite, reset, unread, accepted, and later ones).
+    this.close = TappedIO.#calls.close;
+    // Every other member is the io's own: its operations (called on `io` itself, which may keep
+    // them on a prototype, as the transport's does), then any other own member `io` has.
     const members = this as unknown as Record<string, unknown>;
     const source = io as unknown as Record<string, unknown>;
+    for (const key of FORWARDED) {
+      if (typeof source[key] === "function") members[key] = TappedIO.#calls[key];
+    }
     for (const key of Object.keys(io)) {
-      if (key !== "readable" && key !== "writable" && key !== "direct" && key !== "close") {
+      if (!(key in members) && key !== "readable" && key !== "writable" && key !== "direct") {
         members[key] = source[key];
       }
     }
@@ -231,6 +235,25 @@ class TappedIO implements SessionIO {
     // writes complete: no promise is added to either, and no closure per session.
     if (direct) this.direct = new TappedDirect(this, direct, onRead, onWrite);
   }
+
+  /** The io's operations, called on the io: one shared function each, no closure per session. */
+  static readonly #calls = {
+    close(this: TappedIO): void {
+      this.#io.close();
+    },
+    closeWrite(this: TappedIO): Promise<void> {
+      return this.#io.closeWrite!();
+    },
+    reset(this: TappedIO): void {
+      this.#io.reset!();
+    },
+    unread(this: TappedIO): number {
+      return this.#io.unread!();
+    },
+    accepted(this: TappedIO): number {
+      return this.#io.accepted!();
+    },
+  };
 
   /** The io's own stream (built when first asked for), its readers tapped. */
   get readable(): ReadableStream<Uint8Array> {
@@ -242,6 +265,9 @@ class TappedIO implements SessionIO {
     return this.#writable ??= tapWriters(this.#io.writable, this.#onWrite);
   }
 }
+
+/** The {@linkcode SessionIO} operations a {@linkcode TappedIO} passes on to its io. */
+const FORWARDED = ["closeWrite", "reset", "unread", "accepted"] as const;
 
 /** The direct path of a {@linkcode TappedIO}: `direct`'s own calls, its chunks shown to the taps. */
 class TappedDirect implements DirectIO {

@@ -19,7 +19,7 @@
  * @module
  */
 import type { DirectSink } from "../engine/direct_writer.ts";
-import type { SessionIO } from "../engine/types.ts";
+import type { DirectIO, SessionIO } from "../engine/types.ts";
 import { captureSocket, type SocketFd } from "./socket_fd.ts";
 
 /** Options for {@linkcode connIO}. */
@@ -63,115 +63,188 @@ export interface ConnIOOptions {
  * ```
  */
 export function connIO(conn: Deno.Conn, options: ConnIOOptions = {}): SessionIO {
-  let closed = false;
-  // The read and write in flight, stored as they are (whoever started them handles their
-  // rejection); cancel and abort wait for them to settle.
-  let pendingRead: Promise<unknown> = Promise.resolve();
-  let pendingWrite: Promise<unknown> = Promise.resolve();
-  let accepted = 0;
   const socket = options.socket === undefined ? captureSocket(conn) : options.socket;
-  const setNoDelay = (conn as Partial<Deno.TcpConn>).setNoDelay;
-  if (typeof setNoDelay === "function") {
-    try {
-      setNoDelay.call(conn, true);
-    } catch { /* not a TCP socket after all */ }
+  return new ConnIO(
+    conn,
+    socket,
+    options.writeHighWaterMark ?? 262144,
+    options.readChunkSize ?? 16384,
+    options.direct !== false,
+  );
+}
+
+/**
+ * The io {@linkcode connIO} returns. One object per connection, its operations shared methods
+ * (closures for each would cost a few hundred bytes per connection); with its
+ * {@linkcode ConnCore} (the direct path and the writable stream's sink) it is all a connection
+ * needs until a stream is asked for. Its members are methods, not own properties: a wrapper
+ * calls them on this object (`io.reset()`), it does not copy them.
+ */
+class ConnIO implements SessionIO {
+  direct?: DirectIO;
+  readonly #core: ConnCore;
+  readonly #readChunkSize: number;
+  #readable: ReadableStream<Uint8Array> | undefined;
+  #writable: WritableStream<Uint8Array> | undefined;
+
+  constructor(
+    conn: Deno.Conn,
+    socket: SocketFd | null,
+    highWaterMark: number,
+    readChunkSize: number,
+    direct: boolean,
+  ) {
+    this.#core = new ConnCore(this, conn, socket, highWaterMark);
+    this.#readChunkSize = readChunkSize;
+    if (direct) this.direct = this.#core;
+    const tcp = conn as Partial<Deno.TcpConn>;
+    if (typeof tcp.setNoDelay === "function") {
+      try {
+        tcp.setNoDelay(true);
+      } catch { /* not a TCP socket after all */ }
+    }
   }
 
-  const close = () => {
-    if (closed) return;
-    closed = true;
-    socket?.release();
+  // The streams are built on first use only: a session on the direct path never asks for them.
+  get readable(): ReadableStream<Uint8Array> {
+    return this.#readable ??= byteStream(this.#core, this.#readChunkSize);
+  }
+
+  get writable(): WritableStream<Uint8Array> {
+    return this.#writable ??= new WritableStream<Uint8Array>(
+      this.#core,
+      new ByteLengthQueuingStrategy({ highWaterMark: this.#core.highWaterMark }),
+    );
+  }
+
+  async closeWrite(): Promise<void> {
+    const core = this.#core;
+    await core.pendingWrite.then(noop, noop);
+    if (!core.closed) await core.conn.closeWrite();
+  }
+
+  close(): void {
+    this.#core.closeAll();
+  }
+
+  accepted(): number {
+    return this.#core.accepted;
+  }
+
+  reset(): void {
+    const core = this.#core;
+    if (!core.closed) core.socket?.reset();
+    core.closeAll();
+  }
+
+  unread(): number {
+    const core = this.#core;
+    return core.closed || !core.socket ? 0 : core.socket.unread();
+  }
+}
+
+/**
+ * A connection's state, its direct path ({@linkcode DirectIO}) and the underlying sink of its
+ * writable stream ({@linkcode DirectSink}: `close` there is the half-close).
+ */
+class ConnCore implements DirectIO, DirectSink {
+  readonly of: SessionIO;
+  readonly conn: Deno.Conn;
+  readonly socket: SocketFd | null;
+  readonly highWaterMark: number;
+  closed = false;
+  // The read and write in flight, stored as they are (whoever started them handles their
+  // rejection); cancel and abort wait for them to settle.
+  pendingRead: Promise<unknown> = SETTLED;
+  pendingWrite: Promise<unknown> = SETTLED;
+  /** Bytes the socket took so far. */
+  accepted = 0;
+  /** The chunk being written (writes never overlap: each waits for the one before). */
+  #chunk: Uint8Array = EMPTY;
+
+  constructor(of: SessionIO, conn: Deno.Conn, socket: SocketFd | null, highWaterMark: number) {
+    this.of = of;
+    this.conn = conn;
+    this.socket = socket;
+    this.highWaterMark = highWaterMark;
+  }
+
+  get sink(): DirectSink {
+    return this;
+  }
+
+  closeAll(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket?.release();
     try {
-      conn.close();
+      this.conn.close();
     } catch { /* already closed */ }
-  };
+  }
 
   /** One read: at most `target.byteLength` bytes; EOF once the connection was closed on purpose. */
-  const readFailed = (err: unknown): null => {
-    if (closed) return null;
+  read(target: Uint8Array): Promise<number | null> {
+    const p = this.conn.read(target);
+    this.pendingRead = p;
+    return p.catch(this.#readFailed);
+  }
+
+  #readFailed = (err: unknown): null => {
+    if (this.closed) return null;
     throw err;
   };
-  const read = (target: Uint8Array): Promise<number | null> => {
-    const p = conn.read(target);
-    pendingRead = p;
-    return p.catch(readFailed);
-  };
-  const cancel = async () => {
-    close();
-    await pendingRead.then(noop, noop);
+
+  async cancel(): Promise<void> {
+    this.closeAll();
+    await this.pendingRead.then(noop, noop);
+  }
+
+  write(chunk: Uint8Array): Promise<void> {
+    // Most writes are taken whole at once: one promise, no async frame, no closure.
+    if (chunk.byteLength === 0) return Promise.resolve();
+    const p = this.conn.write(chunk);
+    this.pendingWrite = p;
+    this.#chunk = chunk;
+    return p.then(this.#written);
+  }
+
+  #written = (n: number): Promise<void> | undefined => {
+    const chunk = this.#chunk;
+    this.#chunk = EMPTY;
+    if (n <= 0) throw new Deno.errors.WriteZero("the socket accepted no bytes");
+    this.accepted += n;
+    return n < chunk.byteLength ? this.#writeRest(chunk, n) : undefined;
   };
 
   /** The rest of a chunk the socket took only part of. */
-  const writeRest = async (chunk: Uint8Array, offset: number): Promise<void> => {
+  async #writeRest(chunk: Uint8Array, offset: number): Promise<void> {
     while (offset < chunk.byteLength) {
-      const p = conn.write(chunk.subarray(offset));
-      pendingWrite = p;
+      const p = this.conn.write(chunk.subarray(offset));
+      this.pendingWrite = p;
       const n = await p;
       if (n <= 0) throw new Deno.errors.WriteZero("the socket accepted no bytes");
       offset += n;
-      accepted += n;
+      this.accepted += n;
     }
-  };
-  const sink: DirectSink = {
-    write(chunk) {
-      // Most writes are taken whole at once: one promise, no async frame.
-      if (chunk.byteLength === 0) return Promise.resolve();
-      const p = conn.write(chunk);
-      pendingWrite = p;
-      return p.then((n): Promise<void> | undefined => {
-        if (n <= 0) throw new Deno.errors.WriteZero("the socket accepted no bytes");
-        accepted += n;
-        return n < chunk.byteLength ? writeRest(chunk, n) : undefined;
-      });
-    },
-    async close() {
-      if (closed) return;
-      await conn.closeWrite();
-    },
-    async abort() {
-      await pendingWrite.then(noop, noop);
-    },
-  };
-  const highWaterMark = options.writeHighWaterMark ?? 262144;
-  const readChunkSize = options.readChunkSize ?? 16384;
+  }
 
-  // The streams are built on first use only: a session on the direct path never asks for them.
-  let readable: ReadableStream<Uint8Array> | undefined;
-  let writable: WritableStream<Uint8Array> | undefined;
-  const io: SessionIO = {
-    get readable(): ReadableStream<Uint8Array> {
-      return readable ??= byteStream(read, cancel, readChunkSize);
-    },
-    get writable(): WritableStream<Uint8Array> {
-      return writable ??= new WritableStream<Uint8Array>(
-        sink,
-        new ByteLengthQueuingStrategy({ highWaterMark }),
-      );
-    },
-    async closeWrite() {
-      await pendingWrite.then(noop, noop);
-      if (!closed) await conn.closeWrite();
-    },
-    close,
-    accepted: () => accepted,
-    reset() {
-      if (!closed) socket?.reset();
-      close();
-    },
-    unread: () => closed || !socket ? 0 : socket.unread(),
-  };
-  if (options.direct !== false) io.direct = { of: io, read, cancel, sink, highWaterMark };
-  return io;
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.conn.closeWrite();
+  }
+
+  async abort(): Promise<void> {
+    await this.pendingWrite.then(noop, noop);
+  }
 }
+
+const SETTLED: Promise<unknown> = Promise.resolve();
+const EMPTY = new Uint8Array(0);
 
 function noop(): void {}
 
-/** A byte stream over `read`: a BYOB read takes at most the bytes asked for. */
-function byteStream(
-  read: (target: Uint8Array) => Promise<number | null>,
-  cancel: () => Promise<void>,
-  autoAllocateChunkSize: number,
-): ReadableStream<Uint8Array> {
+/** A byte stream over `core.read`: a BYOB read takes at most the bytes asked for. */
+function byteStream(core: ConnCore, autoAllocateChunkSize: number): ReadableStream<Uint8Array> {
   return new ReadableStream({
     type: "bytes",
     autoAllocateChunkSize,
@@ -181,7 +254,7 @@ function byteStream(
       const view = request.view;
       let n: number | null;
       try {
-        n = await read(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+        n = await core.read(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
       } catch (err) {
         controller.error(err);
         return;
@@ -194,7 +267,7 @@ function byteStream(
         } catch { /* the stream was cancelled meanwhile */ }
       }
     },
-    cancel,
+    cancel: () => core.cancel(),
   });
 }
 
