@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { SessionSet } from "../src/server/session_set.ts";
+import { SessionEntry, SessionSet } from "../src/server/session_set.ts";
 import type { StopSignal } from "../src/engine/types.ts";
 
 Deno.test("SessionSet: abortAll tells each session's listeners once, as an AbortSignal would", async () => {
@@ -26,4 +26,24 @@ Deno.test("SessionSet: abortAll tells each session's listeners once, as an Abort
   await set.drained();
   assert.equal(set.size, 0);
   assert.deepEqual(heard, ["first", "second"]);
+});
+
+Deno.test("SessionSet: an entry added with add() leaves with end(), once, and drained() waits for its done", async () => {
+  const set = new SessionSet();
+  let ended = 0;
+  set.onEnded = () => ended++;
+  const entry = new SessionEntry();
+  set.add(entry);
+  let finish!: () => void;
+  entry.done = new Promise<void>((r) => finish = r).then(() => set.end(entry));
+  assert.equal(set.size, 1);
+  let drained = false;
+  const waiting = set.drained().then(() => drained = true);
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(drained, false);
+  finish();
+  await waiting;
+  set.end(entry); // twice: nothing more
+  assert.equal(set.size, 0);
+  assert.equal(ended, 1);
 });

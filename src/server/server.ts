@@ -8,14 +8,14 @@
 import type { Config } from "../config/types.ts";
 import type { LogContext, Logger } from "../log/logger.ts";
 import { quietLogger, safeLogger } from "../log/logger.ts";
-import type { SessionIO, SessionResult, StopSignal } from "../engine/types.ts";
+import type { SessionIO, SessionOptions, SessionResult, StopSignal } from "../engine/types.ts";
 import { runSession, SESSION_ACTION } from "../engine/session.ts";
 import { connIO } from "./transport.ts";
 import { captureSocket, type SocketFd } from "./socket_fd.ts";
 import type { RunningServer, ServerOptions, SessionInfo, SessionObserver } from "./types.ts";
 import { formatAddr } from "./listeners.ts";
 import { ListenerSet, type Route, type Slot, wantedListeners } from "./listener_set.ts";
-import { SessionSet } from "./session_set.ts";
+import { SessionEntry, SessionSet } from "./session_set.ts";
 import { BurstRelease } from "./burst_release.ts";
 import { seconds } from "../log/variables.ts";
 import { ShutdownProgress } from "./shutdown_progress.ts";
@@ -57,6 +57,7 @@ class Server implements RunningServer {
   #sessions = new SessionSet();
   #burst: BurstRelease;
   #connections = 0;
+  #serverNames = new Map<number, { hostname: string; text: string }>();
   #nextId: number;
   readonly #idStep: number;
   readonly #takeId: (() => number) | undefined;
@@ -175,104 +176,146 @@ class Server implements RunningServer {
       this.#nextId += this.#idStep;
     } else id = this.#takeId();
     // Nagle is turned off by connIO (once per connection: the setsockopt is not free).
-    if (isTcp(conn) && listen.kind === "tcp" && listen.keepAlive !== undefined) {
+    if (listen.kind === "tcp" && listen.keepAlive !== undefined && isTcp(conn)) {
       try {
         conn.setKeepAlive(listen.keepAlive);
       } catch { /* the client may already be gone; the session will notice */ }
     }
-    const info: SessionInfo = {
-      id,
-      remoteAddr: conn.remoteAddr,
-      localAddr: conn.localAddr,
-      serverIndex: route.serverIndex,
-      server: route.server,
-    };
-    const server = formatAddr(conn.localAddr);
-    const client = clientName(conn.remoteAddr);
+    const localAddr = conn.localAddr;
+    const remoteAddr = conn.remoteAddr;
+    const server = this.#serverName(localAddr);
     if (this.#logger.enabled("info")) {
-      this.#logger.log(
-        "info",
-        `client ${formatAddr(conn.remoteAddr)} connected to ${server}`,
-        { connection: id },
-      );
+      this.#logger.log("info", `client ${formatAddr(remoteAddr)} connected to ${server}`, {
+        connection: id,
+      });
     }
     const context: LogContext = {
       connection: id,
-      client,
+      client: clientName(remoteAddr),
       server,
       action: SESSION_ACTION,
     };
-    this.#sessions.run((signal) => this.#session(conn, socket, route, info, context, signal));
+    // What observers are told; only built for them.
+    const info: SessionInfo | undefined = this.#observer === undefined ? undefined : {
+      id,
+      remoteAddr,
+      localAddr,
+      serverIndex: route.serverIndex,
+      server: route.server,
+    };
+    const session = new ServedSession(conn, socket, route, this.#logger, context, info);
+    this.#sessions.add(session);
+    session.done = this.#session(session);
     this.#burst.note(this.#sessions.size);
   }
 
-  async #session(
-    conn: Deno.Conn,
-    socket: SocketFd | null,
-    route: Route,
-    info: SessionInfo,
-    context: LogContext,
-    signal: StopSignal,
-  ): Promise<void> {
-    const startedAt = new Date();
-    let io: SessionIO | undefined;
-    let result: SessionResult;
+  /**
+   * `formatAddr(addr)` for a session's local address: the same few strings for every session,
+   * kept by port (a listener's sessions share its address, or one of the host's).
+   */
+  #serverName(addr: Deno.Addr): string {
+    if (addr.transport !== "tcp") return formatAddr(addr);
+    const known = this.#serverNames.get(addr.port);
+    if (known !== undefined && known.hostname === addr.hostname) return known.text;
+    const text = formatAddr(addr);
+    if (this.#serverNames.size >= 256) this.#serverNames.clear();
+    this.#serverNames.set(addr.port, { hostname: addr.hostname, text });
+    return text;
+  }
+
+  /**
+   * Serves one session: a TLS connection's handshake first, then the steps. No async frame on
+   * the plain path: one reaction on the session's promise.
+   */
+  #session(session: ServedSession): Promise<void> {
+    session.startedAt = Date.now();
+    const conn = session.conn;
+    return isTlsConn(conn) ? this.#handshake(session, conn) : this.#steps(session);
+  }
+
+  async #handshake(session: ServedSession, conn: Deno.TlsConn): Promise<void> {
+    const route = session.route;
+    let failed;
     try {
-      const failed = isTlsConn(conn)
-        ? await tlsHandshake(conn, { timeout: route.server.settings.readTimeout, signal, socket })
-        : undefined;
-      if (failed) {
-        result = { end: failed.end, reason: failed.reason, bytesIn: 0, bytesOut: 0 };
-        if (failed.end !== "shutdown") {
-          this.#logger.log(route.server.settings.clientErrorLogLevel, failed.reason, {
-            ...context,
-            action: "SSL handshaking",
-          });
-        }
-      } else {
-        io = connIO(conn, { socket });
-        if (this.#observer?.wrap) io = this.#observer.wrap(io, info);
-        result = await runSession(
-          { steps: route.server.steps, settings: route.server.settings },
-          io,
-          { logger: this.#logger, context, signal },
-        );
-      }
+      failed = await tlsHandshake(conn, {
+        timeout: route.server.settings.readTimeout,
+        signal: session,
+        socket: session.socket,
+      });
     } catch (err) {
-      // runSession never rejects; this is connIO or an observer failing.
-      result = { end: "error", reason: message(err), bytesIn: 0, bytesOut: 0 };
-      this.#logger.log("alert", `stream session failed: ${message(err)}`, context);
-    } finally {
-      // io.close() is idempotent and closes the connection (runSession has normally done it
-      // already); closing conn again would throw on every session. Only a connection that never
-      // got its io (failed handshake, connIO failing) is closed here directly.
-      try {
-        if (io) {
-          io.close();
-        } else {
-          socket?.release();
-          conn.close();
-        }
-      } catch { /* already closed */ }
+      this.#failed(session, undefined, err);
+      return;
     }
+    if (!failed) return this.#steps(session);
+    if (failed.end !== "shutdown") {
+      this.#logger.log(route.server.settings.clientErrorLogLevel, failed.reason, {
+        ...session.context,
+        action: "SSL handshaking",
+      });
+    }
+    this.#finish(session, undefined, {
+      end: failed.end,
+      reason: failed.reason,
+      bytesIn: 0,
+      bytesOut: 0,
+    });
+  }
+
+  #steps(session: ServedSession): Promise<void> {
+    let io: SessionIO | undefined;
+    try {
+      io = connIO(session.conn, session); // the session as options: its `socket`, the defaults
+      if (this.#observer?.wrap) io = this.#observer.wrap(io, session.info!);
+    } catch (err) {
+      this.#failed(session, io, err);
+      return SETTLED;
+    }
+    const served = io;
+    return runSession(session.route.server, served, session).then(
+      (result) => this.#finish(session, served, result),
+      (err) => this.#failed(session, served, err), // never: runSession does not reject
+    );
+  }
+
+  /** connIO, an observer or the handshake failed. */
+  #failed(session: ServedSession, io: SessionIO | undefined, err: unknown): void {
+    this.#logger.log("alert", `stream session failed: ${message(err)}`, session.context);
+    this.#finish(session, io, { end: "error", reason: message(err), bytesIn: 0, bytesOut: 0 });
+  }
+
+  /** The session is over: its connection closed, its end reported, its slot freed. */
+  #finish(session: ServedSession, io: SessionIO | undefined, result: SessionResult): void {
+    // io.close() is idempotent and closes the connection (runSession has normally done it
+    // already); closing conn again would throw on every session. Only a connection that never
+    // got its io (failed handshake, connIO failing) is closed here directly.
+    try {
+      if (io) {
+        io.close();
+      } else {
+        session.socket?.release();
+        session.conn.close();
+      }
+    } catch { /* already closed */ }
     // An observer may stop the server here (--exit-after): this session is over, so a graceful
     // stop must not count it as one to wait for. #ended is synchronous.
     this.#reporting = 1;
     try {
-      this.#ended(info, result, startedAt, context);
-    } finally {
-      this.#reporting = 0;
-    }
-    this.#burst.note(this.#sessions.size - 1); // this session leaves the set just after
+      this.#ended(session, result, session.startedAt);
+    } catch { /* never: #ended catches what may throw (its logger is a safe one) */ }
+    this.#reporting = 0;
+    this.#sessions.end(session);
+    this.#burst.note(this.#sessions.size);
   }
 
-  #ended(info: SessionInfo, result: SessionResult, startedAt: Date, context: LogContext): void {
+  #ended(session: ServedSession, result: SessionResult, startedAt: number): void {
     const logInfo = this.#logger.enabled("info");
-    if (!logInfo && !this.#observer?.ended) return;
-    const endedAt = new Date();
+    const observer = this.#observer;
+    if (!logInfo && !observer?.ended) return;
+    const endedAt = Date.now();
+    const context = session.context;
     if (logInfo) {
       // nginx's stream proxy line ("bytes from/to client:N/M"), with the duration and the end.
-      const time = seconds(Math.max(0, endedAt.getTime() - startedAt.getTime()));
+      const time = seconds(Math.max(0, endedAt - startedAt));
       this.#logger.log(
         "info",
         `stream session ended: ${result.end}, bytes from/to client:${result.bytesIn}/` +
@@ -280,9 +323,9 @@ class Server implements RunningServer {
         { connection: context.connection, client: context.client, server: context.server },
       );
     }
-    if (!this.#observer?.ended) return;
+    if (!observer?.ended) return;
     try {
-      this.#observer.ended(info, result, startedAt, endedAt);
+      observer.ended(session.info!, result, new Date(startedAt), new Date(endedAt));
     } catch (err) {
       this.#logger.log("alert", `session observer failed: ${message(err)}`, context);
     }
@@ -322,6 +365,45 @@ class Server implements RunningServer {
       this.#resolveFinished();
     })();
     return this.#stopping;
+  }
+}
+
+const SETTLED: Promise<void> = Promise.resolve();
+
+/**
+ * One accepted connection while it is served: its set entry and stop signal, the engine's
+ * options (`logger`, `context`, `signal`) and what the server keeps of it, all in one object.
+ */
+class ServedSession extends SessionEntry implements SessionOptions {
+  readonly conn: Deno.Conn;
+  readonly socket: SocketFd | null;
+  readonly route: Route;
+  readonly logger: Logger;
+  readonly context: LogContext;
+  readonly info: SessionInfo | undefined;
+  /** When it was accepted (Date.now()). */
+  startedAt = 0;
+
+  constructor(
+    conn: Deno.Conn,
+    socket: SocketFd | null,
+    route: Route,
+    logger: Logger,
+    context: LogContext,
+    info: SessionInfo | undefined,
+  ) {
+    super();
+    this.conn = conn;
+    this.socket = socket;
+    this.route = route;
+    this.logger = logger;
+    this.context = context;
+    this.info = info;
+  }
+
+  /** The stop signal is the entry itself. */
+  get signal(): StopSignal {
+    return this;
   }
 }
 

@@ -6,36 +6,55 @@
  */
 import type { StopSignal } from "../engine/types.ts";
 
+const SETTLED: Promise<void> = Promise.resolve();
+
 /**
- * A session's stop signal: what an `AbortSignal` offers a session (`aborted`, listeners for
- * "abort"), without an AbortController and an EventTarget per connection.
+ * A session in a {@linkcode SessionSet}, and its stop signal: what an `AbortSignal` offers a
+ * session (`aborted`, listeners for "abort"), without an AbortController and an EventTarget per
+ * connection. The server's per-connection object extends it (one object, not three).
  */
-class Entry implements StopSignal {
+export class SessionEntry implements StopSignal {
   aborted = false;
-  done: Promise<void> = Promise.resolve();
-  #listeners: (() => void)[] = [];
+  /** Settles once the session has ended (and left its set). */
+  done: Promise<void> = SETTLED;
+  // A session listens with one listener at a time, mostly: no array until a second one.
+  #listener: (() => void) | undefined = undefined;
+  #more: (() => void)[] | undefined = undefined;
 
   addEventListener(_type: "abort", listener: () => void): void {
     if (this.aborted) return;
-    this.#listeners.push(listener);
+    if (this.#listener === undefined && this.#more === undefined) this.#listener = listener;
+    else (this.#more ??= []).push(listener);
   }
 
   removeEventListener(_type: "abort", listener: () => void): void {
-    const i = this.#listeners.indexOf(listener);
-    if (i >= 0) this.#listeners.splice(i, 1);
+    if (this.#listener === listener) {
+      this.#listener = undefined;
+      return;
+    }
+    const more = this.#more;
+    if (more === undefined) return;
+    const i = more.indexOf(listener);
+    if (i >= 0) more.splice(i, 1);
   }
 
+  /** Stops the session: its listeners are called once each, in the order they were added. */
   abort(): void {
     if (this.aborted) return;
     this.aborted = true;
-    const listeners = this.#listeners;
-    this.#listeners = [];
-    for (const listener of listeners) {
-      try {
-        listener();
-      } catch { /* a listener's failure must not keep the others from running */ }
-    }
+    const first = this.#listener;
+    const more = this.#more;
+    this.#listener = undefined;
+    this.#more = undefined;
+    if (first !== undefined) call(first);
+    if (more !== undefined) { for (const listener of more) call(listener); }
   }
+}
+
+function call(listener: () => void): void {
+  try {
+    listener();
+  } catch { /* a listener's failure must not keep the others from running */ }
 }
 
 /**
@@ -54,7 +73,7 @@ class Entry implements StopSignal {
  * ```
  */
 export class SessionSet {
-  #entries = new Set<Entry>();
+  #entries = new Set<SessionEntry>();
   /** Called after each session has ended (and left the set). */
   onEnded: (() => void) | undefined;
 
@@ -68,7 +87,7 @@ export class SessionSet {
    * here so that no client can cause an unhandled rejection).
    */
   run(task: (signal: StopSignal) => Promise<void>): void {
-    const entry = new Entry();
+    const entry = new SessionEntry();
     this.#entries.add(entry);
     // One promise per session (no async frame): the task reports its own failures.
     const ended = () => {
@@ -82,6 +101,20 @@ export class SessionSet {
       done = Promise.reject(err);
     }
     entry.done = done.then(ended, ended);
+  }
+
+  /**
+   * Starts tracking `entry`, a session that reports its own end with {@linkcode end} and whose
+   * `done` the caller sets to its task's promise: no closure or promise per session here.
+   */
+  add(entry: SessionEntry): void {
+    this.#entries.add(entry);
+  }
+
+  /** `entry`'s session has ended: it leaves the set (then `onEnded` is called). */
+  end(entry: SessionEntry): void {
+    if (!this.#entries.delete(entry)) return;
+    this.onEnded?.();
   }
 
   /** Ends every session in flight now (each sees its signal aborted). */
