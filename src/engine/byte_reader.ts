@@ -232,26 +232,44 @@ export class ByteReader {
    * Reads more input into the free part of the buffer. Resolves with the number of bytes added,
    * or null at EOF. Rejects when the stream errors (a reset) or the buffer is full.
    */
-  async fill(): Promise<number | null> {
-    if (this.#eof) return null;
-    if (this.full) throw new RangeError("reading buffer is full");
-    if (this.#side) return this.#moveSide();
-    if (this.#source.kind === "direct") {
-      // An empty buffer is read into whole: no view per read.
+  fill(): Promise<number | null> {
+    if (this.#eof) return Promise.resolve(null);
+    if (this.full) return Promise.reject(new RangeError("reading buffer is full"));
+    if (this.#side) return Promise.resolve(this.#moveSide());
+    const source = this.#source;
+    if (source.kind === "direct") {
+      if (this.#broken) return Promise.reject(CANCELLED);
+      // An empty buffer is read into whole: no view per read. No async frame: one `then`.
       const target = this.#end === 0 ? this.#buf : this.#buf.subarray(this.#end);
-      const n = await this.#direct(this.#source.reader, target);
-      if (n === null) {
-        this.#eof = true;
-        return null;
+      let read: Promise<number | null>;
+      try {
+        read = source.reader.read(target);
+      } catch (err) {
+        read = Promise.reject(err);
       }
-      this.#source.reader.onRead?.(this.#buf.subarray(this.#end, this.#end + n));
-      this.#end += n;
-      this.#received += n;
-      return n;
+      return read.then(this.#filled, this.#onDirectError);
     }
-    if (this.#source.kind === "byob") {
+    return this.#fillStream(source);
+  }
+
+  /** A direct read into the free part of the buffer returned `n` bytes (null: EOF). */
+  #filled = (n: number | null): number | null => {
+    if (n === null) {
+      this.#eof = true;
+      return null;
+    }
+    (this.#source as { reader: DirectSource }).reader.onRead?.(
+      this.#buf.subarray(this.#end, this.#end + n),
+    );
+    this.#end += n;
+    this.#received += n;
+    return n;
+  };
+
+  async #fillStream(source: Source): Promise<number | null> {
+    if (source.kind === "byob") {
       const view = new Uint8Array(this.#buf.buffer, this.#end, this.#buf.byteLength - this.#end);
-      const result = await this.#byobRead(this.#source.reader, view);
+      const result = await this.#byobRead(source.reader, view);
       // The stream transferred our buffer; adopt the transferred one.
       if (result.value) this.#buf = new Uint8Array(result.value.buffer);
       if (result.done || !result.value) {
@@ -262,8 +280,9 @@ export class ByteReader {
       this.#received += result.value.byteLength;
       return result.value.byteLength;
     }
+    if (source.kind !== "default") throw new Error("unreachable: direct sources read in fill()");
     for (;;) {
-      const result = await this.#guard(this.#source.reader.read());
+      const result = await this.#guard(source.reader.read());
       if (result.done) {
         this.#eof = true;
         return null;
@@ -279,38 +298,60 @@ export class ByteReader {
    * Reads input and throws it away (discarding, lingering close): first anything buffered, then
    * one read from the stream. Resolves with the number of bytes dropped, or null at EOF.
    */
-  async discard(): Promise<number | null> {
+  discard(): Promise<number | null> {
     // Bytes already claimed by read steps (the request region) are dropped silently: they are
     // not input the client sent beyond what the script read, so they must not extend lingering.
     const fresh = this.unread;
     if (fresh + this.#req > 0) this.clear();
-    if (fresh > 0) return fresh;
-    if (this.#eof) return null;
-    if (this.#source.kind === "direct") {
+    if (fresh > 0) return Promise.resolve(fresh);
+    if (this.#eof) return Promise.resolve(null);
+    const source = this.#source;
+    if (source.kind === "direct") {
+      if (this.#broken) return Promise.reject(CANCELLED);
       // As below: the (empty) reading buffer first, a larger scratch buffer once data keeps
-      // coming.
+      // coming. No async frame: one `then`.
       const useBuf = this.#scratch === null && this.#buf.byteLength > 0;
       const target = useBuf ? this.#buf : (this.#scratch ??= new Uint8Array(DISCARD_CHUNK));
-      const n = await this.#direct(this.#source.reader, target);
-      if (n === null) {
-        this.#eof = true;
-        return null;
+      this.#discardTarget = target;
+      let read: Promise<number | null>;
+      try {
+        read = source.reader.read(target);
+      } catch (err) {
+        read = Promise.reject(err);
       }
-      this.#source.reader.onRead?.(target.subarray(0, n));
-      this.#received += n;
-      if (useBuf && n === target.byteLength && n < DISCARD_CHUNK) {
-        this.#scratch = new Uint8Array(DISCARD_CHUNK);
-      }
-      return n;
+      return read.then(this.#discarded, this.#onDirectError);
     }
-    if (this.#source.kind === "byob") {
+    return this.#discardStream(source);
+  }
+
+  /** What the direct read of {@linkcode discard} reads into. */
+  #discardTarget: Uint8Array | null = null;
+
+  /** A direct read of {@linkcode discard} returned `n` bytes (null: EOF). */
+  #discarded = (n: number | null): number | null => {
+    const target = this.#discardTarget!;
+    this.#discardTarget = null;
+    if (n === null) {
+      this.#eof = true;
+      return null;
+    }
+    (this.#source as { reader: DirectSource }).reader.onRead?.(target.subarray(0, n));
+    this.#received += n;
+    if (target === this.#buf && n === target.byteLength && n < DISCARD_CHUNK) {
+      this.#scratch = new Uint8Array(DISCARD_CHUNK);
+    }
+    return n;
+  };
+
+  async #discardStream(source: Source): Promise<number | null> {
+    if (source.kind === "byob") {
       // The (empty) reading buffer serves as scratch until data keeps coming; then a larger
       // scratch buffer takes over. A lingering close that only sees EOF allocates nothing.
       const useBuf = this.#scratch === null && this.#buf.byteLength > 0;
       const target = useBuf ? this.#buf : (this.#scratch ?? new Uint8Array(DISCARD_CHUNK));
       const size = target.byteLength; // the read detaches target
       this.#scratch = null;
-      const result = await this.#byobRead(this.#source.reader, target);
+      const result = await this.#byobRead(source.reader, target);
       if (result.value) {
         const adopted = new Uint8Array(result.value.buffer);
         if (useBuf) this.#buf = adopted;
@@ -327,7 +368,8 @@ export class ByteReader {
       }
       return n;
     }
-    const result = await this.#guard(this.#source.reader.read());
+    if (source.kind !== "default") throw new Error("unreachable: direct sources read in discard()");
+    const result = await this.#guard(source.reader.read());
     if (result.done) {
       this.#eof = true;
       return null;
@@ -374,13 +416,7 @@ export class ByteReader {
     return await this.#guard(reader.read(view as Uint8Array<ArrayBuffer>));
   }
 
-  /** Marks the reader unusable if a read is abandoned or fails. */
-  /** One direct read, as {@linkcode #guard} does for streams, without an extra async frame. */
-  #direct(reader: DirectSource, target: Uint8Array): Promise<number | null> {
-    if (this.#broken) return Promise.reject(CANCELLED);
-    return reader.read(target).catch(this.#onDirectError);
-  }
-
+  /** A direct read failed: the reader is unusable from now on. */
   #onDirectError = (err: unknown): never => {
     this.#broken = true;
     throw err;

@@ -81,6 +81,8 @@ export function runSession(
   }
 }
 
+function noop(): void {}
+
 /** Only a bug can get here; still never reject, and never leave the connection open. */
 function internalError(io: SessionIO, err: unknown): SessionResult {
   try {
@@ -106,8 +108,14 @@ class Wait<T> {
   #list: Wait<unknown>[];
   #timer: Timer | null;
   #done = false;
+  /**
+   * The session whose read (`fill`) this is: the timer's end rejects with its read timeout and
+   * a read error with {@linkcode Session.readFailure}, instead of TIMED_OUT and the error.
+   */
+  #fillOf: Session | null;
 
-  constructor(list: Wait<unknown>[], p: Promise<T>, ms: number) {
+  constructor(list: Wait<unknown>[], p: Promise<T>, ms: number, fillOf: Session | null = null) {
+    this.#fillOf = fillOf;
     this.promise = new Promise((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -124,7 +132,9 @@ class Wait<T> {
     this.#done = true;
     this.#timer = null;
     this.#leave();
-    this.#resolve(TIMED_OUT);
+    if (this.#fillOf) {
+      this.#reject(this.#fillOf.clientError("timeout", "stream client read timed out"));
+    } else this.#resolve(TIMED_OUT);
   }
 
   /** The session halted (it already took this wait off its list). */
@@ -140,7 +150,7 @@ class Wait<T> {
     this.#done = true;
     if (this.#timer) cancelTimer(this.#timer);
     this.#leave();
-    if (failed) this.#reject(value);
+    if (failed) this.#reject(this.#fillOf ? this.#fillOf.readFailure(value) : value);
     else this.#resolve(value as T);
   }
 
@@ -283,19 +293,26 @@ class Session implements StepContext {
     return new Wait<T>(this.#waits, p, ms).promise;
   }
 
-  async fill(): Promise<number | null> {
-    let got: number | null | typeof TIMED_OUT;
+  fill(): Promise<number | null> {
     // postpone_output holds output only until the script waits for the client
     this.output.flush();
     this.debugTimer(this.settings.readTimeout);
-    try {
-      got = await this.#untilTimeout(this.reader().fill(), this.settings.readTimeout);
-    } catch (err) {
-      if (err instanceof SessionHalt) throw err;
-      throw this.#halt ?? this.clientError("reset", osFailure("recv", err));
+    const read = this.reader().fill();
+    if (this.#halt) {
+      read.catch(noop);
+      return Promise.reject(this.#halt);
     }
-    if (got === TIMED_OUT) throw this.clientError("timeout", "stream client read timed out");
-    return got;
+    // One promise for the whole wait: the Wait itself turns a timeout and a read error into
+    // the session's halts (see Wait.fillOf).
+    return new Wait(this.#waits, read, this.settings.readTimeout, this).promise as Promise<
+      number | null
+    >;
+  }
+
+  /** A read under the read timer failed with `err`: the halt it ends the session with. */
+  readFailure(err: unknown): unknown {
+    if (err instanceof SessionHalt) return err;
+    return this.#halt ?? this.clientError("reset", osFailure("recv", err));
   }
 
   startDiscard(): void {
