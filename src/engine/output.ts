@@ -169,6 +169,11 @@ export class Output {
     return this.#written;
   }
 
+  /** True while a write or the half-close is in flight (what {@linkcode abandon} waits for). */
+  get busy(): boolean {
+    return this.#inFlight > 0;
+  }
+
   /** True when nothing is queued or being written. */
   get idle(): boolean {
     return this.#queue.length === 0 && this.#inFlight === 0 && !this.#pumping;

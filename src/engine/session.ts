@@ -251,7 +251,8 @@ class Session implements StepContext {
       result = await this.#main();
     } finally {
       this.#signal?.removeEventListener("abort", onAbort);
-      await this.#cleanup();
+      const closing = this.#cleanup();
+      if (closing) await closing;
     }
     result.bytesIn = this.#reader?.received ?? 0;
     result.bytesOut = this.output.written;
@@ -497,24 +498,38 @@ class Session implements StepContext {
     return (this.#io.unread?.() ?? 0) > 0;
   }
 
-  async #cleanup(): Promise<void> {
+  /**
+   * Closes the connection, the way the session ended. Returns a promise only when something
+   * must settle first (the common end, a graceful close after the client's EOF, is synchronous).
+   */
+  #cleanup(): Promise<void> | undefined {
     this.#scriptDone = true;
     this.halt(CLOSING);
-    if (this.#closeMode === "reset") {
-      // A reset the script asked for (echo_reset, echo_send_limit ... reset): queued output is
-      // dropped, writes in flight settle (what was flushed arrives first), then the reset.
-      await this.output.abandon(SETTLE_MS);
-      try {
-        if (this.#io.reset) this.#io.reset();
-        else this.#io.close();
-      } catch { /* already closed */ }
-    } else {
-      try {
-        if (this.#closeMode === "auto" && this.#cOnClose() && this.#io.reset) this.#io.reset();
-        else this.#io.close();
-      } catch { /* already closed */ }
-      await this.output.abandon(SETTLE_MS);
-    }
+    if (this.#closeMode === "reset") return this.#cleanupReset();
+    try {
+      if (this.#closeMode === "auto" && this.#cOnClose() && this.#io.reset) this.#io.reset();
+      else this.#io.close();
+    } catch { /* already closed */ }
+    if (this.output.busy) return this.output.abandon(SETTLE_MS).then(() => this.#release());
+    void this.output.abandon(SETTLE_MS); // resolved: nothing in flight
+    return this.#release();
+  }
+
+  /**
+   * A reset the script asked for (echo_reset, echo_send_limit ... reset): queued output is
+   * dropped, writes in flight settle (what was flushed arrives first), then the reset.
+   */
+  async #cleanupReset(): Promise<void> {
+    await this.output.abandon(SETTLE_MS);
+    try {
+      if (this.#io.reset) this.#io.reset();
+      else this.#io.close();
+    } catch { /* already closed */ }
+    await this.#release();
+  }
+
+  /** After the close: the reading side lets go (its buffer to the pool once no read is in flight). */
+  #release(): Promise<void> | undefined {
     if (this.#reader?.eof && this.#direct) {
       // The direct path after EOF: no read is in flight and the connection is closed (above),
       // so there is nothing to cancel and the buffer can serve another session at once.
@@ -522,15 +537,19 @@ class Session implements StepContext {
     } else if (this.#reader?.eof) {
       // The reader saw EOF: its stream is closed, and cancelling a closed stream resolves at
       // once, so no settle timer (a setTimeout and a clearTimeout per session) is needed.
-      await this.#reader.cancel();
-      this.#reader.recycle();
+      const reader = this.#reader;
+      return reader.cancel().then(() => reader.recycle());
     } else if (this.#reader) {
       // Only once the read in flight has settled may its buffer serve another session.
-      if (await withTimeout(this.#reader.cancel(), SETTLE_MS) !== TIMED_OUT) this.#reader.recycle();
+      const reader = this.#reader;
+      return withTimeout(reader.cancel(), SETTLE_MS).then((settled) => {
+        if (settled !== TIMED_OUT) reader.recycle();
+      });
     } else if (this.#direct) {
       // Never read: the connection was closed above; nothing is in flight.
     } else if (!this.#io.readable.locked) {
-      await withTimeout(this.#io.readable.cancel().catch(() => {}), SETTLE_MS);
+      return withTimeout(this.#io.readable.cancel().catch(noop), SETTLE_MS).then(noop);
     }
+    return undefined;
   }
 }

@@ -6,6 +6,7 @@
  */
 import type { ReadBytesStep, ReadLineStep } from "../../config/types.ts";
 import { SessionHalt } from "../halt.ts";
+import type { ByteReader } from "../byte_reader.ts";
 import type { StepContext } from "../step_context.ts";
 import { eofBetweenRequests, LOOP_EOF } from "./flow.ts";
 
@@ -55,22 +56,37 @@ export async function runReadBytes(ctx: StepContext, step: ReadBytesStep): Promi
  * `echo_read_line`: appends through the next LF (kept, with any CR before it). EOF ends the
  * line too; a line that does not fit the buffer is "too small".
  */
-export async function runReadLine(ctx: StepContext, _step: ReadLineStep): Promise<void> {
+export function runReadLine(ctx: StepContext, _step: ReadLineStep): Promise<void> | undefined {
   ctx.debug(`stream echo running read-line (busy: ${ctx.output.idle ? 0 : 1})`);
   if (ctx.discarding) throw notAfterDiscard("echo_read_line");
   const reader = ctx.reader();
   ctx.lastStart = reader.requestLength;
-  for (;;) {
-    const done = reader.claimLine();
-    ctx.lastEnd = reader.requestLength;
-    if (done) return;
-    if (reader.eof) {
-      if (eofBetweenRequests(ctx, reader)) throw LOOP_EOF;
-      return;
-    }
-    if (reader.full) throw new SessionHalt("error", TOO_SMALL, "error");
-    await ctx.fill();
+  return readLine(ctx, reader);
+}
+
+/**
+ * `echo_read_line` from where it is: synchronous while the line is already buffered (pipelined
+ * requests need no async frame), else a loop of reads.
+ */
+function readLine(ctx: StepContext, reader: ByteReader): Promise<void> | undefined {
+  return lineDone(ctx, reader) ? undefined : readLineMore(ctx, reader);
+}
+
+async function readLineMore(ctx: StepContext, reader: ByteReader): Promise<void> {
+  do await ctx.fill(); while (!lineDone(ctx, reader));
+}
+
+/** Claims through the next LF: true when the step is done, false when it needs another read. */
+function lineDone(ctx: StepContext, reader: ByteReader): boolean {
+  const done = reader.claimLine();
+  ctx.lastEnd = reader.requestLength;
+  if (done) return true;
+  if (reader.eof) {
+    if (eofBetweenRequests(ctx, reader)) throw LOOP_EOF;
+    return true;
   }
+  if (reader.full) throw new SessionHalt("error", TOO_SMALL, "error");
+  return false;
 }
 
 /**
