@@ -48,6 +48,9 @@ const POOL_SIZE_MAX = 64 * 1024;
 /** What a read of a cancelled reader fails with (shared: no stack captured per session). */
 const CANCELLED = new Error("reader was cancelled");
 
+/** What a recycled reader holds instead of its buffer (shared: a new empty array is not free). */
+const RECYCLED = new Uint8Array(0);
+
 /** Reading buffers up to this size are searched for a LF without a view (see claimLine). */
 const SCAN_WHOLE_MAX = 4096;
 
@@ -404,7 +407,7 @@ export class ByteReader {
     let list = pool.get(size);
     if (!list) pool.set(size, list = []);
     if (list.length < POOL_MAX) list.push(buf);
-    this.#buf = new Uint8Array(0);
+    this.#buf = RECYCLED;
     this.#req = this.#end = 0;
     this.#broken = true;
   }

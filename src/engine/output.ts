@@ -315,6 +315,17 @@ export class Output {
     return this.idle && !this.#failed;
   }
 
+  /**
+   * Rejects every {@linkcode drained} (and so {@linkcode close}) waiting now with `reason`,
+   * without failing the output: the session halted, and a wait for the output must end with it.
+   */
+  interrupt(reason: unknown): void {
+    if (this.#waiters.length === 0) return;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w.reject(reason);
+  }
+
   /** Resolves once everything queued so far has been written; rejects if writing failed. */
   drained(): Promise<void> {
     this.flush();

@@ -354,6 +354,7 @@ class Session implements StepContext {
     if (this.#halt) return;
     this.#halt = halt;
     this.#halted?.abort(halt);
+    this.output.interrupt(halt); // a wait for the output to drain ends too (see #finish)
     const waits = this.#waits;
     if (waits.length === 0) return;
     this.#waits = [];
@@ -399,7 +400,14 @@ class Session implements StepContext {
     const firstWait = mode === "always" || known
       ? this.settings.lingeringTimeout
       : Math.min(this.settings.lingeringTimeout, PROBE_MS);
-    await this.until(this.output.close());
+    // No `until` (a wait object per session): a halt interrupts the output's drain wait itself,
+    // and the half-close after it is one shutdown(2).
+    const closing = this.output.close();
+    if (this.#halt) {
+      closing.catch(noop);
+      throw this.#halt;
+    }
+    await closing;
     let discarder = this.#discarder;
     let startedAt: number | undefined;
     if (!discarder && !this.#debugOn) {
