@@ -54,3 +54,30 @@ Deno.test("without a stop the back-off pause doubles after each error in a row",
   await loop;
   assert.ok(listener.calls >= 2 && listener.calls <= 5, `${listener.calls} accept() calls`);
 });
+
+Deno.test("a connection handler that throws is logged and the loop goes on accepting", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const lines: string[] = [];
+  let stopped = false;
+  let calls = 0;
+  const loop = acceptLoop(listener, (conn) => {
+    conn.close();
+    if (++calls === 1) throw new Error("boom");
+  }, {
+    logger: {
+      enabled: () => true,
+      log: (level, message) => void lines.push(`${level} ${message}`),
+    },
+    stopped: () => stopped,
+  });
+  for (let i = 0; i < 2; i++) {
+    const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+    while (calls <= i) await new Promise((r) => setTimeout(r, 1));
+    client.close();
+  }
+  stopped = true;
+  listener.close();
+  assert.equal(await loop, undefined);
+  assert.equal(calls, 2);
+  assert.deepEqual(lines, ["alert accepting a connection failed: Error: boom"]);
+});
