@@ -91,3 +91,9 @@ Deno.test("isoTime writes what toISOString writes, in the same second and across
   ];
   for (const ms of times) assert.equal(isoTime(new Date(ms)), new Date(ms).toISOString(), `${ms}`);
 });
+
+Deno.test("isoTime takes ms since the epoch as well as a Date", () => {
+  for (const ms of [0, 999, 1796184224719, -1]) {
+    assert.equal(isoTime(ms), new Date(ms).toISOString(), `${ms}`);
+  }
+});

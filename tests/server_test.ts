@@ -52,7 +52,7 @@ Deno.test("observers see every session: wrap before it runs, ended with the resu
           return io;
         },
         ended(info, result, startedAt, endedAt) {
-          ended.push({ info, result, ms: endedAt.getTime() - startedAt.getTime() });
+          ended.push({ info, result, ms: endedAt - startedAt });
         },
       },
     },

@@ -177,7 +177,7 @@ export class TranscriptLog {
     return tapSession(io, (c) => live.received.add(c), (c) => live.sent.add(c));
   }
 
-  #ended(info: SessionInfo, result: SessionResult, startedAt: Date, endedAt: Date): void {
+  #ended(info: SessionInfo, result: SessionResult, startedAt: number, endedAt: number): void {
     this.#total++;
     this.#sinceTake++;
     if (this.#record) this.#keep(this.#transcript(info, result, startedAt, endedAt));
@@ -205,8 +205,8 @@ export class TranscriptLog {
   #transcript(
     info: SessionInfo,
     result: SessionResult,
-    startedAt: Date,
-    endedAt: Date,
+    startedAt: number,
+    endedAt: number,
   ): Transcript {
     const live = this.#live.get(info.id);
     this.#live.delete(info.id);
@@ -222,8 +222,8 @@ export class TranscriptLog {
         sent: live?.sent.truncated ?? false,
       },
       end: result.end,
-      startedAt,
-      endedAt,
+      startedAt: new Date(startedAt),
+      endedAt: new Date(endedAt),
     };
     if (result.reason !== undefined) t.reason = result.reason;
     return t;

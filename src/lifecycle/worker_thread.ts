@@ -181,8 +181,8 @@ export function runWorkerThread(options: WorkerThreadOptions = {}): void {
           generation: (block && generationOf.get(block)) ?? generation,
           info: plain,
           result,
-          startedAt: startedAt.getTime(),
-          endedAt: endedAt.getTime(),
+          startedAt,
+          endedAt,
         });
       },
     };

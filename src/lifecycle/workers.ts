@@ -516,8 +516,8 @@ class WorkerGroup implements ServerGroup {
           this.#options.observer?.ended?.(
             info,
             m.result,
-            new Date(m.startedAt),
-            new Date(m.endedAt),
+            m.startedAt,
+            m.endedAt,
           );
         } catch (err) {
           this.#options.logger.log(

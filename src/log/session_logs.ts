@@ -332,7 +332,7 @@ export class SessionLogs {
     );
   }
 
-  #end(info: SessionInfo, result: SessionResult, startedAt: Date, endedAt: Date): void {
+  #end(info: SessionInfo, result: SessionResult, startedAt: number, endedAt: number): void {
     const accessLog = this.#accessLogs ? info.server.accessLog : undefined;
     const live = this.#live.size > 0 ? this.#live.get(info) : undefined;
     if (accessLog !== undefined || live !== undefined) {
@@ -345,8 +345,8 @@ export class SessionLogs {
           end: result.end,
           bytesReceived: bytesIn,
           bytesSent: bytesOut,
-          startedAt: startedAt.getTime(),
-          endedAt: endedAt.getTime(),
+          startedAt,
+          endedAt,
         };
         for (const target of accessLog) {
           if (target.condition && !conditionHolds(target.condition, facts)) continue;

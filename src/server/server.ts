@@ -325,7 +325,7 @@ class Server implements RunningServer {
     }
     if (!observer?.ended) return;
     try {
-      observer.ended(session.info!, result, new Date(startedAt), new Date(endedAt));
+      observer.ended(session.info!, result, startedAt, endedAt);
     } catch (err) {
       this.#logger.log("alert", `session observer failed: ${message(err)}`, context);
     }

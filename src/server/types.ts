@@ -27,7 +27,8 @@ export interface SessionInfo {
  */
 export interface SessionObserver {
   wrap?(io: SessionIO, info: SessionInfo): SessionIO;
-  ended?(info: SessionInfo, result: SessionResult, startedAt: Date, endedAt: Date): void;
+  /** `startedAt` (the accept) and `endedAt` are times in ms since the epoch (`Date.now()`). */
+  ended?(info: SessionInfo, result: SessionResult, startedAt: number, endedAt: number): void;
 }
 
 /** Options for starting a server. */
