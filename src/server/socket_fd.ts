@@ -131,6 +131,20 @@ export class SocketFd {
   }
 }
 
+/** The last local address seen, raw: a listener's connections share it (RawAddr is immutable). */
+let lastLocal: RawAddr | null = null;
+let lastLocalHost = "";
+let lastLocalPort = -1;
+
+function localRaw(addr: Deno.NetAddr): RawAddr | null {
+  if (addr.port !== lastLocalPort || addr.hostname !== lastLocalHost) {
+    lastLocal = RawAddr.from(addr);
+    lastLocalHost = addr.hostname;
+    lastLocalPort = addr.port;
+  }
+  return lastLocal;
+}
+
 /**
  * Finds the descriptor of `conn`, a TCP (or TLS over TCP) connection accepted JUST NOW: call it
  * right after `accept()` resolves, before awaiting anything. Null for other transports, off
@@ -159,7 +173,7 @@ export function captureSocket(conn: Deno.Conn): SocketFd | null {
     if (Deno.build.os !== "linux") return null;
     const lib = libc();
     if (!lib) return null;
-    const own = RawAddr.from(local);
+    const own = localRaw(local);
     const peer = RawAddr.from(remote);
     if (own === null || peer === null) return null;
     const guess = freed.length > 0 ? freed[0] : highest + 1;

@@ -194,9 +194,9 @@ class ConnCore implements DirectIO, DirectSink {
     throw err;
   };
 
-  async cancel(): Promise<void> {
+  cancel(): Promise<void> {
     this.closeAll();
-    await this.pendingRead.then(noop, noop);
+    return this.pendingRead.then(noop, noop);
   }
 
   write(chunk: Uint8Array): Promise<void> {
@@ -228,17 +228,22 @@ class ConnCore implements DirectIO, DirectSink {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    await this.conn.closeWrite();
+  // No async frames below: one promise each.
+  close(): Promise<void> {
+    if (this.closed) return SETTLED;
+    try {
+      return this.conn.closeWrite();
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
-  async abort(): Promise<void> {
-    await this.pendingWrite.then(noop, noop);
+  abort(): Promise<void> {
+    return this.pendingWrite.then(noop, noop);
   }
 }
 
-const SETTLED: Promise<unknown> = Promise.resolve();
+const SETTLED: Promise<void> = Promise.resolve();
 const EMPTY = new Uint8Array(0);
 
 function noop(): void {}
