@@ -73,42 +73,6 @@ const ABANDONED = new Error("output abandoned");
  */
 export const SEND_TIMER_TICK_MS = 10;
 
-/** A busy output the ticker checks; `slot` is its place in {@linkcode watched} (-1: none). */
-interface Watched {
-  slot: number;
-  tick(t: number): void;
-}
-
-/** Busy outputs: an array with O(1) removal (a Set allocated when it shrank, per session). */
-const watched: Watched[] = [];
-let ticker: ReturnType<typeof setInterval> | undefined;
-
-function watch(w: Watched): void {
-  w.slot = watched.push(w) - 1;
-  ticker ??= setInterval(onTick, SEND_TIMER_TICK_MS);
-}
-
-function onTick(): void {
-  const t = now(); // one clock read per tick, for every busy output
-  // A tick may unwatch outputs (its own or others, by failing a session): walk a copy.
-  for (const w of watched.slice()) if (w.slot >= 0) w.tick(t);
-}
-
-function unwatch(w: Watched): void {
-  const i = w.slot;
-  if (i < 0) return;
-  w.slot = -1;
-  const last = watched.pop()!;
-  if (last !== w) {
-    watched[i] = last;
-    last.slot = i;
-  }
-  if (watched.length === 0 && ticker !== undefined) {
-    clearInterval(ticker);
-    ticker = undefined;
-  }
-}
-
 /**
  * Ordered, backpressured output over a `WritableStreamDefaultWriter` (or a
  * {@linkcode OutputWriter} with its semantics: the direct path's writer).
@@ -155,8 +119,39 @@ export class Output {
   #stageAbort: AbortController | null = null;
   /** True while a stage pauses on purpose: not a lack of progress for the send timer. */
   #pausing = false;
-  /** This output in the ticker's list while its send timer runs. */
-  #watch: Watched = { slot: -1, tick: (t) => this.#onTick(t) };
+  /** This output's place in the ticker's list while its send timer runs (-1: not there). */
+  #slot = -1;
+
+  /** Busy outputs: an array with O(1) removal (a Set allocated when it shrank, per session). */
+  static #watched: Output[] = [];
+  static #ticker: ReturnType<typeof setInterval> | undefined;
+
+  static #watch(o: Output): void {
+    o.#slot = Output.#watched.push(o) - 1;
+    Output.#ticker ??= setInterval(Output.#tickAll, SEND_TIMER_TICK_MS);
+  }
+
+  static #tickAll = (): void => {
+    const t = now(); // one clock read per tick, for every busy output
+    // A tick may unwatch outputs (its own or others, by failing a session): walk a copy.
+    for (const o of Output.#watched.slice()) if (o.#slot >= 0) o.#onTick(t);
+  };
+
+  static #unwatch(o: Output): void {
+    const i = o.#slot;
+    if (i < 0) return;
+    o.#slot = -1;
+    const watched = Output.#watched;
+    const last = watched.pop()!;
+    if (last !== o) {
+      watched[i] = last;
+      last.#slot = i;
+    }
+    if (watched.length === 0 && Output.#ticker !== undefined) {
+      clearInterval(Output.#ticker);
+      Output.#ticker = undefined;
+    }
+  }
 
   constructor(writer: OutputWriter, options: OutputOptions) {
     this.#writer = writer;
@@ -519,7 +514,7 @@ export class Output {
     this.#progressed = false;
     this.#watching = true;
     this.#options.onTimerStart?.();
-    watch(this.#watch);
+    Output.#watch(this);
   }
 
   #onTick(t: number): void {
@@ -544,7 +539,7 @@ export class Output {
   #stopWatchdog(): void {
     if (!this.#watching) return;
     this.#watching = false;
-    unwatch(this.#watch);
+    Output.#unwatch(this);
   }
 
   #fail(cause: OutputFailure): void {

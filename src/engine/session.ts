@@ -242,13 +242,45 @@ class Session implements StepContext {
     return this.#halted.signal;
   }
 
+  /** Runs the script, then closes: one async frame for the whole session. */
   async run(): Promise<SessionResult> {
     const onAbort = () => this.halt(new SessionHalt("shutdown", "shut down by the server"));
     this.#signal?.addEventListener("abort", onAbort, { once: true });
     if (this.#signal?.aborted) onAbort();
     let result: SessionResult;
     try {
-      result = await this.#main();
+      const steps = this.#script.steps;
+      if (steps.length === 0) {
+        result = { end: "eof", bytesIn: 0, bytesOut: 0 }; // no echo directives
+      } else {
+        try {
+          try {
+            for (let i = 0; i < steps.length; i++) {
+              if (this.#halt) throw this.#halt;
+              const running = runStep(this, steps[i]);
+              if (running instanceof Promise) await running; // synchronous steps: no turn
+            }
+          } catch (err) {
+            if (!(err instanceof ScriptEnd) || this.#halt) throw err; // echo_close: the end, early
+          }
+          this.#scriptDone = true;
+          if (this.settings.lingeringClose === "off") {
+            if (!this.output.drainedNow()) await this.until(this.output.drained());
+          } else {
+            await this.#finish(); // its half-close waits for the output to drain first
+          }
+          result = { end: "eof", bytesIn: 0, bytesOut: 0 };
+        } catch (err) {
+          const halt = this.#halt ?? toHalt(err);
+          this.halt(halt);
+          this.#scriptDone = true;
+          if (halt.level) this.#logger.log(halt.level, halt.message, this.#ctx);
+          await this.#afterHalt(halt);
+          result = halt.message && halt.end !== "eof"
+            ? { end: halt.end, reason: halt.message, bytesIn: 0, bytesOut: 0 }
+            : { end: halt.end, bytesIn: 0, bytesOut: 0 };
+        }
+      }
     } finally {
       this.#signal?.removeEventListener("abort", onAbort);
       const closing = this.#cleanup();
@@ -359,38 +391,6 @@ class Session implements StepContext {
     if (waits.length === 0) return;
     this.#waits = [];
     for (const wait of waits) wait.onHalt(halt);
-  }
-
-  async #main(): Promise<SessionResult> {
-    const steps = this.#script.steps;
-    if (steps.length === 0) return { end: "eof", bytesIn: 0, bytesOut: 0 }; // no echo directives
-    try {
-      try {
-        for (let i = 0; i < steps.length; i++) {
-          if (this.#halt) throw this.#halt;
-          const running = runStep(this, steps[i]);
-          if (running instanceof Promise) await running; // synchronous steps: no turn
-        }
-      } catch (err) {
-        if (!(err instanceof ScriptEnd) || this.#halt) throw err; // echo_close: the end, early
-      }
-      this.#scriptDone = true;
-      if (this.settings.lingeringClose === "off") {
-        if (!this.output.drainedNow()) await this.until(this.output.drained());
-      } else {
-        await this.#finish(); // its half-close waits for the output to drain first
-      }
-      return { end: "eof", bytesIn: 0, bytesOut: 0 };
-    } catch (err) {
-      const halt = this.#halt ?? toHalt(err);
-      this.halt(halt);
-      this.#scriptDone = true;
-      if (halt.level) this.#logger.log(halt.level, halt.message, this.#ctx);
-      await this.#afterHalt(halt);
-      return halt.message && halt.end !== "eof"
-        ? { end: halt.end, reason: halt.message, bytesIn: 0, bytesOut: 0 }
-        : { end: halt.end, bytesIn: 0, bytesOut: 0 };
-    }
   }
 
   /** The normal end: lingering close per `echo_lingering_close`. */
