@@ -9,6 +9,7 @@ import {
   sameTls,
 } from "../src/server/listeners.ts";
 import { ListenError } from "../src/server/listen_error.ts";
+import { captureSocket } from "../src/server/socket_fd.ts";
 
 const pos = { file: "t.conf", line: 7 };
 const tcp = (over: Partial<Listen & { kind: "tcp" }> = {}): Listen => ({
@@ -108,4 +109,35 @@ Deno.test("openListener refuses ssl without a certificate and ssl on a unix sock
       }),
     /ssl is not supported on unix sockets/,
   );
+});
+
+Deno.test("a plain TCP listener has TCP_NODELAY, and the connections it accepts inherit it", async () => {
+  const ffi = Deno.permissions.querySync({ name: "ffi" }).state === "granted";
+  if (!ffi || Deno.build.os !== "linux") return console.log("skipped: needs --allow-ffi on Linux");
+  const lib = Deno.dlopen("libc.so.6", {
+    getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  });
+  const bound = await openListener(tcp());
+  try {
+    assert.equal(bound.noDelay, true);
+    const port = (bound.addr as Deno.NetAddr).port;
+    const client = await Deno.connect({ hostname: "127.0.0.1", port });
+    const conn = await bound.listener.accept();
+    const socket = captureSocket(conn);
+    assert.ok(socket);
+    const value = new Int32Array(1);
+    const len = new Uint32Array([4]);
+    assert.equal(lib.symbols.getsockopt(socket.fd, 6, 1, value, len), 0); // IPPROTO_TCP, TCP_NODELAY
+    assert.notEqual(value[0], 0, "the accepted socket has Nagle off without setNoDelay");
+    socket.release();
+    conn.close();
+    client.close();
+  } finally {
+    bound.close();
+    lib.close();
+  }
+  // Under reuseport another listening socket of this process may hold the port: not relied on.
+  const shared = await openListener(tcp({ reusePort: true }));
+  shared.close();
+  assert.equal(shared.noDelay, false);
 });

@@ -34,6 +34,11 @@ export interface BoundListener {
   readonly listener: Deno.Listener;
   /** The address actually bound (port 0 resolved). */
   readonly addr: Deno.Addr;
+  /**
+   * True when the listening socket has `TCP_NODELAY`, which the connections it accepts inherit:
+   * they need no `setNoDelay` of their own.
+   */
+  readonly noDelay?: boolean;
   /** Stop listening; a Unix socket file this listener created is removed. Idempotent. */
   close(): void;
 }
@@ -168,7 +173,11 @@ export async function openListener(
   } catch (err) {
     throw new ListenError(osReason(err), listen, { cause: err });
   }
-  if (listen.ssl && !setListenerNoDelay(listener)) {
+  // Nagle off once, on the listening socket: accepted sockets inherit TCP_NODELAY, so no
+  // connection pays a setsockopt of its own (and TLS connections could not set it at all). Not
+  // under reuseport: another listening socket of this process (a worker's) may hold the port.
+  const noDelay = (listen.ssl || !listen.reusePort) && setListenerNoDelay(listener);
+  if (listen.ssl && !noDelay) {
     const why = socketFfiUnavailable() ?? "its socket was not found";
     options.logger?.log(
       "notice",
@@ -176,7 +185,7 @@ export async function openListener(
         `client's delayed ACK, for "listen ${listen.address}" in ${listen.pos.file}:${listen.pos.line}`,
     );
   }
-  return makeBound(listen, listener, listen.ssl ? tls : undefined, () => {});
+  return makeBound(listen, listener, listen.ssl ? tls : undefined, () => {}, noDelay);
 }
 
 async function openUnix(listen: Listen & { kind: "unix" }, options: OpenListenerOptions) {
@@ -244,6 +253,7 @@ function makeBound(
   listener: Deno.Listener,
   tls: TlsSettings | undefined,
   afterClose: () => void,
+  noDelay = false,
 ): BoundListener {
   let closed = false;
   return {
@@ -252,6 +262,7 @@ function makeBound(
     ...(tls ? { tls } : {}),
     listener,
     addr: listener.addr,
+    noDelay,
     close() {
       if (closed) return;
       closed = true;

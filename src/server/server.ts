@@ -175,7 +175,8 @@ class Server implements RunningServer {
       id = this.#nextId;
       this.#nextId += this.#idStep;
     } else id = this.#takeId();
-    // Nagle is turned off by connIO (once per connection: the setsockopt is not free).
+    // Nagle is off from the listening socket on (`noDelay`), or turned off by connIO (once per
+    // connection: the setsockopt is not free).
     if (listen.kind === "tcp" && listen.keepAlive !== undefined && isTcp(conn)) {
       try {
         conn.setKeepAlive(listen.keepAlive);
@@ -204,6 +205,7 @@ class Server implements RunningServer {
       server: route.server,
     };
     const session = new ServedSession(conn, socket, route, this.#logger, context, info);
+    session.hasNoDelay = slot.bound.noDelay === true;
     this.#sessions.add(session);
     session.done = this.#session(session);
     this.#burst.note(this.#sessions.size);
@@ -264,7 +266,8 @@ class Server implements RunningServer {
   #steps(session: ServedSession): Promise<void> {
     let io: SessionIO | undefined;
     try {
-      io = connIO(session.conn, session); // the session as options: its `socket`, the defaults
+      // The session as connIO's options: its `socket` and `hasNoDelay`, the defaults for the rest.
+      io = connIO(session.conn, session);
       if (this.#observer?.wrap) io = this.#observer.wrap(io, session.info!);
     } catch (err) {
       this.#failed(session, io, err);
@@ -383,6 +386,8 @@ class ServedSession extends SessionEntry implements SessionOptions {
   readonly info: SessionInfo | undefined;
   /** When it was accepted (Date.now()). */
   startedAt = 0;
+  /** Its socket has TCP_NODELAY from its listener (connIO's option of that name). */
+  hasNoDelay = false;
 
   constructor(
     conn: Deno.Conn,

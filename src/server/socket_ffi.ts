@@ -21,7 +21,7 @@
  * @module
  */
 
-import { findNewFd, libc, libcUnavailable, sockPort } from "../sys/libc.ts";
+import { findNewFd, libc, libcUnavailable, netAddrKey, sockKey, sockPort } from "../sys/libc.ts";
 import type { SocketFd } from "./socket_fd.ts";
 
 const IPPROTO_TCP = 6;
@@ -56,10 +56,14 @@ export function setListenerNoDelay(listener: Deno.Listener): boolean {
     const lib = libc();
     if (!lib) return false;
     const one = new Int32Array([1]);
-    // A listening socket has our port and no peer.
+    // A listening socket has our address and port, and no peer.
+    const own = netAddrKey(addr);
     const fd = findNewFd(
       lib,
-      (fd) => sockPort(lib.getsockname, fd) === addr.port && sockPort(lib.getpeername, fd) < 0,
+      (fd) =>
+        sockPort(lib.getsockname, fd) === addr.port &&
+        (own === null || sockKey(lib.getsockname, fd) === own) &&
+        sockPort(lib.getpeername, fd) < 0,
     );
     return fd !== null && lib.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, one, 4) === 0;
   } catch {

@@ -34,6 +34,11 @@ export interface ConnIOOptions {
    */
   socket?: SocketFd | null;
   /**
+   * The socket has `TCP_NODELAY` already (inherited from its listening socket): no
+   * `setNoDelay` call. @default {false}
+   */
+  hasNoDelay?: boolean;
+  /**
    * Offer the direct path (`SessionIO.direct`: `conn.read` into the reading buffer, `conn.write`
    * from the output queue, no streams) to a session that runs over this very io. @default {true}
    */
@@ -41,7 +46,8 @@ export interface ConnIOOptions {
 }
 
 /**
- * Wraps a connection for the engine's `runSession`. Turns Nagle off for TCP (`setNoDelay`).
+ * Wraps a connection for the engine's `runSession`. Turns Nagle off for TCP (`setNoDelay`) unless
+ * the socket has it off already (`hasNoDelay`).
  *
  * @example
  * ```ts
@@ -70,6 +76,7 @@ export function connIO(conn: Deno.Conn, options: ConnIOOptions = {}): SessionIO 
     options.writeHighWaterMark ?? 262144,
     options.readChunkSize ?? 16384,
     options.direct !== false,
+    options.hasNoDelay === true,
   );
 }
 
@@ -93,12 +100,13 @@ class ConnIO implements SessionIO {
     highWaterMark: number,
     readChunkSize: number,
     direct: boolean,
+    hasNoDelay: boolean,
   ) {
     this.#core = new ConnCore(this, conn, socket, highWaterMark);
     this.#readChunkSize = readChunkSize;
     if (direct) this.direct = this.#core;
     const tcp = conn as Partial<Deno.TcpConn>;
-    if (typeof tcp.setNoDelay === "function") {
+    if (!hasNoDelay && typeof tcp.setNoDelay === "function") {
       try {
         tcp.setNoDelay(true);
       } catch { /* not a TCP socket after all */ }
