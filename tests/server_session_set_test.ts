@@ -47,3 +47,25 @@ Deno.test("SessionSet: an entry added with add() leaves with end(), once, and dr
   assert.equal(set.size, 0);
   assert.equal(ended, 1);
 });
+
+Deno.test("SessionSet: sessions leave in any order; abortAll reaches each one left, oldest first", async () => {
+  const set = new SessionSet();
+  const entries = Array.from({ length: 5 }, () => new SessionEntry());
+  const aborted: number[] = [];
+  entries.forEach((e, i) => {
+    set.add(e);
+    e.addEventListener("abort", () => aborted.push(i));
+  });
+  set.add(entries[0]); // twice: counted once
+  assert.equal(set.size, 5);
+  set.end(entries[2]); // the middle
+  set.end(entries[4]); // the newest
+  set.end(entries[0]); // the oldest
+  assert.equal(set.size, 2);
+  set.abortAll();
+  assert.deepEqual(aborted, [1, 3]);
+  set.end(entries[1]);
+  set.end(entries[3]);
+  assert.equal(set.size, 0);
+  await set.drained();
+});

@@ -17,6 +17,10 @@ export class SessionEntry implements StopSignal {
   aborted = false;
   /** Settles once the session has ended (and left its set). */
   done: Promise<void> = SETTLED;
+  /** Its neighbours in its set's list, and whether it is in one (for {@linkcode SessionSet}). */
+  setPrev: SessionEntry | null = null;
+  setNext: SessionEntry | null = null;
+  inSet = false;
   // A session listens with one listener at a time, mostly: no array until a second one.
   #listener: (() => void) | undefined = undefined;
   #more: (() => void)[] | undefined = undefined;
@@ -73,13 +77,16 @@ function call(listener: () => void): void {
  * ```
  */
 export class SessionSet {
-  #entries = new Set<SessionEntry>();
+  // A list through the entries themselves: adding and removing one allocates nothing (a Set's
+  // table grows, shrinks and is rebuilt as sessions come and go).
+  #head: SessionEntry | null = null;
+  #size = 0;
   /** Called after each session has ended (and left the set). */
   onEnded: (() => void) | undefined;
 
   /** Number of sessions in flight. */
   get size(): number {
-    return this.#entries.size;
+    return this.#size;
   }
 
   /**
@@ -88,12 +95,9 @@ export class SessionSet {
    */
   run(task: (signal: StopSignal) => Promise<void>): void {
     const entry = new SessionEntry();
-    this.#entries.add(entry);
+    this.add(entry);
     // One promise per session (no async frame): the task reports its own failures.
-    const ended = () => {
-      this.#entries.delete(entry);
-      this.onEnded?.();
-    };
+    const ended = () => this.end(entry);
     let done: Promise<void>;
     try {
       done = task(entry);
@@ -108,24 +112,44 @@ export class SessionSet {
    * `done` the caller sets to its task's promise: no closure or promise per session here.
    */
   add(entry: SessionEntry): void {
-    this.#entries.add(entry);
+    if (entry.inSet) return;
+    entry.inSet = true;
+    entry.setPrev = null;
+    entry.setNext = this.#head;
+    if (this.#head !== null) this.#head.setPrev = entry;
+    this.#head = entry;
+    this.#size++;
   }
 
   /** `entry`'s session has ended: it leaves the set (then `onEnded` is called). */
   end(entry: SessionEntry): void {
-    if (!this.#entries.delete(entry)) return;
+    if (!entry.inSet) return;
+    entry.inSet = false;
+    const { setPrev: prev, setNext: next } = entry;
+    if (prev === null) this.#head = next;
+    else prev.setNext = next;
+    if (next !== null) next.setPrev = prev;
+    entry.setPrev = entry.setNext = null;
+    this.#size--;
     this.onEnded?.();
   }
 
   /** Ends every session in flight now (each sees its signal aborted). */
   abortAll(): void {
-    for (const e of this.#entries) e.abort();
+    for (const e of this.#list()) e.abort();
   }
 
   /** Resolves once no session is in flight (including ones started while waiting). */
   async drained(): Promise<void> {
-    while (this.#entries.size > 0) {
-      await Promise.all([...this.#entries].map((e) => e.done));
+    while (this.#size > 0) {
+      await Promise.all(this.#list().map((e) => e.done));
     }
+  }
+
+  /** The entries now, oldest first (as they were added). */
+  #list(): SessionEntry[] {
+    const out: SessionEntry[] = [];
+    for (let e = this.#head; e !== null; e = e.setNext) out.push(e);
+    return out.reverse();
   }
 }

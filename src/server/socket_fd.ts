@@ -23,8 +23,38 @@ const FIONREAD = 0x541b;
 const AF_UNSPEC = 0;
 const SHUT_RDWR = 2;
 
+/**
+ * A set of descriptors as one flag byte per number (descriptors are small, dense numbers): adding
+ * and removing one allocates nothing, unlike a `Set`'s table.
+ */
+class FdSet {
+  #flags = new Uint8Array(1024);
+  size = 0;
+
+  has(fd: number): boolean {
+    return fd < this.#flags.length && this.#flags[fd] === 1;
+  }
+
+  add(fd: number): void {
+    if (fd >= this.#flags.length) {
+      const grown = new Uint8Array(Math.max(fd + 1, this.#flags.length * 2));
+      grown.set(this.#flags);
+      this.#flags = grown;
+    }
+    if (this.#flags[fd] === 1) return;
+    this.#flags[fd] = 1;
+    this.size++;
+  }
+
+  delete(fd: number): void {
+    if (!this.has(fd)) return;
+    this.#flags[fd] = 0;
+    this.size--;
+  }
+}
+
 /** Descriptors of the live connections captured so far: candidates to step over. */
-const live = new Set<number>();
+const live = new FdSet();
 /**
  * Descriptors our connections gave back, lowest first: the kernel hands out the lowest free
  * number, so the next accepted socket is most likely the first of these (or, if none, the
