@@ -1,5 +1,15 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { after, MAX_TIMER_MS, sleep, TIMED_OUT, withTimeout } from "../src/engine/timers.ts";
+import {
+  after,
+  cancelTimer,
+  MAX_TIMER_MS,
+  sleep,
+  startTimer,
+  TIMED_OUT,
+  type Timer,
+  timerStats,
+  withTimeout,
+} from "../src/engine/timers.ts";
 
 Deno.test("after() waits beyond setTimeout's 2^31-1 ms limit instead of firing at once", async () => {
   let fired = false;
@@ -33,4 +43,36 @@ Deno.test("sleep() ends early when its signal aborts", async () => {
   ac.abort();
   await p;
   assert(performance.now() - t0 < 1000);
+});
+
+Deno.test("startTimer: cancelling most of many timers compacts the heap; the rest fire in deadline order", async () => {
+  const fired: number[] = [];
+  const timers: Timer[] = [];
+  const deadlines: number[] = [];
+  for (let i = 0; i < 5000; i++) {
+    const ms = 5 + ((i * 7919) % 40); // spread over 5..44 ms, not in creation order
+    deadlines.push(ms);
+    timers.push(startTimer(ms, { onTimer: () => fired.push(i) }));
+  }
+  const kept: number[] = [];
+  for (let i = 0; i < timers.length; i++) {
+    if (i % 10 === 3) kept.push(i);
+    else cancelTimer(timers[i]); // more than half cancelled: the heap is rebuilt on the way
+  }
+  const stats = timerStats();
+  assertEquals(stats.pending, kept.length);
+  assert(
+    stats.heap <= 2 * stats.pending,
+    `the heap kept ${stats.heap} entries for ${stats.pending}`,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 80));
+  assertEquals([...fired].sort((a, b) => a - b), kept, "exactly the kept timers fired");
+  for (let k = 1; k < fired.length; k++) {
+    const a = fired[k - 1];
+    const b = fired[k];
+    assert(
+      deadlines[a] < deadlines[b] || (deadlines[a] === deadlines[b] && a < b),
+      `timer ${a} (${deadlines[a]} ms) fired before ${b} (${deadlines[b]} ms)`,
+    );
+  }
 });

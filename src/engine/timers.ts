@@ -60,8 +60,10 @@ class CallbackTarget implements TimerTarget {
  * Every pending {@linkcode after}, in a min-heap by deadline (then creation order), behind one
  * shared `setTimeout` armed for the earliest: the lingering probe and the read and settle timers
  * of every session cost a heap push and a flag instead of a setTimeout and a clearTimeout each.
- * Cancelled entries stay in the heap until they reach its top; when none is left pending the
- * shared timer is cleared, so nothing outlives the last pending timer.
+ * Cancelled entries stay in the heap until they reach its top, or until they are more than half
+ * of it (then the heap is rebuilt without them: a read timer of 60 s cancelled by every read
+ * would otherwise keep a million dead entries under load); when none is left pending the shared
+ * timer is cleared, so nothing outlives the last pending timer.
  */
 const heap: Pending[] = [];
 let pending = 0;
@@ -78,8 +80,10 @@ function heapPush(e: Pending): void {
   let i = heap.push(e) - 1;
   while (i > 0) {
     const up = (i - 1) >> 1;
-    if (!earlier(heap[i], heap[up])) break;
-    [heap[i], heap[up]] = [heap[up], heap[i]];
+    const parent = heap[up];
+    if (!earlier(e, parent)) break;
+    heap[i] = parent;
+    heap[up] = e;
     i = up;
   }
 }
@@ -88,17 +92,57 @@ function heapPop(): void {
   const last = heap.pop()!;
   if (heap.length === 0) return;
   heap[0] = last;
-  for (let i = 0;;) {
+  siftDown(0);
+}
+
+function siftDown(start: number): void {
+  const n = heap.length;
+  for (let i = start;;) {
     const l = 2 * i + 1;
     const r = l + 1;
     let min = i;
-    if (l < heap.length && earlier(heap[l], heap[min])) min = l;
-    if (r < heap.length && earlier(heap[r], heap[min])) min = r;
+    if (l < n && earlier(heap[l], heap[min])) min = l;
+    if (r < n && earlier(heap[r], heap[min])) min = r;
     if (min === i) return;
-    [heap[i], heap[min]] = [heap[min], heap[i]];
+    const e = heap[i];
+    heap[i] = heap[min];
+    heap[min] = e;
     i = min;
   }
 }
+
+/** Drops the cancelled entries and restores the heap order (O(n), bottom-up). */
+function compact(): void {
+  let live = 0;
+  for (let i = 0; i < heap.length; i++) {
+    const e = heap[i];
+    if (e.fn !== null) heap[live++] = e;
+  }
+  heap.length = live;
+  for (let i = (live >> 1) - 1; i >= 0; i--) siftDown(i);
+}
+
+/**
+ * How many timers are pending, and how many entries the heap holds (pending ones plus cancelled
+ * ones not dropped yet): for tests and diagnostics.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cancelTimer, startTimer, timerStats } from "./timers.ts";
+ * const before = timerStats().pending;
+ * const t = startTimer(1000, { onTimer() {} });
+ * assert.equal(timerStats().pending, before + 1);
+ * cancelTimer(t);
+ * assert.equal(timerStats().pending, before);
+ * ```
+ */
+export function timerStats(): { pending: number; heap: number } {
+  return { pending, heap: heap.length };
+}
+
+/** Heaps smaller than this are never compacted (cancelled entries are cheap there). */
+const COMPACT_MIN = 1024;
 
 /** Arms the shared timer for the earliest pending deadline, unless it already is early enough. */
 function arm(now = performance.now()): void {
@@ -199,6 +243,8 @@ export function cancelTimer(e: Timer): void {
     if (shared !== undefined) clearTimeout(shared);
     shared = undefined;
     armedAt = Infinity;
+  } else if (heap.length > COMPACT_MIN && heap.length > 2 * pending) {
+    compact(); // amortised O(1) per cancel: at least half of the heap goes each time
   }
 }
 
