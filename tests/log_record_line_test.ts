@@ -97,3 +97,82 @@ Deno.test("isoTime takes ms since the epoch as well as a Date", () => {
     assert.equal(isoTime(ms), new Date(ms).toISOString(), `${ms}`);
   }
 });
+
+Deno.test("a record line's bytes are those of JSON.stringify: every byte value, text and base64, any address", () => {
+  const all = String.fromCharCode(...Array.from({ length: 128 }, (_, i) => i));
+  const utf8 = binary(enc.encode('é€😀 \u2028 \ufeff " \\ \x7f'));
+  const cases: [string, string][] = [
+    [all, utf8],
+    ["", "\xff"],
+    [utf8 + all, all + "\x80"],
+    ["\xef\xbb\xbfA", ""],
+  ];
+  const addrs: Deno.Addr[] = [
+    { transport: "tcp", hostname: "127.0.0.1", port: 0 },
+    { transport: "tcp", hostname: "::1", port: 65535 },
+    { transport: "unix", path: '/tmp/sé "q".sock' },
+  ];
+  for (const [received, sent] of cases) {
+    for (const reason of [undefined, 'read timed out "é"\n']) {
+      for (const remoteAddr of addrs) {
+        const t = {
+          id: 123456789,
+          serverIndex: 0,
+          remoteAddr,
+          localAddr: addrs[1],
+          received,
+          sent,
+          truncated: { received: false, sent: true },
+          end: reason ? "timeout" as const : "eof" as const,
+          reason,
+          startedAt: new Date(1796184224007),
+          endedAt: new Date(-5),
+        };
+        const want: RecordLine = {
+          id: t.id,
+          serverIndex: t.serverIndex,
+          remoteAddr: t.remoteAddr,
+          localAddr: t.localAddr,
+          startedAt: t.startedAt.toISOString(),
+          endedAt: t.endedAt.toISOString(),
+          end: t.end,
+          ...(reason === undefined ? {} : { reason }),
+          received: recordedBytes(received),
+          sent: recordedBytes(sent),
+          truncated: t.truncated,
+          bytesReceived: Math.max(10, received.length),
+          bytesSent: Math.max(10, sent.length),
+        };
+        assert.equal(
+          recordLine(t, { received: 10, sent: 10 }),
+          JSON.stringify(want) + "\n",
+        );
+      }
+    }
+  }
+});
+
+Deno.test("a record line's numbers are JSON's, at every length and beyond 32 bits", () => {
+  const counts = [0, 7, 9, 10, 99, 100, 12345, 999999999, 1000000000, 2147483647, 2147483648, 1e12];
+  for (const n of counts) {
+    const line = recordLine({
+      id: n,
+      serverIndex: n,
+      remoteAddr: { transport: "tcp", hostname: "10.0.0.1", port: n % 65536 },
+      localAddr: { transport: "udp", hostname: "10.0.0.1", port: 1 },
+      received: "",
+      sent: "",
+      truncated: { received: true, sent: true },
+      end: "eof",
+      startedAt: new Date(n),
+      endedAt: new Date(n + 1),
+    }, { received: n, sent: n + 1 });
+    const o = JSON.parse(line);
+    assert.deepEqual(
+      [o.id, o.serverIndex, o.remoteAddr.port, o.bytesReceived, o.bytesSent, o.localAddr.transport],
+      [n, n, n % 65536, n, n + 1, "udp"],
+    );
+    assert.equal(o.startedAt, new Date(n).toISOString());
+    assert.deepEqual(o.truncated, { received: true, sent: true });
+  }
+});
