@@ -1,6 +1,6 @@
 /** The non-blocking log sink: nothing lost when the writer keeps up, bounded when it does not. */
 import assert from "node:assert/strict";
-import { LogSink, type SinkWriter } from "../src/log/sink.ts";
+import { type EncodedLine, LogSink, type SinkWriter } from "../src/log/sink.ts";
 
 const decoder = new TextDecoder();
 
@@ -246,4 +246,95 @@ Deno.test("the bound counts UTF-8 bytes: non-ASCII lines are held and written ex
   assert.equal(w.text.split("\n")[1], "\ufffd");
   assert.equal(w.text, "é€😀\n\ufffd\n" + notice(1), "the two lines, then the drop notice");
   assert.equal(sink.buffered, 0);
+});
+
+/** An encoded line of `text` (ASCII or not), as a recording's lines write themselves. */
+function encoded(text: string): EncodedLine {
+  const bytes = new TextEncoder().encode(text);
+  return {
+    bound: () => bytes.length + 8, // a bound above the size, as a real one is
+    encodeInto(buf, at) {
+      buf.set(bytes, at);
+      return at + bytes.length;
+    },
+  };
+}
+
+Deno.test("encoded lines and text lines are written in the order they came, each exactly", async () => {
+  for (const step of [Infinity, 5]) {
+    const w = collector(step);
+    const sink = new LogSink(w, { maxBytes: 1 << 20 });
+    const want: string[] = [];
+    for (let i = 0; i < 3000; i++) {
+      // (The collector decodes each write alone: a short write must not split a character.)
+      const [a, b] = step === Infinity ? ["é", "ü"] : ["e", "u"];
+      const line = i % 7 === 3 ? `text ${i} ${a}\n` : `encoded ${i} ${b}\n`;
+      want.push(line);
+      assert.ok(i % 7 === 3 ? sink.write(line) : sink.writeEncoded(encoded(line)));
+      if (i % 500 === 0) await sink.flush(); // some runs start on an idle sink
+    }
+    assert.ok(await sink.flush());
+    assert.equal(w.text, want.join(""), `step ${step}`);
+    assert.equal(sink.dropped, 0);
+    assert.equal(sink.buffered, 0);
+  }
+});
+
+Deno.test("an encoded line bigger than the sink's buffer gets one of its own; lines after it follow", async () => {
+  const w = collector();
+  const sink = new LogSink(w, { maxBytes: 1 << 20 });
+  const big = "x".repeat(200_000) + "\n";
+  sink.writeEncoded(encoded("one\n"));
+  sink.writeEncoded(encoded(big));
+  sink.writeEncoded(encoded("two\n"));
+  sink.writeEncoded(encoded("three\n"));
+  assert.ok(await sink.flush());
+  assert.equal(w.text, "one\n" + big + "two\nthree\n");
+});
+
+Deno.test("encoded lines: a stalled writer drops and counts them at the bound, and the notice comes where the gap is", async () => {
+  const w = stalled();
+  const sink = new LogSink(w, { maxBytes: 100, dropNotice: notice });
+  const accepted: string[] = [];
+  for (let i = 0; i < 50; i++) {
+    const line = `line ${String(i).padStart(3, "0")}\n`; // 9 bytes
+    if (sink.writeEncoded(encoded(line))) accepted.push(line);
+    assert.ok(sink.buffered <= 100, `held ${sink.buffered} bytes`);
+  }
+  assert.equal(accepted.length, 11);
+  assert.equal(sink.dropped, 39);
+  w.open();
+  assert.ok(await sink.flush());
+  assert.equal(w.text, accepted.join("") + notice(39));
+  sink.writeEncoded(encoded("after\n"));
+  sink.close();
+  assert.equal(sink.writeEncoded(encoded("closed\n")), false);
+  await sink.flush();
+  assert.ok(w.text.endsWith("39 log lines dropped\nafter\n"));
+  assert.equal(sink.dropped, 40, "a line after close is dropped and counted");
+});
+
+Deno.test("encoded lines over many buffers, written while more come: each buffer reused only once written", async () => {
+  for (const pause of [0, 1]) {
+    let text = "";
+    let writes = 0;
+    const sink = new LogSink({
+      async write(p) {
+        writes++;
+        await new Promise((r) => setTimeout(r, pause));
+        text += decoder.decode(p);
+        return p.length;
+      },
+    }, { maxBytes: 64 << 20 });
+    const want: string[] = [];
+    for (let i = 0; i < 4000; i++) {
+      const line = `${i} ${String.fromCharCode(97 + i % 26).repeat(400 + i % 500)}\n`;
+      want.push(line);
+      assert.ok(sink.writeEncoded(encoded(line)));
+      if (i % 97 === 0) await new Promise((r) => setTimeout(r, 0)); // let writes complete
+    }
+    assert.ok(await sink.flush());
+    assert.ok(writes > 1);
+    assert.equal(text, want.join(""), `pause ${pause}`);
+  }
 });

@@ -61,13 +61,35 @@ export function droppedLinesNotice(n: number): string {
   return formatLogLine("warn", `${n} log lines dropped`, undefined, new Date(), Deno.pid) + "\n";
 }
 
+/**
+ * A line that writes itself as bytes straight into a sink's buffer
+ * ({@linkcode LogSink.writeEncoded}): no string is built for it.
+ */
+export interface EncodedLine {
+  /** Most bytes {@linkcode EncodedLine.encodeInto} writes. */
+  bound(): number;
+  /** Writes the whole line (UTF-8, ending in LF) into `buf` at `at`; returns where it ends. */
+  encodeInto(buf: Uint8Array, at: number): number;
+}
+
+/**
+ * Bytes of each buffer that encoded lines are written into (a bigger line gets its own): as much
+ * as a recording writes at once (src/log/session_logs.ts), so a batch lies in one buffer.
+ */
+const ARENA_BYTES = 256 * 1024;
+
+/** What waits in a sink: a string, or a run of encoded lines in one of the sink's buffers. */
 interface Chunk {
   /** The text, kept as a string until its batch is written (one encoding per batch). */
   text: string;
   /** Its length in UTF-8 bytes. */
   bytes: number;
   /** For the sink's own "N log lines dropped" notice: N (the notice is not a line itself). */
-  notice?: number;
+  notice: number | undefined;
+  /** Encoded lines: the buffer holding them (`text` is then empty), from `start`. */
+  arena: Uint8Array | undefined;
+  /** Where the encoded lines start in `arena`. */
+  start: number;
 }
 
 /**
@@ -108,6 +130,13 @@ export class LogSink {
   /** Ends a coalescing wait early (a flush, a close, or enough bytes waiting). */
   #wake: (() => void) | undefined;
   #hurry = false;
+  /** Where encoded lines are written, and how far it is filled. */
+  #arena: Uint8Array | undefined;
+  #arenaEnd = 0;
+  /** A filled buffer whose lines are all written: the next one (no new allocation). */
+  #spare: Uint8Array | undefined;
+  /** The last waiting chunk when it is a run of encoded lines that the next one may extend. */
+  #open: Chunk | undefined;
 
   /** A sink over `writer`. */
   constructor(writer: SinkWriter, options: LogSinkOptions = {}) {
@@ -147,7 +176,52 @@ export class LogSink {
       return false;
     }
     if (this.#pendingDrops > 0) this.#notice();
-    this.#push({ text, bytes });
+    this.#push({ text, bytes, notice: undefined, arena: undefined, start: 0 });
+    return true;
+  }
+
+  /**
+   * Queues `line`, written at once as bytes into the sink's buffer (lines that follow each other
+   * share one run of it: no string, no object and no copy per line). Returns as
+   * {@linkcode LogSink.write} does.
+   */
+  writeEncoded(line: EncodedLine): boolean {
+    if (this.#closed) {
+      this.#dropped++;
+      return false;
+    }
+    const bound = line.bound();
+    let arena = this.#arena;
+    let at = this.#arenaEnd;
+    if (arena === undefined || arena.length - at < bound) {
+      // The old buffer stays with the chunks that still refer to it until they are written.
+      const spare = this.#spare;
+      this.#spare = undefined;
+      arena = this.#arena = spare !== undefined && spare.length >= bound
+        ? spare
+        : new Uint8Array(Math.max(ARENA_BYTES, bound));
+      at = this.#arenaEnd = 0;
+      this.#open = undefined;
+    }
+    const end = line.encodeInto(arena, at);
+    const bytes = end - at;
+    if (this.#held + bytes > this.#max) {
+      this.#dropped++;
+      this.#pendingDrops++;
+      return false;
+    }
+    this.#arenaEnd = end;
+    if (this.#pendingDrops > 0) this.#notice(); // ends the open run: the notice goes first
+    const open = this.#open;
+    if (open !== undefined) {
+      open.bytes += bytes;
+      this.#held += bytes;
+      if (this.#wake && this.#held >= (this.#options.coalesceBytes ?? 65536)) this.#wake();
+      return true;
+    }
+    const chunk: Chunk = { text: "", bytes, notice: undefined, arena, start: at };
+    this.#open = chunk; // before #push: a pump it starts takes the chunk (and closes the run) at once
+    this.#push(chunk);
     return true;
   }
 
@@ -197,10 +271,11 @@ export class LogSink {
     const n = this.#pendingDrops;
     this.#pendingDrops = 0;
     const text = (this.#options.dropNotice ?? droppedLinesNotice)(n);
-    this.#push({ text, bytes: utf8Length(text), notice: n });
+    this.#push({ text, bytes: utf8Length(text), notice: n, arena: undefined, start: 0 });
   }
 
   #push(chunk: Chunk): void {
+    if (chunk !== this.#open) this.#open = undefined;
     this.#queue.push(chunk);
     this.#held += chunk.bytes;
     this.#pump ??= this.#run();
@@ -236,6 +311,7 @@ export class LogSink {
         this.#lastWrite = performance.now();
         const batch = this.#queue;
         this.#queue = [];
+        this.#open = undefined; // its bytes are being written: new lines start a new run
         let size = 0;
         let lines = 0;
         let noticed = 0; // drops reported by notices in this batch
@@ -244,10 +320,13 @@ export class LogSink {
           if (c.notice === undefined) lines++;
           else noticed += c.notice;
         }
-        // One encoding (and one buffer) per batch, not per line.
-        let buf = encoder.encode(batch.length === 1 ? batch[0].text : joined(batch));
+        // One encoding (and one buffer) per run of text lines, not per line; encoded lines are
+        // written from the sink's buffers as they are.
+        const parts = batchParts(batch);
         try {
-          while (buf.length > 0) buf = buf.subarray(await this.#writer.write(buf));
+          for (let buf of parts) {
+            while (buf.length > 0) buf = buf.subarray(await this.#writer.write(buf));
+          }
           if (this.#failing) {
             this.#failing = false;
             this.#callback(this.#options.onWriteRecovered);
@@ -261,12 +340,36 @@ export class LogSink {
           }
         }
         this.#held -= size;
+        this.#recycle(batch);
         // Drained after a gap: say how many lines it lost, where they were lost.
         if (this.#queue.length === 0 && this.#pendingDrops > 0 && !this.#failing) this.#notice();
       }
     } finally {
       this.#pump = undefined;
       this.#hurry = false;
+    }
+  }
+
+  /**
+   * After `batch` was written: a buffer it used that is full (no longer the one lines go into)
+   * and that no waiting line still lies in becomes the spare, for the next buffer.
+   */
+  #recycle(batch: Chunk[]): void {
+    let waiting: Uint8Array | undefined; // the oldest buffer a waiting line lies in
+    for (const c of this.#queue) {
+      if (c.arena !== undefined) {
+        waiting = c.arena;
+        break;
+      }
+    }
+    for (const c of batch) {
+      const arena = c.arena;
+      if (
+        arena !== undefined && arena !== this.#arena && arena !== waiting &&
+        arena.length === ARENA_BYTES
+      ) {
+        this.#spare = arena;
+      }
     }
   }
 
@@ -277,10 +380,29 @@ export class LogSink {
   }
 }
 
-function joined(chunks: Chunk[]): string {
+function joined(chunks: Chunk[], from: number, to: number): string {
   let text = "";
-  for (const c of chunks) text += c.text;
+  for (let i = from; i < to; i++) text += chunks[i].text;
   return text;
+}
+
+/**
+ * The bytes of `batch`, in order, as few buffers as copy nothing: runs of encoded lines as they
+ * lie in the sink's buffers, and each run of text lines encoded at once.
+ */
+function batchParts(batch: Chunk[]): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  let from = 0;
+  for (let i = 0; i <= batch.length; i++) {
+    const c = batch[i];
+    if (i < batch.length && c.arena === undefined) continue;
+    if (i > from) {
+      parts.push(encoder.encode(i - from === 1 ? batch[from].text : joined(batch, from, i)));
+    }
+    if (i < batch.length) parts.push(c.arena!.subarray(c.start, c.start + c.bytes));
+    from = i + 1;
+  }
+  return parts;
 }
 
 // deno-lint-ignore no-control-regex
