@@ -170,9 +170,10 @@ export function tapWritable(sink: WritableStream<Uint8Array>, tap: ChunkTap): Wr
  * - otherwise the readers and writers that `readable.getReader()` and `writable.getWriter()`
  *   hand out show them (the streams are `io`'s own, fetched only when asked for).
  *
- * So a tapped session costs a few small closures, not a second pair of streams. Everything else
+ * So a tapped session costs two small objects, not a second pair of streams. Everything else
  * is `io`'s own: read sizes, EOF, errors, cancellation, backpressure, the order of a `closeWrite`
- * after the writes before it, and every other member (copied). What
+ * after the writes before it, and the other members of {@linkcode SessionIO} (`close`,
+ * `closeWrite`, `reset`, `unread`, `accepted`: copied). What
  * a reader, writer or direct call sees is what the taps see; a `pipeTo` into `writable` is not
  * seen (the engine only reads and writes). A tap that throws is ignored: it must not fail the
  * session's I/O.
@@ -197,92 +198,125 @@ export function tapWritable(sink: WritableStream<Uint8Array>, tap: ChunkTap): Wr
  * ```
  */
 export function tapSession(io: SessionIO, onRead: ChunkTap, onWrite: ChunkTap): SessionIO {
-  return new TappedIO(io, onRead, onWrite);
+  return new CallbackTap(io, onRead, onWrite);
 }
 
 /**
- * The io {@linkcode tapSession} returns. A class, so that its lazy `readable` / `writable` are
- * shared prototype getters: an object literal with getters costs microseconds per session.
+ * What {@linkcode tapSession} returns, for a recorder to extend instead of passing closures: the
+ * subclass's {@linkcode SessionTap.tapRead} and {@linkcode SessionTap.tapWritten} are the taps,
+ * so a tapped session is this object and its direct path, and nothing else. A class, so that its
+ * lazy `readable` / `writable` are shared prototype getters: an object literal with getters costs
+ * microseconds per session.
  */
-class TappedIO implements SessionIO {
+export abstract class SessionTap implements SessionIO {
   readonly #io: SessionIO;
-  readonly #onRead: ChunkTap;
-  readonly #onWrite: ChunkTap;
   #readable: ReadableStream<Uint8Array> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
+  /** `io.close`. */
   close: () => void;
-  direct?: DirectIO;
+  /** `io.closeWrite`. */
+  closeWrite: (() => Promise<void>) | undefined;
+  /** `io.reset`. */
+  reset: (() => void) | undefined;
+  /** `io.unread`. */
+  unread: (() => number) | undefined;
+  /** `io.accepted`. */
+  accepted: (() => number) | undefined;
+  /** `io.direct`'s calls, their chunks shown to the taps (when `io` has a direct path). */
+  direct: DirectIO | undefined;
 
-  constructor(io: SessionIO, onRead: ChunkTap, onWrite: ChunkTap) {
+  /** Taps `io` (see {@linkcode tapSession}). */
+  constructor(io: SessionIO) {
     this.#io = io;
-    this.#onRead = onRead;
-    this.#onWrite = onWrite;
-    this.close = TappedIO.#calls.close;
-    // Every other member is the io's own: its operations (called on `io` itself, which may keep
-    // them on a prototype, as the transport's does), then any other own member `io` has.
-    const members = this as unknown as Record<string, unknown>;
-    const source = io as unknown as Record<string, unknown>;
-    for (const key of FORWARDED) {
-      if (typeof source[key] === "function") members[key] = TappedIO.#calls[key];
-    }
-    for (const key of Object.keys(io)) {
-      if (!(key in members) && key !== "readable" && key !== "writable" && key !== "direct") {
-        members[key] = source[key];
-      }
-    }
+    // Every other member is the io's own operation, called on `io` itself (which may keep them on
+    // a prototype, as the transport's does) through one shared function each: no closure and no
+    // key list per session. A member the io lacks stays undefined, which the engine reads as
+    // absent.
+    const calls = SessionTap.#calls;
+    this.close = calls.close;
+    this.closeWrite = typeof io.closeWrite === "function" ? calls.closeWrite : undefined;
+    this.reset = typeof io.reset === "function" ? calls.reset : undefined;
+    this.unread = typeof io.unread === "function" ? calls.unread : undefined;
+    this.accepted = typeof io.accepted === "function" ? calls.accepted : undefined;
     const direct = io.direct;
-    // The engine shows the direct path's chunks to `onRead` / `onWritten` as its own reads and
-    // writes complete: no promise is added to either, and no closure per session.
-    if (direct) this.direct = new TappedDirect(this, direct, onRead, onWrite);
+    // The engine shows the direct path's chunks to the taps as its own reads and writes
+    // complete: no promise is added to either, and no closure per session.
+    this.direct = direct ? new TappedDirect(this, direct) : undefined;
   }
 
-  /** The io's operations, called on the io: one shared function each, no closure per session. */
+  /** The io's operations, called on the io: one shared function each. */
   static readonly #calls = {
-    close(this: TappedIO): void {
+    close(this: SessionTap): void {
       this.#io.close();
     },
-    closeWrite(this: TappedIO): Promise<void> {
+    closeWrite(this: SessionTap): Promise<void> {
       return this.#io.closeWrite!();
     },
-    reset(this: TappedIO): void {
+    reset(this: SessionTap): void {
       this.#io.reset!();
     },
-    unread(this: TappedIO): number {
+    unread(this: SessionTap): number {
       return this.#io.unread!();
     },
-    accepted(this: TappedIO): number {
+    accepted(this: SessionTap): number {
       return this.#io.accepted!();
     },
   };
 
+  /** Shown each chunk read from the client; must copy what it keeps. */
+  abstract tapRead(chunk: Uint8Array): void;
+
+  /** Shown each chunk once the socket took it; must copy what it keeps. */
+  abstract tapWritten(chunk: Uint8Array): void;
+
   /** The io's own stream (built when first asked for), its readers tapped. */
   get readable(): ReadableStream<Uint8Array> {
-    return this.#readable ??= tapReaders(this.#io.readable, this.#onRead);
+    return this.#readable ??= tapReaders(this.#io.readable, (c) => this.tapRead(c));
   }
 
   /** The io's own stream (built when first asked for), its writers tapped. */
   get writable(): WritableStream<Uint8Array> {
-    return this.#writable ??= tapWriters(this.#io.writable, this.#onWrite);
+    return this.#writable ??= tapWriters(this.#io.writable, (c) => this.tapWritten(c));
   }
 }
 
-/** The {@linkcode SessionIO} operations a {@linkcode TappedIO} passes on to its io. */
-const FORWARDED = ["closeWrite", "reset", "unread", "accepted"] as const;
-
-/** The direct path of a {@linkcode TappedIO}: `direct`'s own calls, its chunks shown to the taps. */
-class TappedDirect implements DirectIO {
-  readonly of: SessionIO;
-  readonly highWaterMark: number;
-  readonly sink: TappedSink;
-  readonly #direct: DirectIO;
+/** The {@linkcode SessionTap} of {@linkcode tapSession}: two callbacks. */
+class CallbackTap extends SessionTap {
   readonly #onRead: ChunkTap;
+  readonly #onWrite: ChunkTap;
 
-  constructor(of: SessionIO, direct: DirectIO, onRead: ChunkTap, onWrite: ChunkTap) {
+  constructor(io: SessionIO, onRead: ChunkTap, onWrite: ChunkTap) {
+    super(io);
+    this.#onRead = onRead;
+    this.#onWrite = onWrite;
+  }
+
+  tapRead(chunk: Uint8Array): void {
+    this.#onRead(chunk);
+  }
+
+  tapWritten(chunk: Uint8Array): void {
+    this.#onWrite(chunk);
+  }
+}
+
+/**
+ * The direct path of a {@linkcode SessionTap}: `direct`'s own calls, its chunks shown to the taps.
+ * It is its own sink too (one object per tapped session, not two).
+ */
+class TappedDirect implements DirectIO, DirectSink {
+  readonly of: SessionTap;
+  readonly highWaterMark: number;
+  readonly sink: DirectSink;
+  readonly #direct: DirectIO;
+  readonly #sink: DirectSink;
+
+  constructor(of: SessionTap, direct: DirectIO) {
     this.of = of;
     this.highWaterMark = direct.highWaterMark;
     this.#direct = direct;
-    this.#onRead = onRead;
-    this.sink = new TappedSink(direct.sink, onWrite);
+    this.#sink = direct.sink;
+    this.sink = this;
   }
 
   read(buf: Uint8Array): Promise<number | null> {
@@ -295,18 +329,9 @@ class TappedDirect implements DirectIO {
 
   onRead(chunk: Uint8Array): void {
     this.#direct.onRead?.(chunk);
-    call(this.#onRead, chunk);
-  }
-}
-
-/** The sink of a {@linkcode TappedDirect}. */
-class TappedSink implements DirectSink {
-  readonly #sink: DirectSink;
-  readonly #onWrite: ChunkTap;
-
-  constructor(sink: DirectSink, onWrite: ChunkTap) {
-    this.#sink = sink;
-    this.#onWrite = onWrite;
+    try {
+      this.of.tapRead(chunk);
+    } catch { /* a tap must not fail the session's I/O */ }
   }
 
   write(chunk: Uint8Array): Promise<void> {
@@ -323,7 +348,9 @@ class TappedSink implements DirectSink {
 
   onWritten(chunk: Uint8Array): void {
     this.#sink.onWritten?.(chunk);
-    call(this.#onWrite, chunk);
+    try {
+      this.of.tapWritten(chunk);
+    } catch { /* a tap must not fail the session's I/O */ }
   }
 }
 
