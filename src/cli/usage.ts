@@ -14,7 +14,7 @@ Commands:
   serve [-c FILE]      run the server (no config: the built-in "Hello, world!" on 127.0.0.1:1234)
   check -c FILE        test a config file and exit (also: stream-echo -t -c FILE)
   help [COMMAND]       show help for a command
-  version              print the version (also: --version, -v)
+  version              print the version (also: --version, -v, -V)
 
 Exit codes: 0 ok, 1 config or runtime failure, 2 usage error.
 Run "stream-echo help serve" for flags and signals.
