@@ -780,7 +780,7 @@ ioTest(
 );
 
 ioTest(
-  "the README's examples of echo_clear_request_data, echo_break and echo_flush run",
+  "the README's examples of echo_clear_request_data, echo_break, echo_flush and echo_match run",
   async () => {
     const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
     const example = (heading: string) => {
@@ -791,6 +791,12 @@ ioTest(
       ["echo_clear_request_data", "", "a\nb\n", "you said: a\nyou said: b\n"],
       ["echo_break", "", "x\nQUIT\ny\n", "bye\n"],
       ["echo_flush", "", "", "220 ready\r\n"],
+      [
+        "echo_match",
+        "",
+        "PING\r\nECHO hi\r\nwhat\r\nQUIT\r\nPING\r\n",
+        "+PONG\r\n+hi\r\n-ERR\r\n+BYE\r\n",
+      ],
     ];
     for (const [heading, stream, input, want] of cases) {
       const body = example(heading).replace(/postpone_output [^;]+;/, "");
