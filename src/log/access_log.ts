@@ -6,9 +6,9 @@
  * @module
  */
 
-import type { LogFormat, LogFormatPart } from "../config/types.ts";
+import type { LogEscape, LogFormat, LogFormatPart } from "../config/types.ts";
 import { escaper } from "./escape.ts";
-import { type SessionFacts, variableGetter } from "./variables.ts";
+import { seconds, type SessionFacts, type VariableGetter, variableGetter } from "./variables.ts";
 
 /** Turns the facts of one finished session into a line (without the trailing LF). */
 export type LineFormatter = (facts: SessionFacts) => string;
@@ -83,4 +83,345 @@ export function conditionHolds(condition: readonly LogFormatPart[], facts: Sessi
   }
   const value = f(facts);
   return value !== "" && value !== "0";
+}
+
+/**
+ * A compiled {@linkcode LogFormat} that writes a session's line straight as UTF-8 bytes (with its
+ * LF) into a caller's buffer: no string per line. The bytes are those of
+ * {@linkcode lineFormatter}'s line plus `"\n"`, encoded.
+ */
+export interface LineEncoder {
+  /** Most bytes {@linkcode LineEncoder.encodeInto} writes for `facts`. */
+  bound(facts: SessionFacts): number;
+  /** Writes the line and its LF into `buf` at `at` (with `bound(facts)` bytes of room). */
+  encodeInto(facts: SessionFacts, buf: Uint8Array, at: number): number;
+}
+
+const encoder = new TextEncoder();
+const EMPTY: Uint8Array = new Uint8Array(0);
+const LF = 10;
+
+/** The buffer an encoder writes into, and where (set by `encodeInto` for its duration). */
+let out: Uint8Array = EMPTY;
+let pos = 0;
+
+/**
+ * A piece of a compiled line: writes itself, and says how many bytes that may take at most (a
+ * number when that does not depend on the session).
+ */
+interface Op {
+  put(f: SessionFacts): void;
+  bound: number | ((f: SessionFacts) => number);
+}
+
+function put(bytes: Uint8Array): void {
+  const o = out;
+  let p = pos;
+  const n = bytes.length;
+  if (n > 24) {
+    o.set(bytes, p);
+    pos = p + n;
+    return;
+  }
+  for (let i = 0; i < n; i++) o[p++] = bytes[i];
+  pos = p;
+}
+
+/** Writes `text` (already escaped) as UTF-8. */
+function putUtf8(text: string): void {
+  pos += encoder.encodeInto(text, out.subarray(pos)).written;
+}
+
+/**
+ * Most UTF-8 bytes an escaped value of `length` UTF-16 units takes: a unit is at most 3 bytes,
+ * and `\xXX` (4 characters) per byte in the default mode.
+ */
+function textBound(length: number): number {
+  return 12 * length;
+}
+
+/**
+ * Writes `value` escaped as `mode` says: ASCII that needs no escaping byte by byte as it is read;
+ * anything else through the escaper and the encoder, as the string route does.
+ */
+function textWriter(mode: LogEscape): (value: string) => void {
+  const escape = escaper(mode);
+  // The highest code unit, and the codes below 0x80, that each mode writes as they are.
+  const plain = (c: number) =>
+    mode === "none"
+      ? c < 0x80
+      : mode === "json"
+      ? c >= 0x20 && c < 0x80 && c !== 0x22 && c !== 0x5c
+      : c >= 0x20 && c < 0x7f && c !== 0x22 && c !== 0x5c;
+  const table = new Uint8Array(128);
+  for (let c = 0; c < 128; c++) table[c] = plain(c) ? 1 : 0;
+  return (value) => {
+    const o = out;
+    let p = pos;
+    const n = value.length;
+    for (let i = 0; i < n; i++) {
+      const c = value.charCodeAt(i);
+      if (c >= 0x80 || table[c] === 0) {
+        putUtf8(escape(value));
+        return;
+      }
+      o[p++] = c;
+    }
+    pos = p;
+  };
+}
+
+/** A non-negative integer's digits; anything else as `String(n)` (then escaped). */
+function countWriter(text: (value: string) => void): (n: number) => void {
+  return (n) => {
+    if (!(n >= 0 && n <= 0x7fffffff && (n | 0) === n)) {
+      text(String(n));
+      return;
+    }
+    putDigits(n);
+  };
+}
+
+function putDigits(n: number): void {
+  const digits = n < 10
+    ? 1
+    : n < 100
+    ? 2
+    : n < 1000
+    ? 3
+    : n < 10000
+    ? 4
+    : n < 100000
+    ? 5
+    : n < 1000000
+    ? 6
+    : n < 10000000
+    ? 7
+    : n < 100000000
+    ? 8
+    : n < 1000000000
+    ? 9
+    : 10;
+  const o = out;
+  let at = pos + digits;
+  pos = at;
+  let x = n;
+  do {
+    const q = (x / 10) | 0;
+    o[--at] = 48 + x - q * 10;
+    x = q;
+  } while (x > 0);
+}
+
+/** `seconds(ms)` (`1764642648.123`) as digits; an odd value (NaN, huge) as its text, escaped. */
+function secondsWriter(text: (value: string) => void): (ms: number) => void {
+  return (ms) => {
+    const whole = Math.floor(ms / 1000);
+    if (!(whole >= 0 && whole <= 0x7fffffff)) {
+      text(seconds(ms));
+      return;
+    }
+    const frac = Math.floor(ms - whole * 1000);
+    putDigits(whole);
+    const o = out;
+    let p = pos;
+    o[p++] = 46; // .
+    const tens = (frac / 10) | 0;
+    o[p++] = 48 + ((tens / 10) | 0);
+    o[p++] = 48 + tens % 10;
+    o[p++] = 48 + frac - tens * 10;
+    pos = p;
+  };
+}
+
+/** Room for a number's text (`String(n)` is at most 24 characters) or `seconds()`'s. */
+const NUMBER_BOUND = 64;
+
+/**
+ * `$status`, `$echo_end`: values that depend on how the session ended only, kept as escaped bytes
+ * per end (the last one checked first: most sessions end alike).
+ */
+function endOp(get: VariableGetter, escape: (v: string) => string, missing: string): Op {
+  const cache = new Map<string, Uint8Array>();
+  let lastEnd: string | undefined;
+  let lastBytes: Uint8Array = EMPTY;
+  const bytesOf = (f: SessionFacts) => {
+    const end = f.end;
+    if (end === lastEnd) return lastBytes;
+    let bytes = cache.get(end);
+    if (bytes === undefined) {
+      const value = get(f);
+      bytes = encoder.encode(value === undefined ? missing : escape(value));
+      if (cache.size < 64) cache.set(end, bytes);
+    }
+    lastEnd = end;
+    lastBytes = bytes;
+    return bytes;
+  };
+  return { put: (f) => put(bytesOf(f)), bound: (f) => bytesOf(f).length };
+}
+
+/** `$time_local`, `$time_iso8601`: the escaped bytes of the session's end second, per second. */
+function perSecondOp(get: VariableGetter, escape: (v: string) => string, missing: string): Op {
+  let second = NaN;
+  let bytes: Uint8Array = EMPTY;
+  const bytesOf = (f: SessionFacts) => {
+    const s = Math.floor(f.endedAt / 1000);
+    if (s !== second || s !== s) {
+      const value = get(f);
+      bytes = encoder.encode(value === undefined ? missing : escape(value));
+      second = s;
+    }
+    return bytes;
+  };
+  return { put: (f) => put(bytesOf(f)), bound: (f) => bytesOf(f).length };
+}
+
+function constantOp(bytes: Uint8Array): Op {
+  return { put: () => put(bytes), bound: bytes.length };
+}
+
+/** A variable whose value does not depend on the session (`$protocol`, `$pid`, `$hostname`). */
+const CONSTANT_VARIABLES = new Set(["protocol", "pid", "hostname"]);
+
+function isIp(a: Deno.Addr): a is Deno.NetAddr {
+  return a.transport === "tcp" || a.transport === "udp";
+}
+
+function variableOp(name: string, mode: LogEscape): Op {
+  const get = variableGetter(name);
+  if (get === undefined) throw new Error(`unknown "${name}" variable`);
+  const escape = escaper(mode);
+  const missing = mode === "default" ? "-" : "";
+  const text = textWriter(mode);
+  const count = countWriter(text);
+  const secs = secondsWriter(text);
+  const number = (n: (f: SessionFacts) => number): Op => ({
+    put: (f) => count(n(f)),
+    bound: NUMBER_BOUND,
+  });
+  const port = (a: (f: SessionFacts) => Deno.Addr): Op => ({
+    put: (f) => {
+      const addr = a(f);
+      if (isIp(addr)) count(addr.port);
+    },
+    bound: NUMBER_BOUND,
+  });
+  switch (name) {
+    case "bytes_sent":
+      return number((f) => f.bytesSent);
+    case "bytes_received":
+      return number((f) => f.bytesReceived);
+    case "connection":
+      return number((f) => f.connection);
+    case "remote_port":
+      return port((f) => f.remoteAddr);
+    case "server_port":
+      return port((f) => f.localAddr);
+    case "session_time":
+      return {
+        put: (f) => secs(Math.max(0, f.endedAt - f.startedAt)),
+        bound: NUMBER_BOUND,
+      };
+    case "msec":
+      return { put: (f) => secs(f.endedAt), bound: NUMBER_BOUND };
+    case "time_local":
+    case "time_iso8601":
+      return perSecondOp(get, escape, missing);
+    case "status":
+    case "echo_end":
+      return endOp(get, escape, missing);
+  }
+  if (CONSTANT_VARIABLES.has(name)) {
+    let bytes: Uint8Array | undefined;
+    const bytesOf = (f: SessionFacts) => {
+      if (bytes === undefined) {
+        const value = get(f);
+        bytes = encoder.encode(value === undefined ? missing : escape(value));
+      }
+      return bytes;
+    };
+    return { put: (f) => put(bytesOf(f)), bound: (f) => bytesOf(f).length };
+  }
+  // Any other (`$remote_addr`, `$server_addr`): its text, ASCII written as it is read.
+  const missingBytes = encoder.encode(missing);
+  return {
+    put: (f) => {
+      const value = get(f);
+      if (value === undefined) put(missingBytes);
+      else text(value);
+    },
+    bound: (f) => {
+      const value = get(f);
+      return value === undefined ? missingBytes.length : textBound(value.length);
+    },
+  };
+}
+
+function compileEncoder(format: LogFormat): LineEncoder {
+  const ops = format.parts.map((part) =>
+    typeof part === "string"
+      ? constantOp(encoder.encode(part))
+      : variableOp(part.variable, format.escape)
+  );
+  let fixed = 1; // the LF
+  const dynamic: ((f: SessionFacts) => number)[] = [];
+  for (const op of ops) {
+    if (typeof op.bound === "number") fixed += op.bound;
+    else dynamic.push(op.bound);
+  }
+  return {
+    bound(f) {
+      let n = fixed;
+      for (let i = 0; i < dynamic.length; i++) n += dynamic[i](f);
+      return n;
+    },
+    encodeInto(f, buf, at) {
+      out = buf;
+      pos = at;
+      try {
+        for (let i = 0; i < ops.length; i++) ops[i].put(f);
+        out[pos++] = LF;
+        return pos;
+      } finally {
+        out = EMPTY; // keep no reference to the caller's buffer
+      }
+    },
+  };
+}
+
+const encoders = new WeakMap<LogFormat, LineEncoder>();
+
+/**
+ * The byte encoder of `format`, compiled on first use and shared by every session after: the
+ * bytes of {@linkcode lineFormatter}'s line and an LF, written into a buffer with no string per
+ * line (constants copied as bytes, numbers written as digits, times cached per second as bytes,
+ * ASCII values written as they are read; other values escaped as the string route escapes them).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { lineEncoder } from "./access_log.ts";
+ * const encode = lineEncoder({
+ *   name: "t",
+ *   escape: "default",
+ *   parts: [{ variable: "remote_addr" }, " ", { variable: "bytes_received" }],
+ * });
+ * const facts = {
+ *   connection: 1, end: "eof", bytesReceived: 4, bytesSent: 4, startedAt: 0, endedAt: 5,
+ *   remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 5000 } as const,
+ *   localAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1234 } as const,
+ * };
+ * const buf = new Uint8Array(encode.bound(facts));
+ * const end = encode.encodeInto(facts, buf, 0);
+ * assert.equal(new TextDecoder().decode(buf.subarray(0, end)), "127.0.0.1 4\n");
+ * ```
+ */
+export function lineEncoder(format: LogFormat): LineEncoder {
+  let e = encoders.get(format);
+  if (e === undefined) {
+    e = compileEncoder(format);
+    encoders.set(format, e);
+  }
+  return e;
 }

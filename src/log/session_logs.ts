@@ -11,7 +11,7 @@ import { describeError, openFailed } from "../config/os_error.ts";
 import type { Config, Position } from "../config/types.ts";
 import type { SessionIO, SessionResult } from "../engine/types.ts";
 import { type ChunkTap, SessionTap, tapSession } from "../lib/tap.ts";
-import { conditionHolds, lineFormatter } from "./access_log.ts";
+import { conditionHolds, type LineEncoder, lineEncoder, lineFormatter } from "./access_log.ts";
 import { hexdumpRows } from "./hexdump.ts";
 import type { Logger } from "./logger.ts";
 import {
@@ -170,6 +170,42 @@ class Live extends SessionTap implements RecordFacts, EncodedLine {
 }
 
 const textDecoder = new TextDecoder();
+
+/**
+ * A finished session's access-log line: its facts, and the line its sink encodes (through the
+ * format's {@linkcode LineEncoder}, set per `access_log`). One short-lived object per session:
+ * no line string.
+ */
+class AccessLine implements SessionFacts, EncodedLine {
+  connection: number;
+  remoteAddr: Deno.Addr;
+  localAddr: Deno.Addr;
+  end: string;
+  bytesReceived: number;
+  bytesSent: number;
+  startedAt: number;
+  endedAt: number;
+  encoder: LineEncoder | undefined = undefined;
+
+  constructor(info: SessionInfo, result: SessionResult, startedAt: number, endedAt: number) {
+    this.connection = info.id;
+    this.remoteAddr = info.remoteAddr;
+    this.localAddr = info.localAddr;
+    this.end = result.end;
+    this.bytesReceived = result.bytesIn;
+    this.bytesSent = result.bytesOut;
+    this.startedAt = startedAt;
+    this.endedAt = endedAt;
+  }
+
+  bound(): number {
+    return this.encoder!.bound(this);
+  }
+
+  encodeInto(buf: Uint8Array, at: number): number {
+    return this.encoder!.encodeInto(this, buf, at);
+  }
+}
 
 /**
  * Where a recorded session's {@linkcode Live} waits for its end: on the session's own info object,
@@ -407,21 +443,15 @@ export class SessionLogs {
     const accessLog = this.#accessLogs ? info.server.accessLog : undefined;
     const live = (info as Recorded)[LIVE];
     if (accessLog !== undefined || live !== undefined) {
-      const { bytesIn, bytesOut } = result;
       if (accessLog !== undefined) {
-        const facts: SessionFacts = {
-          connection: info.id,
-          remoteAddr: info.remoteAddr,
-          localAddr: info.localAddr,
-          end: result.end,
-          bytesReceived: bytesIn,
-          bytesSent: bytesOut,
-          startedAt,
-          endedAt,
-        };
+        const line = new AccessLine(info, result, startedAt, endedAt);
         for (const target of accessLog) {
-          if (target.condition && !conditionHolds(target.condition, facts)) continue;
-          this.#sink(target.path)?.write(lineFormatter(target.format)(facts) + "\n");
+          if (target.condition && !conditionHolds(target.condition, line)) continue;
+          const sink = this.#sink(target.path);
+          if (sink?.writeEncoded) {
+            line.encoder = lineEncoder(target.format);
+            sink.writeEncoded(line);
+          } else sink?.write(lineFormatter(target.format)(line) + "\n");
         }
       }
       if (live !== undefined) {
