@@ -130,3 +130,72 @@ Deno.test("a session's bytes in many chunks: one text, a character split between
     "the escapes are JSON.stringify's",
   );
 });
+
+/** Two sessions ended through SessionLogs with two access logs (one with `if=`): each file's text. */
+async function accessLogged(sinkFor: (path: string) => LineSink): Promise<void> {
+  const pos = { file: "t.conf", line: 1 };
+  const json = {
+    name: "j",
+    escape: "json" as const,
+    parts: ['{"a":"', { variable: "remote_addr" }, '","in":', { variable: "bytes_received" }, "}"],
+  };
+  const plain = {
+    name: "",
+    escape: "default" as const,
+    parts: [{ variable: "remote_addr" }, " ", { variable: "status" }, " é ", {
+      variable: "server_addr",
+    }],
+  };
+  const server = {
+    accessLog: [
+      { path: "a.log", format: plain, pos },
+      { path: "b.log", format: json, condition: [{ variable: "bytes_received" }], pos },
+    ],
+  } as unknown as ServerConfig;
+  const logs = new SessionLogs({ openSink: sinkFor, logger: quietLogger });
+  const hosts = ["1.2.3.4", 'h"é\\\x01'];
+  for (const [i, hostname] of hosts.entries()) {
+    const info: SessionInfo = {
+      id: i + 1,
+      remoteAddr: { transport: "tcp", hostname, port: 40000 },
+      localAddr: { transport: "unix", path: "/tmp/s\u00ff.sock" },
+      serverIndex: 0,
+      server,
+    };
+    logs.observer.ended!(info, { end: i ? "reset" : "eof", bytesIn: i ? 0 : 5, bytesOut: 1 }, 0, 1);
+  }
+  await logs.close();
+}
+
+Deno.test("access-log lines are the same through a sink of text lines and through the encoding sink; if= still skips", async () => {
+  const viaText = new Map<string, string>();
+  await accessLogged((path) => ({
+    write: (text) => (viaText.set(path, (viaText.get(path) ?? "") + text), true),
+    flush: () => Promise.resolve(true),
+    close: () => Promise.resolve(true),
+  }));
+  const viaBytes = new Map<string, string>();
+  let encodedLines = 0;
+  await accessLogged((path) => {
+    const sink = new LogSink({
+      write: (
+        p,
+      ) => (viaBytes.set(path, (viaBytes.get(path) ?? "") + dec.decode(p)),
+        Promise.resolve(p.length)),
+    });
+    return {
+      write: (text) => sink.write(text),
+      writeEncoded: (line: EncodedLine) => (encodedLines++, sink.writeEncoded(line)),
+      flush: (ms) => sink.flush(ms),
+      close: (ms) => sink.close(ms),
+    };
+  });
+  assert.equal(encodedLines, 3);
+  assert.deepEqual(viaBytes, viaText);
+  assert.equal(
+    viaBytes.get("a.log"),
+    "1.2.3.4 200 \u00e9 unix:/tmp/s\\xC3\\xBF.sock\n" +
+      "h\\x22\\xC3\\xA9\\x5C\\x01 400 \u00e9 unix:/tmp/s\\xC3\\xBF.sock\n",
+  );
+  assert.equal(viaBytes.get("b.log"), '{"a":"1.2.3.4","in":5}\n');
+});
