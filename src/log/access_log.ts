@@ -6,6 +6,7 @@
  * @module
  */
 
+import { copyBytes, writeDigits } from "./byte_out.ts";
 import type { LogEscape, LogFormat, LogFormatPart } from "../config/types.ts";
 import { escaper } from "./escape.ts";
 import { seconds, type SessionFacts, type VariableGetter, variableGetter } from "./variables.ts";
@@ -115,16 +116,7 @@ interface Op {
 }
 
 function put(bytes: Uint8Array): void {
-  const o = out;
-  let p = pos;
-  const n = bytes.length;
-  if (n > 24) {
-    o.set(bytes, p);
-    pos = p + n;
-    return;
-  }
-  for (let i = 0; i < n; i++) o[p++] = bytes[i];
-  pos = p;
+  pos = copyBytes(out, pos, bytes);
 }
 
 /** Writes `text` (already escaped) as UTF-8. */
@@ -183,34 +175,7 @@ function countWriter(text: (value: string) => void): (n: number) => void {
 }
 
 function putDigits(n: number): void {
-  const digits = n < 10
-    ? 1
-    : n < 100
-    ? 2
-    : n < 1000
-    ? 3
-    : n < 10000
-    ? 4
-    : n < 100000
-    ? 5
-    : n < 1000000
-    ? 6
-    : n < 10000000
-    ? 7
-    : n < 100000000
-    ? 8
-    : n < 1000000000
-    ? 9
-    : 10;
-  const o = out;
-  let at = pos + digits;
-  pos = at;
-  let x = n;
-  do {
-    const q = (x / 10) | 0;
-    o[--at] = 48 + x - q * 10;
-    x = q;
-  } while (x > 0);
+  pos = writeDigits(out, pos, n);
 }
 
 /** `seconds(ms)` (`1764642648.123`) as digits; an odd value (NaN, huge) as its text, escaped. */

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { copyBytes, writeDigits } from "./byte_out.ts";
 import { argBytes } from "../config/bytes.ts";
 import type { Transcript } from "../lib/transcript.ts";
 
@@ -271,16 +272,7 @@ function ascii(text: string): Uint8Array {
 }
 
 function put(bytes: Uint8Array): void {
-  const o = out;
-  let p = pos;
-  const n = bytes.length;
-  if (n > 24) {
-    o.set(bytes, p);
-    pos = p + n;
-    return;
-  }
-  for (let i = 0; i < n; i++) o[p++] = bytes[i];
-  pos = p;
+  pos = copyBytes(out, pos, bytes);
 }
 
 /** A non-negative integer's digits (anything else as `JSON.stringify` writes it). */
@@ -289,34 +281,7 @@ function putCount(n: number): void {
     putText(JSON.stringify(n));
     return;
   }
-  const digits = n < 10
-    ? 1
-    : n < 100
-    ? 2
-    : n < 1000
-    ? 3
-    : n < 10000
-    ? 4
-    : n < 100000
-    ? 5
-    : n < 1000000
-    ? 6
-    : n < 10000000
-    ? 7
-    : n < 100000000
-    ? 8
-    : n < 1000000000
-    ? 9
-    : 10;
-  const o = out;
-  let at = pos + digits;
-  pos = at;
-  let x = n;
-  do {
-    const q = (x / 10) | 0;
-    o[--at] = 48 + x - q * 10;
-    x = q;
-  } while (x > 0);
+  pos = writeDigits(out, pos, n);
 }
 
 /** `text` (JSON already) as UTF-8. */
