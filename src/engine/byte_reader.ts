@@ -241,16 +241,9 @@ export class ByteReader {
     if (this.#side) return Promise.resolve(this.#moveSide());
     const source = this.#source;
     if (source.kind === "direct") {
-      if (this.#broken) return Promise.reject(CANCELLED);
-      // An empty buffer is read into whole: no view per read. No async frame: one `then`.
+      // An empty buffer is read into whole: no view per read.
       const target = this.#end === 0 ? this.#buf : this.#buf.subarray(this.#end);
-      let read: Promise<number | null>;
-      try {
-        read = source.reader.read(target);
-      } catch (err) {
-        read = Promise.reject(err);
-      }
-      return read.then(this.#filled, this.#onDirectError);
+      return this.#directRead(source.reader, target, this.#filled);
     }
     return this.#fillStream(source);
   }
@@ -310,19 +303,12 @@ export class ByteReader {
     if (this.#eof) return Promise.resolve(null);
     const source = this.#source;
     if (source.kind === "direct") {
-      if (this.#broken) return Promise.reject(CANCELLED);
       // As below: the (empty) reading buffer first, a larger scratch buffer once data keeps
-      // coming. No async frame: one `then`.
+      // coming.
       const useBuf = this.#scratch === null && this.#buf.byteLength > 0;
       const target = useBuf ? this.#buf : (this.#scratch ??= new Uint8Array(DISCARD_CHUNK));
       this.#discardTarget = target;
-      let read: Promise<number | null>;
-      try {
-        read = source.reader.read(target);
-      } catch (err) {
-        read = Promise.reject(err);
-      }
-      return read.then(this.#discarded, this.#onDirectError);
+      return this.#directRead(source.reader, target, this.#discarded);
     }
     return this.#discardStream(source);
   }
@@ -417,6 +403,25 @@ export class ByteReader {
     view: Uint8Array,
   ): Promise<ReadableStreamReadResult<Uint8Array>> {
     return await this.#guard(reader.read(view as Uint8Array<ArrayBuffer>));
+  }
+
+  /**
+   * One read of a direct source into `target`, handed to `done` (no async frame: one `then`). A
+   * failed read (thrown or rejected) makes the reader unusable, as {@linkcode #guard} does.
+   */
+  #directRead(
+    reader: DirectSource,
+    target: Uint8Array,
+    done: (n: number | null) => number | null,
+  ): Promise<number | null> {
+    if (this.#broken) return Promise.reject(CANCELLED);
+    let read: Promise<number | null>;
+    try {
+      read = reader.read(target);
+    } catch (err) {
+      read = Promise.reject(err);
+    }
+    return read.then(done, this.#onDirectError);
   }
 
   /** A direct read failed: the reader is unusable from now on. */

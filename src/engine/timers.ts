@@ -49,8 +49,6 @@ export interface Timer {
   fn: TimerTarget | null;
 }
 
-type Pending = Timer;
-
 /** Adapts a plain callback for {@linkcode after}. */
 class CallbackTarget implements TimerTarget {
   constructor(readonly onTimer: () => void) {}
@@ -65,18 +63,18 @@ class CallbackTarget implements TimerTarget {
  * would otherwise keep a million dead entries under load); when none is left pending the shared
  * timer is cleared, so nothing outlives the last pending timer.
  */
-const heap: Pending[] = [];
+const heap: Timer[] = [];
 let pending = 0;
 let created = 0;
 let shared: ReturnType<typeof setTimeout> | undefined;
 /** The deadline the shared timer was armed for (capped at {@linkcode MAX_TIMER_MS} ahead). */
 let armedAt = Infinity;
 
-function earlier(a: Pending, b: Pending): boolean {
+function earlier(a: Timer, b: Timer): boolean {
   return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }
 
-function heapPush(e: Pending): void {
+function heapPush(e: Timer): void {
   let i = heap.push(e) - 1;
   while (i > 0) {
     const up = (i - 1) >> 1;
@@ -227,7 +225,7 @@ export function after(ms: number, fn: () => void): () => void {
  */
 export function startTimer(ms: number, target: TimerTarget): Timer {
   const now = clock();
-  const e: Pending = { at: now + Math.max(0, ms), seq: created++, fn: target };
+  const e: Timer = { at: now + Math.max(0, ms), seq: created++, fn: target };
   pending++;
   heapPush(e);
   arm(now);

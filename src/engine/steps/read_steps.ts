@@ -61,17 +61,11 @@ export function runReadLine(ctx: StepContext, _step: ReadLineStep): Promise<void
   if (ctx.discarding) throw notAfterDiscard("echo_read_line");
   const reader = ctx.reader();
   ctx.lastStart = reader.requestLength;
-  return readLine(ctx, reader);
-}
-
-/**
- * `echo_read_line` from where it is: synchronous while the line is already buffered (pipelined
- * requests need no async frame), else a loop of reads.
- */
-function readLine(ctx: StepContext, reader: ByteReader): Promise<void> | undefined {
+  // Synchronous while the line is already buffered (pipelined requests need no async frame).
   return lineDone(ctx, reader) ? undefined : readLineMore(ctx, reader);
 }
 
+/** The rest of `echo_read_line` once the buffer holds no complete line: read until it does. */
 async function readLineMore(ctx: StepContext, reader: ByteReader): Promise<void> {
   do await ctx.fill(); while (!lineDone(ctx, reader));
 }
