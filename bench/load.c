@@ -2,11 +2,13 @@
  * The engine bench's load client (compiled by bench/engine_bench.ts with `cc -O2`): epoll,
  * non-blocking sockets, loopback only, bounded by a duration. One JSON line on stdout.
  *
- *   load reply PORT CONC SECONDS EXPECT      connect, read to EOF, close; EXPECT reply bytes
- *   load rr    PORT CONC SECONDS EXPECT REQ  connect, send REQ, read EXPECT bytes, close
+ *   load reply PORT CONC SECONDS EXPECT [MAX]     connect, read to EOF, close; EXPECT reply bytes
+ *   load rr    PORT CONC SECONDS EXPECT REQ [MAX] connect, send REQ, read EXPECT bytes, close
  *   load idle  PORT N   HOLD_SECONDS SEND    open N connections, send SEND (may be ""), print
  *                                            {"ready":N}, hold until stdin closes or HOLD ends
  *   load stream PORT                         one connection, read to EOF: bytes and GB/s
+ *
+ * MAX (reply, rr): start at most MAX connections, then stop once they are done (0: no limit).
  *
  * Latency is per connection, from connect() to the last byte (or EOF), in a 1 us histogram.
  */
@@ -78,22 +80,25 @@ static double percentile(double p) {
   return HIST_US;
 }
 
-static int run_load(int rr, int conc, double seconds, size_t expect, const char *req) {
+static int run_load(int rr, int conc, double seconds, size_t expect, const char *req, long max) {
   size_t reqlen = req ? strlen(req) : 0;
   hist = calloc(HIST_US, sizeof *hist);
   struct slot *slots = calloc(conc, sizeof *slots);
   int ep = epoll_create1(0);
   double start = now_s(), end = start + seconds;
   int active = 0;
+  long started = 0;
   char buf[65536];
   for (int i = 0; i < conc; i++) {
     slots[i].fd = -1;
   }
   for (;;) {
     double t = now_s();
-    int running = t < end;
+    int running = t < end && (max <= 0 || started < max);
     for (int i = 0; i < conc && running; i++) {
       if (slots[i].fd >= 0) continue;
+      if (max > 0 && started >= max) break;
+      started++;
       int fd = open_conn();
       if (fd < 0) {
         errors++;
@@ -217,10 +222,10 @@ int main(int argc, char **argv) {
   target.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   const char *mode = argv[1];
   if (!strcmp(mode, "reply") && argc >= 6) {
-    return run_load(0, atoi(argv[3]), atof(argv[4]), atol(argv[5]), NULL);
+    return run_load(0, atoi(argv[3]), atof(argv[4]), atol(argv[5]), NULL, argc >= 7 ? atol(argv[6]) : 0);
   }
   if (!strcmp(mode, "rr") && argc >= 7) {
-    return run_load(1, atoi(argv[3]), atof(argv[4]), atol(argv[5]), argv[6]);
+    return run_load(1, atoi(argv[3]), atof(argv[4]), atol(argv[5]), argv[6], argc >= 8 ? atol(argv[7]) : 0);
   }
   if (!strcmp(mode, "idle") && argc >= 6) return run_idle(atoi(argv[3]), atof(argv[4]), argv[5]);
   if (!strcmp(mode, "stream")) return run_stream();
