@@ -199,3 +199,39 @@ Deno.test("access-log lines are the same through a sink of text lines and throug
   );
   assert.equal(viaBytes.get("b.log"), '{"a":"1.2.3.4","in":5}\n');
 });
+
+Deno.test("an access-log line written while another session's line is being written: each keeps its own facts", async () => {
+  let text = "";
+  const sink = new LogSink({ write: (p) => (text += dec.decode(p), Promise.resolve(p.length)) });
+  const format = { name: "", escape: "default" as const, parts: [{ variable: "connection" }] };
+  const server = {
+    accessLog: [{ path: "a.log", format, pos: { file: "t.conf", line: 1 } }],
+  } as unknown as ServerConfig;
+  const info = (id: number): SessionInfo => ({
+    id,
+    remoteAddr: { transport: "tcp", hostname: "1.2.3.4", port: 40000 },
+    localAddr: { transport: "tcp", hostname: "1.2.3.4", port: 80 },
+    serverIndex: 0,
+    server,
+  });
+  let nested = false;
+  const logs: SessionLogs = new SessionLogs({
+    openSink: () => ({
+      write: (t) => sink.write(t),
+      writeEncoded: (line: EncodedLine) => {
+        if (!nested) {
+          nested = true; // a sink that ends another session first (the line is encoded after)
+          logs.observer.ended!(info(2), { end: "eof", bytesIn: 0, bytesOut: 0 }, 0, 1);
+        }
+        return sink.writeEncoded(line);
+      },
+      flush: (ms) => sink.flush(ms),
+      close: (ms) => sink.close(ms),
+    }),
+    logger: quietLogger,
+  });
+  logs.observer.ended!(info(1), { end: "eof", bytesIn: 0, bytesOut: 0 }, 0, 1);
+  logs.observer.ended!(info(3), { end: "eof", bytesIn: 0, bytesOut: 0 }, 0, 1);
+  await logs.close();
+  assert.equal(text, "2\n1\n3\n");
+});

@@ -28,7 +28,10 @@ import type { SessionInfo, SessionObserver } from "../server/types.ts";
 export interface LineSink {
   /** Queues whole lines; false when dropped. */
   write(text: string): boolean;
-  /** Queues one line written straight as bytes (optional: else `write` gets its text). */
+  /**
+   * Queues one line written straight as bytes (optional: else `write` gets its text). The line is
+   * encoded before it returns: `line` is reused after, and must not be kept.
+   */
   writeEncoded?(line: EncodedLine): boolean;
   /** Resolves once queued lines are written (false when `ms` passed first). */
   flush(ms?: number): Promise<boolean>;
@@ -173,21 +176,27 @@ const textDecoder = new TextDecoder();
 
 /**
  * A finished session's access-log line: its facts, and the line its sink encodes (through the
- * format's {@linkcode LineEncoder}, set per `access_log`). One short-lived object per session:
- * no line string.
+ * format's {@linkcode LineEncoder}, set per `access_log`). Encoding is synchronous (a sink's
+ * `writeEncoded` encodes the line before it returns; conditions and formatters return at once),
+ * so one object serves every session in turn: filled at a session's end, its references dropped
+ * once its lines are written. No object and no line string per session.
  */
 class AccessLine implements SessionFacts, EncodedLine {
-  connection: number;
-  remoteAddr: Deno.Addr;
-  localAddr: Deno.Addr;
-  end: string;
-  bytesReceived: number;
-  bytesSent: number;
-  startedAt: number;
-  endedAt: number;
+  connection = 0;
+  remoteAddr: Deno.Addr = NO_ADDR;
+  localAddr: Deno.Addr = NO_ADDR;
+  end = "";
+  bytesReceived = 0;
+  bytesSent = 0;
+  startedAt = 0;
+  endedAt = 0;
   encoder: LineEncoder | undefined = undefined;
+  /** Filled for a session whose lines are being written (a line written meanwhile gets its own). */
+  busy = false;
 
-  constructor(info: SessionInfo, result: SessionResult, startedAt: number, endedAt: number) {
+  /** Takes the facts of the session that ended. */
+  fill(info: SessionInfo, result: SessionResult, startedAt: number, endedAt: number): void {
+    this.busy = true;
     this.connection = info.id;
     this.remoteAddr = info.remoteAddr;
     this.localAddr = info.localAddr;
@@ -198,6 +207,14 @@ class AccessLine implements SessionFacts, EncodedLine {
     this.endedAt = endedAt;
   }
 
+  /** Its lines are written: keeps nothing of the session. */
+  clear(): void {
+    this.remoteAddr = NO_ADDR;
+    this.localAddr = NO_ADDR;
+    this.encoder = undefined;
+    this.busy = false;
+  }
+
   bound(): number {
     return this.encoder!.bound(this);
   }
@@ -206,6 +223,9 @@ class AccessLine implements SessionFacts, EncodedLine {
     return this.encoder!.encodeInto(this, buf, at);
   }
 }
+
+/** What a cleared {@linkcode AccessLine} refers to instead of a session's address. */
+const NO_ADDR: Deno.Addr = Object.freeze({ transport: "tcp", hostname: "", port: 0 });
 
 /**
  * Where a recorded session's {@linkcode Live} waits for its end: on the session's own info object,
@@ -299,6 +319,8 @@ export class SessionLogs {
   #ended = 0;
   #hexdump: boolean;
   #accessLogs: boolean;
+  /** The facts of the session whose access-log lines are being written (one for all). */
+  readonly #accessLine = new AccessLine();
   /** The observer to hand to `startServer`. */
   readonly observer: SessionObserver;
 
@@ -444,14 +466,20 @@ export class SessionLogs {
     const live = (info as Recorded)[LIVE];
     if (accessLog !== undefined || live !== undefined) {
       if (accessLog !== undefined) {
-        const line = new AccessLine(info, result, startedAt, endedAt);
-        for (const target of accessLog) {
-          if (target.condition && !conditionHolds(target.condition, line)) continue;
-          const sink = this.#sink(target.path);
-          if (sink?.writeEncoded) {
-            line.encoder = lineEncoder(target.format);
-            sink.writeEncoded(line);
-          } else sink?.write(lineFormatter(target.format)(line) + "\n");
+        const shared = this.#accessLine;
+        const line = shared.busy ? new AccessLine() : shared;
+        line.fill(info, result, startedAt, endedAt);
+        try {
+          for (const target of accessLog) {
+            if (target.condition && !conditionHolds(target.condition, line)) continue;
+            const sink = this.#sink(target.path);
+            if (sink?.writeEncoded) {
+              line.encoder = lineEncoder(target.format);
+              sink.writeEncoded(line);
+            } else sink?.write(lineFormatter(target.format)(line) + "\n");
+          }
+        } finally {
+          line.clear();
         }
       }
       if (live !== undefined) {
