@@ -176,3 +176,72 @@ Deno.test("a record line's numbers are JSON's, at every length and beyond 32 bit
     assert.deepEqual(o.truncated, { received: true, sent: true });
   }
 });
+
+Deno.test("a record line's bytes are JSON.stringify's for random bytes near UTF-8's edges", () => {
+  // Valid text around one probe: a lead byte (or a byte that is never one) and up to three bytes
+  // from the edges of the continuation range, so each of UTF-8's rules (the narrower ranges
+  // after E0, ED, F0 and F4, no C0, C1 or F5+, no sequence cut short) decides alone.
+  const hex = (h: string) => h.match(/../g)!.map((x) => parseInt(x, 16));
+  const leads = hex("41808fbfc0c1c2dfe0e1ecedeeeff0f1f3f4f5f7ff");
+  const tails = hex("00227f808f909fa0bfc0");
+  const chars = [
+    '"',
+    "\\",
+    "\n",
+    "\x01",
+    "\x7f",
+    "a",
+    "é",
+    "€",
+    "😀",
+    "\ud7ff",
+    "\ue000",
+    "\u{10ffff}",
+  ];
+  let seed = 12345; // mulberry32: the same draws on every run
+  const random = (n: number) => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let x = Math.imul(seed ^ (seed >>> 15), seed | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) % n;
+  };
+  const text =
+    () => [...enc.encode(Array.from({ length: random(3) }, () => chars[random(12)]).join(""))];
+  let texts = 0;
+  for (let round = 0; round < 4000; round++) {
+    const probe = [leads[random(leads.length)]];
+    for (let k = random(4); k > 0; k--) probe.push(tails[random(tails.length)]);
+    const bytes = new Uint8Array([...text(), ...probe, ...text()]);
+    const received = binary(bytes);
+    const sent = binary(bytes.subarray(random(bytes.length + 1)));
+    const t = {
+      id: round,
+      serverIndex: 0,
+      remoteAddr: { transport: "tcp" as const, hostname: "127.0.0.1", port: 1 },
+      localAddr: { transport: "tcp" as const, hostname: "127.0.0.1", port: 2 },
+      received,
+      sent,
+      truncated: { received: false, sent: false },
+      end: "eof" as const,
+      startedAt: 0,
+      endedAt: 0,
+    };
+    const want = {
+      id: round,
+      serverIndex: 0,
+      remoteAddr: t.remoteAddr,
+      localAddr: t.localAddr,
+      startedAt: new Date(0).toISOString(),
+      endedAt: new Date(0).toISOString(),
+      end: "eof",
+      received: recordedBytes(received),
+      sent: recordedBytes(sent),
+      truncated: t.truncated,
+      bytesReceived: received.length,
+      bytesSent: sent.length,
+    };
+    if ("text" in want.received) texts++;
+    assert.equal(recordLine(t, { received: 0, sent: 0 }), JSON.stringify(want) + "\n");
+  }
+  assert.ok(texts > 150 && texts < 3850, `both kinds are drawn (${texts} texts)`);
+});

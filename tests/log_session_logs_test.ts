@@ -5,6 +5,7 @@ import { type Logger, quietLogger } from "../src/log/logger.ts";
 import { type LineSink, SessionLogs } from "../src/log/session_logs.ts";
 import { type EncodedLine, LogSink } from "../src/log/sink.ts";
 import type { SessionInfo } from "../src/server/types.ts";
+import type { DirectIO } from "../src/engine/types.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -234,4 +235,76 @@ Deno.test("an access-log line written while another session's line is being writ
   logs.observer.ended!(info(3), { end: "eof", bytesIn: 0, bytesOut: 0 }, 0, 1);
   await logs.close();
   assert.equal(text, "2\n1\n3\n");
+});
+
+Deno.test("recorded sessions whose chunks interleave, small and large, past the cap: each line has its own bytes", async () => {
+  let text = "";
+  const sink = new LogSink(
+    { write: (p) => (text += dec.decode(p), Promise.resolve(p.length)) },
+    { maxBytes: 64 << 20 },
+  );
+  const logs = new SessionLogs({ openSink: () => sink, logger: quietLogger, record: "r.jsonl" });
+  let seed = 7; // mulberry32: the same draws on every run
+  const random = (n: number) => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let x = Math.imul(seed ^ (seed >>> 15), seed | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) % n;
+  };
+  const none = () => Promise.resolve();
+  const sessions = Array.from({ length: 40 }, (_, i) => {
+    const info: SessionInfo = {
+      id: i,
+      remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 40000 + i },
+      localAddr: { transport: "tcp", hostname: "127.0.0.1", port: 8000 },
+      serverIndex: 0,
+      server: {} as ServerConfig,
+    };
+    const io = {
+      readable: new ReadableStream<Uint8Array>(),
+      writable: new WritableStream<Uint8Array>(),
+      close() {},
+      direct: undefined as unknown as DirectIO,
+    };
+    io.direct = {
+      of: io,
+      read: () => Promise.resolve(null),
+      cancel: none,
+      sink: { write: none, close: none, abort: none },
+      highWaterMark: 16384,
+    };
+    const tapped = logs.observer.wrap!(io, info).direct!;
+    // Some sessions send bytes that are not UTF-8 (recorded as base64), one late in the stream.
+    return { info, tapped, read: [] as number[], written: [] as number[], binary: i % 5 === 0 };
+  });
+  const buffer = new Uint8Array(20000); // one buffer for every chunk, as a socket's reads reuse one
+  for (let step = 0; step < 2000; step++) {
+    const s = sessions[random(sessions.length)];
+    const size = random(8) === 0 ? 1 + random(20000) : random(40);
+    for (let i = 0; i < size; i++) buffer[i] = 0x20 + random(95);
+    if (s.binary && random(20) === 0) buffer[random(size + 1)] = 0xff;
+    const chunk = buffer.subarray(0, size);
+    const into = random(2) ? s.read : s.written;
+    into.push(...chunk.subarray(0, Math.max(0, 65536 - into.length)));
+    if (into === s.read) s.tapped.onRead!(chunk);
+    else s.tapped.sink.onWritten!(chunk);
+    buffer.fill(0); // the recording copied what it keeps
+  }
+  for (const s of sessions) {
+    logs.observer.ended!(s.info, { end: "eof", bytesIn: 0, bytesOut: 0 }, 0, 1);
+  }
+  await logs.close();
+  const lines = text.trimEnd().split("\n").map((l) => JSON.parse(l));
+  assert.equal(lines.length, sessions.length);
+  const recorded = (bytes: number[]) => {
+    const binary = String.fromCharCode(...bytes);
+    return bytes.includes(0xff) ? { base64: btoa(binary) } : { text: binary };
+  };
+  for (const [i, s] of sessions.entries()) {
+    assert.deepEqual(lines[i].received, recorded(s.read), `session ${i} received`);
+    assert.deepEqual(lines[i].sent, recorded(s.written), `session ${i} sent`);
+    assert.equal(lines[i].bytesReceived, s.read.length);
+  }
+  assert.ok(sessions.some((s) => s.read.length === 65536), "some session reached the cap");
+  assert.ok(lines.some((l) => l.truncated.received), "and was marked truncated");
 });

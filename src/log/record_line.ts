@@ -102,16 +102,17 @@ export interface RecordFacts {
   remoteAddr: Deno.Addr;
   /** The listener's address. */
   localAddr: Deno.Addr;
-  /**
-   * Bytes read from the client, one character (0-255) per byte, in the pieces they came in (kept
-   * apart: a string built by `+=` is flattened by the runtime when first read byte by byte).
-   */
-  received: readonly string[];
-  /** How many bytes `received` holds. */
+  /** Bytes read from the client: `receivedLength` bytes of this buffer from `receivedAt`. */
+  receivedBuf: Uint8Array;
+  /** Where `receivedBuf` holds them. */
+  receivedAt: number;
+  /** How many bytes were kept from the client. */
   receivedLength: number;
-  /** Bytes sent to the client, likewise. */
-  sent: readonly string[];
-  /** How many bytes `sent` holds. */
+  /** Bytes sent to the client: `sentLength` bytes of this buffer from `sentAt`. */
+  sentBuf: Uint8Array;
+  /** Where `sentBuf` holds them. */
+  sentAt: number;
+  /** How many bytes were kept of those sent. */
   sentLength: number;
   /** `received` hit the cap. */
   receivedTruncated: boolean;
@@ -152,15 +153,19 @@ export interface RecordFacts {
  * ```
  */
 export function recordLine(t: RecordSource, totals: { received: number; sent: number }): string {
+  const received = argBytes(t.received);
+  const sent = argBytes(t.sent);
   const facts: RecordFacts = {
     id: t.id,
     serverIndex: t.serverIndex,
     remoteAddr: t.remoteAddr,
     localAddr: t.localAddr,
-    received: [t.received],
-    receivedLength: t.received.length,
-    sent: [t.sent],
-    sentLength: t.sent.length,
+    receivedBuf: received,
+    receivedAt: 0,
+    receivedLength: received.length,
+    sentBuf: sent,
+    sentAt: 0,
+    sentLength: sent.length,
     receivedTruncated: t.truncated.received,
     sentTruncated: t.truncated.sent,
     end: t.end,
@@ -196,7 +201,8 @@ let pos = 0;
  * {@linkcode recordLineBound} bytes of room, and returns where it ends. The bytes are those of
  * a `JSON.stringify` of its {@linkcode RecordLine} (same fields, order and escapes), written
  * straight into the buffer: no string is built for the line, and a short session's line
- * allocates nothing.
+ * allocates nothing. The fixed text between the values is copied in few runs, each cached with
+ * what rarely changes next to it (an address's host, a time's second, how sessions end).
  */
 export function encodeRecordLine(t: RecordFacts, buf: Uint8Array, at: number): number {
   out = buf;
@@ -205,29 +211,29 @@ export function encodeRecordLine(t: RecordFacts, buf: Uint8Array, at: number): n
   putCount(t.id);
   put(K_SERVER_INDEX);
   putCount(t.serverIndex);
-  put(K_REMOTE);
-  putAddr(t.remoteAddr);
-  put(K_LOCAL);
-  putAddr(t.localAddr);
-  put(K_STARTED);
-  putTime(t.startedAt);
-  put(K_ENDED);
-  putTime(t.endedAt);
-  put(K_END);
-  put(jsonBytes(t.end));
-  if (t.reason !== undefined) {
+  putAddr(t.remoteAddr, remoteHead);
+  putAddr(t.localAddr, localHead);
+  putTime(t.startedAt, startedHead);
+  putTime(t.endedAt, endedHead);
+  const reason = t.reason;
+  if (reason === undefined) put(endBytes(t.end));
+  else {
+    put(K_END);
+    put(jsonBytes(t.end));
     put(K_REASON);
-    putText(JSON.stringify(t.reason));
+    putText(JSON.stringify(reason));
+    put(K_RECEIVED_TEXT);
   }
-  put(K_RECEIVED);
-  putBytes(t.received);
-  put(K_SENT);
-  putBytes(t.sent);
+  putBytes(t.receivedBuf, t.receivedAt, t.receivedLength);
+  put(K_SENT_TEXT);
+  putBytes(t.sentBuf, t.sentAt, t.sentLength);
   put(K_TRUNCATED[(t.receivedTruncated ? 2 : 0) + (t.sentTruncated ? 1 : 0)]);
   putCount(Math.max(t.bytesReceived, t.receivedLength));
   put(K_BYTES_SENT);
   putCount(Math.max(t.bytesSent, t.sentLength));
-  put(K_CLOSE);
+  const o = out;
+  o[pos++] = 125; // }
+  o[pos++] = 10; // LF
   const end = pos;
   out = EMPTY; // keep no reference to the caller's buffer
   return end;
@@ -236,24 +242,21 @@ export function encodeRecordLine(t: RecordFacts, buf: Uint8Array, at: number): n
 const EMPTY: Uint8Array = new Uint8Array(0);
 const K_ID = ascii('{"id":');
 const K_SERVER_INDEX = ascii(',"serverIndex":');
-const K_REMOTE = ascii(',"remoteAddr":');
-const K_LOCAL = ascii(',"localAddr":');
-const K_STARTED = ascii(',"startedAt":"');
-const K_ENDED = ascii('","endedAt":"');
 const K_END = ascii('","end":');
 const K_REASON = ascii(',"reason":');
-const K_RECEIVED = ascii(',"received":');
-const K_SENT = ascii(',"sent":');
-/** `truncated` and the key after it, for each pair of flags (received * 2 + sent). */
+/** `received`'s key and the start of its value, which {@linkcode putBytes} starts from. */
+const K_RECEIVED_TEXT = ascii(',"received":{"text":"');
+/** The end of `received` (as text: see {@linkcode putBytes}), `sent`'s key and its start. */
+const K_SENT_TEXT = ascii('"},"sent":{"text":"');
+/** The end of `sent`, `truncated` and the key after it, per flags (received * 2 + sent). */
 const K_TRUNCATED = [[false, false], [false, true], [true, false], [true, true]].map(([r, s]) =>
-  ascii(`,"truncated":{"received":${r},"sent":${s}},"bytesReceived":`)
+  ascii(`"},"truncated":{"received":${r},"sent":${s}},"bytesReceived":`)
 );
 const K_BYTES_SENT = ascii(',"bytesSent":');
-const K_CLOSE = ascii("}\n");
 const K_TEXT = ascii('{"text":"');
 const K_BASE64 = ascii('{"base64":"');
-const K_STRING_CLOSE = ascii('"}');
 const HEX = ascii("0123456789abcdef");
+const BASE64 = ascii("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
 
 /** The JSON of the few strings that repeat on every line (how sessions end), as bytes. */
 const jsonCache = new Map<string, Uint8Array>();
@@ -264,6 +267,26 @@ function jsonBytes(text: string): Uint8Array {
     bytes = encoder.encode(JSON.stringify(text));
     if (jsonCache.size < 64) jsonCache.set(text, bytes);
   }
+  return bytes;
+}
+
+/**
+ * `","end":"eof","received":{"text":"` for a session that ended without a reason: the last end
+ * written (most sessions end alike), else cached per end.
+ */
+let lastEnd = "";
+let lastEndBytes: Uint8Array = EMPTY;
+const endCache = new Map<string, Uint8Array>();
+
+function endBytes(end: string): Uint8Array {
+  if (end === lastEnd && lastEndBytes !== EMPTY) return lastEndBytes;
+  let bytes = endCache.get(end);
+  if (bytes === undefined) {
+    bytes = encoder.encode(`","end":${JSON.stringify(end)},"received":{"text":"`);
+    if (endCache.size < 64) endCache.set(end, bytes);
+  }
+  lastEnd = end;
+  lastEndBytes = bytes;
   return bytes;
 }
 
@@ -299,20 +322,41 @@ function putText(text: string): void {
   pos = p;
 }
 
-function putTime(ms: number): void {
+/**
+ * A time field: its key (with the `"` that ends the field before it) and the time's text up to
+ * the milliseconds, as bytes, kept for the second last written.
+ */
+interface TimeHead {
+  /** `,"startedAt":"` or `","endedAt":"`. */
+  key: Uint8Array;
+  /** The second `bytes` is for. */
+  second: number;
+  /** `key` and `YYYY-MM-DDTHH:MM:SS.` of `second`. */
+  bytes: Uint8Array;
+}
+
+const startedHead: TimeHead = { key: ascii(',"startedAt":"'), second: NaN, bytes: EMPTY };
+const endedHead: TimeHead = { key: ascii('","endedAt":"'), second: NaN, bytes: EMPTY };
+
+/** Writes `head`'s key and `new Date(ms).toISOString()`. */
+function putTime(ms: number, head: TimeHead): void {
   if (!(ms >= 0 && ms < ISO_FIXED_END)) {
+    put(head.key);
     putText(new Date(ms).toISOString());
     return;
   }
   const second = Math.floor(ms / 1000);
-  if (second !== isoBytesSecond) {
-    isoBytes = encoder.encode(new Date(ms).toISOString().slice(0, 20));
-    isoBytesSecond = second;
+  if (second !== head.second) {
+    const key = head.key;
+    const bytes = new Uint8Array(key.length + 20);
+    bytes.set(key);
+    encoder.encodeInto(new Date(ms).toISOString().slice(0, 20), bytes.subarray(key.length));
+    head.bytes = bytes;
+    head.second = second;
   }
+  put(head.bytes);
   const o = out;
   let p = pos;
-  const prefix = isoBytes;
-  for (let i = 0; i < 20; i++) o[p++] = prefix[i];
   const milli = ms - second * 1000;
   const tens = Math.floor(milli / 10);
   o[p++] = 48 + Math.floor(tens / 10);
@@ -322,30 +366,38 @@ function putTime(ms: number): void {
   pos = p;
 }
 
-/** The second {@linkcode putTime} last wrote, and its text up to the milliseconds as bytes. */
-let isoBytesSecond = NaN;
-let isoBytes: Uint8Array = new Uint8Array(20);
+/**
+ * An address field: its key and, for the last TCP (or UDP) host written there, the key and the
+ * address's text up to its port, as bytes (a server sees few hosts).
+ */
+interface AddrHead {
+  /** `,"remoteAddr":` or `,"localAddr":`. */
+  key: string;
+  /** The host and transport `bytes` is for. */
+  host: string;
+  transport: string;
+  /** `key` and `{"transport":"tcp","hostname":"...","port":`. */
+  bytes: Uint8Array;
+}
 
-/** The last TCP (or UDP) address's text up to its port, as bytes (a server sees few hosts). */
-let lastHost = "";
-let lastTransport = "";
-let lastAddrHead: Uint8Array = new Uint8Array(0);
+const remoteHead: AddrHead = { key: ',"remoteAddr":', host: "", transport: "", bytes: EMPTY };
+const localHead: AddrHead = { key: ',"localAddr":', host: "", transport: "", bytes: EMPTY };
 
-function putAddr(a: Deno.Addr): void {
+function putAddr(a: Deno.Addr, head: AddrHead): void {
   if (a.transport === "tcp" || a.transport === "udp") {
-    if (a.hostname !== lastHost || a.transport !== lastTransport) {
-      lastAddrHead = encoder.encode(
-        `{"transport":"${a.transport}","hostname":${JSON.stringify(a.hostname)},"port":`,
+    if (a.hostname !== head.host || a.transport !== head.transport || head.bytes === EMPTY) {
+      head.bytes = encoder.encode(
+        `${head.key}{"transport":"${a.transport}","hostname":${JSON.stringify(a.hostname)},"port":`,
       );
-      lastHost = a.hostname;
-      lastTransport = a.transport;
+      head.host = a.hostname;
+      head.transport = a.transport;
     }
-    put(lastAddrHead);
+    put(head.bytes);
     putCount(a.port);
     out[pos++] = 125; // }
     return;
   }
-  putText(JSON.stringify(a));
+  putText(head.key + JSON.stringify(a));
 }
 
 function addrBound(a: Deno.Addr): number {
@@ -355,72 +407,105 @@ function addrBound(a: Deno.Addr): number {
 }
 
 /**
- * One direction's bytes (binary strings, in pieces): `{"text":"..."}` when they are valid UTF-8,
- * else `{"base64":"..."}`. Valid UTF-8 is written byte for byte, only `"`, `\\` and control
- * bytes escaped, as `JSON.stringify` escapes them: the bytes of the decoded text's JSON.
+ * One direction's bytes (`length` bytes of `src` from `at`), after the `{"text":"` already
+ * written: when they are valid UTF-8, written byte for byte with only `"`, `\\` and control bytes
+ * escaped, as `JSON.stringify` escapes them (the bytes of the decoded text's JSON); else the
+ * `{"text":"` is taken back and `{"base64":"...` written instead. One pass over the bytes: the
+ * UTF-8 check (the decoder's, `fatal`: no overlong forms, surrogates or code points past
+ * U+10FFFF, no sequence cut short) runs as they are copied.
  */
-function putBytes(parts: readonly string[]): void {
-  let text = true;
-  scan: for (const binary of parts) {
-    for (let i = 0; i < binary.length; i++) {
-      if (binary.charCodeAt(i) >= 0x80) {
-        text = "text" in recordedBytes(parts.join(""));
-        break scan;
-      }
-    }
-  }
-  if (!text) {
-    put(K_BASE64);
-    putText(btoa(parts.join("")));
-    put(K_STRING_CLOSE);
-    return;
-  }
-  put(K_TEXT);
-  for (const binary of parts) putEscaped(binary);
-  put(K_STRING_CLOSE);
-}
-
-/**
- * Bytes of valid UTF-8 (a binary string) as JSON string content: byte for byte, only `"`, `\\`
- * and control bytes escaped, as `JSON.stringify` escapes them.
- */
-function putEscaped(binary: string): void {
+function putBytes(src: Uint8Array, at: number, length: number): void {
   const o = out;
   let p = pos;
-  for (let i = 0; i < binary.length; i++) {
-    const c = binary.charCodeAt(i);
-    if (c >= 0x20 && c !== 0x22 && c !== 0x5c) {
+  const end = at + length;
+  let i = at;
+  while (i < end) {
+    const c = src[i++];
+    if (c >= 0x20 && c < 0x80 && c !== 0x22 && c !== 0x5c) {
       o[p++] = c;
       continue;
     }
-    o[p++] = 0x5c; // backslash
-    switch (c) {
-      case 0x22:
-      case 0x5c:
-        o[p++] = c;
-        break;
-      case 0x08:
-        o[p++] = 0x62; // b
-        break;
-      case 0x09:
-        o[p++] = 0x74; // t
-        break;
-      case 0x0a:
-        o[p++] = 0x6e; // n
-        break;
-      case 0x0c:
-        o[p++] = 0x66; // f
-        break;
-      case 0x0d:
-        o[p++] = 0x72; // r
-        break;
-      default:
-        o[p++] = 0x75; // u00XX
-        o[p++] = 0x30;
-        o[p++] = 0x30;
-        o[p++] = HEX[c >> 4];
-        o[p++] = HEX[c & 15];
+    if (c < 0x80) {
+      o[p++] = 0x5c; // backslash
+      switch (c) {
+        case 0x22:
+        case 0x5c:
+          o[p++] = c;
+          break;
+        case 0x08:
+          o[p++] = 0x62; // b
+          break;
+        case 0x09:
+          o[p++] = 0x74; // t
+          break;
+        case 0x0a:
+          o[p++] = 0x6e; // n
+          break;
+        case 0x0c:
+          o[p++] = 0x66; // f
+          break;
+        case 0x0d:
+          o[p++] = 0x72; // r
+          break;
+        default:
+          o[p++] = 0x75; // u00XX
+          o[p++] = 0x30;
+          o[p++] = 0x30;
+          o[p++] = HEX[c >> 4];
+          o[p++] = HEX[c & 15];
+      }
+      continue;
     }
+    // A UTF-8 sequence: its lead byte, then its continuation bytes (the first one's range is
+    // narrower after E0, ED, F0 and F4), copied as they are.
+    let more: number;
+    let low = 0x80;
+    let high = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) more = 1;
+    else if (c >= 0xe0 && c <= 0xef) {
+      more = 2;
+      if (c === 0xe0) low = 0xa0;
+      else if (c === 0xed) high = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      more = 3;
+      if (c === 0xf0) low = 0x90;
+      else if (c === 0xf4) high = 0x8f;
+    } else return putBase64(src, at, length);
+    if (end - i < more) return putBase64(src, at, length);
+    o[p++] = c;
+    for (; more > 0; more--) {
+      const d = src[i++];
+      if (d < low || d > high) return putBase64(src, at, length);
+      o[p++] = d;
+      low = 0x80;
+      high = 0xbf;
+    }
+  }
+  pos = p;
+}
+
+/** Takes back the `{"text":"` just before `pos` and writes `{"base64":"` and the bytes. */
+function putBase64(src: Uint8Array, at: number, length: number): void {
+  pos -= K_TEXT.length;
+  put(K_BASE64);
+  const o = out;
+  let p = pos;
+  const end = at + length;
+  let i = at;
+  for (; i + 3 <= end; i += 3) {
+    const n = (src[i] << 16) | (src[i + 1] << 8) | src[i + 2];
+    o[p++] = BASE64[n >> 18];
+    o[p++] = BASE64[(n >> 12) & 63];
+    o[p++] = BASE64[(n >> 6) & 63];
+    o[p++] = BASE64[n & 63];
+  }
+  if (i < end) {
+    const two = i + 1 < end;
+    const n = (src[i] << 16) | (two ? src[i + 1] << 8 : 0);
+    o[p++] = BASE64[n >> 18];
+    o[p++] = BASE64[(n >> 12) & 63];
+    o[p++] = two ? BASE64[(n >> 6) & 63] : 0x3d; // =
+    o[p++] = 0x3d;
   }
   pos = p;
 }

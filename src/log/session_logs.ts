@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { bytesToBinary } from "../config/bytes.ts";
 import { describeError, openFailed } from "../config/os_error.ts";
 import type { Config, Position } from "../config/types.ts";
 import type { SessionIO, SessionResult } from "../engine/types.ts";
@@ -87,20 +86,26 @@ interface Wanted {
 
 /**
  * A recorded session: the tapped io (it is its own tap), both directions' bytes while it runs
- * (binary strings, one character per byte, one per chunk, capped at {@linkcode RECORD_MAX_BYTES}
- * each), then how
- * it ended. One object per session (and its direct path), which is also the line its sink
- * encodes: no closure, no line string.
+ * (each direction one run of bytes, at most {@linkcode RECORD_MAX_BYTES}, kept by
+ * {@linkcode keep}: copied into shared pages, no string and no array per chunk), then how it
+ * ended. One object per session (and its direct path), which is also the line its sink encodes:
+ * no closure, no line string.
  */
 class Live extends SessionTap implements RecordFacts, EncodedLine {
   id: number;
   serverIndex: number;
   remoteAddr: Deno.Addr;
   localAddr: Deno.Addr;
-  received: string[] = [];
+  receivedBuf: Uint8Array = NOTHING;
+  receivedAt = 0;
   receivedLength = 0;
-  sent: string[] = [];
+  /** Bytes reserved for `received` in `receivedBuf` from `receivedAt`. */
+  receivedRoom = 0;
+  sentBuf: Uint8Array = NOTHING;
+  sentAt = 0;
   sentLength = 0;
+  /** Bytes reserved for `sent` in `sentBuf` from `sentAt`. */
+  sentRoom = 0;
   receivedTruncated = false;
   sentTruncated = false;
   end = "";
@@ -124,27 +129,35 @@ class Live extends SessionTap implements RecordFacts, EncodedLine {
   /** Copies what the cap allows of each chunk from the client. */
   tapRead(chunk: Uint8Array): void {
     this.#dump?.read(chunk);
+    let n = chunk.byteLength;
     const room = RECORD_MAX_BYTES - this.receivedLength;
-    if (chunk.byteLength > room) {
+    if (n > room) {
       this.receivedTruncated = true;
-      chunk = chunk.subarray(0, room);
+      n = room;
     }
-    if (chunk.byteLength === 0) return;
-    this.received.push(bytesToBinary(chunk));
-    this.receivedLength += chunk.byteLength;
+    if (n === 0) return;
+    keep(this.receivedBuf, this.receivedAt, this.receivedLength, this.receivedRoom, chunk, n);
+    this.receivedBuf = kept.buf;
+    this.receivedAt = kept.at;
+    this.receivedRoom = kept.room;
+    this.receivedLength += n;
   }
 
   /** Copies what the cap allows of each chunk sent to the client. */
   tapWritten(chunk: Uint8Array): void {
     this.#dump?.written(chunk);
+    let n = chunk.byteLength;
     const room = RECORD_MAX_BYTES - this.sentLength;
-    if (chunk.byteLength > room) {
+    if (n > room) {
       this.sentTruncated = true;
-      chunk = chunk.subarray(0, room);
+      n = room;
     }
-    if (chunk.byteLength === 0) return;
-    this.sent.push(bytesToBinary(chunk));
-    this.sentLength += chunk.byteLength;
+    if (n === 0) return;
+    keep(this.sentBuf, this.sentAt, this.sentLength, this.sentRoom, chunk, n);
+    this.sentBuf = kept.buf;
+    this.sentAt = kept.at;
+    this.sentRoom = kept.room;
+    this.sentLength += n;
   }
 
   /** The session is over: how it ended. */
@@ -173,6 +186,81 @@ class Live extends SessionTap implements RecordFacts, EncodedLine {
 }
 
 const textDecoder = new TextDecoder();
+const NOTHING: Uint8Array = new Uint8Array(0);
+
+/**
+ * Bytes of each page that recordings copy their chunks into. Sessions' bytes lie side by side in
+ * a page, which lives as long as a session still refers to it (a session refers to at most one
+ * per direction): the price of one allocation per page instead of one string per chunk is that
+ * a session open long keeps its page's other bytes too. Small, so that stays small.
+ */
+const PAGE_BYTES = 32 * 1024;
+/** A run bigger than this gets a buffer of its own, not room in a page. */
+const OWN_BYTES = PAGE_BYTES / 4;
+/** The page runs are placed in now, and how far it is taken. */
+let page: Uint8Array = NOTHING;
+let pageEnd = 0;
+/** Where {@linkcode keep} left a direction's bytes: one object for every call. */
+const kept: { buf: Uint8Array; at: number; room: number } = { buf: NOTHING, at: 0, room: 0 };
+
+/**
+ * Appends the first `n` bytes of `chunk` to a direction's run (`length` bytes of `buf` from `at`,
+ * `room` bytes reserved there), and says in {@linkcode kept} where the run is now:
+ *
+ * - within its room, or grown in place when it ends where the page is taken up to (a session
+ *   whose chunks come one after another, and any first chunk, take just their bytes);
+ * - else moved, with room for twice its new length (at most {@linkcode RECORD_MAX_BYTES}), so
+ *   the chunks of sessions that interleave are copied a bounded number of times.
+ */
+function keep(
+  buf: Uint8Array,
+  at: number,
+  length: number,
+  room: number,
+  chunk: Uint8Array,
+  n: number,
+): void {
+  const want = length + n;
+  if (want <= room) {
+    copyChunk(buf, at + length, chunk, n);
+    kept.buf = buf;
+    kept.at = at;
+    kept.room = room;
+    return;
+  }
+  if (buf === page && at + room === pageEnd && at + want <= page.length) {
+    copyChunk(buf, at + length, chunk, n);
+    pageEnd = at + want;
+    kept.buf = buf;
+    kept.at = at;
+    kept.room = want;
+    return;
+  }
+  const size = length === 0 ? n : Math.min(RECORD_MAX_BYTES, 2 * want);
+  let to: Uint8Array;
+  let start = 0;
+  if (size > OWN_BYTES) to = new Uint8Array(size);
+  else {
+    if (pageEnd + size > page.length) {
+      page = new Uint8Array(PAGE_BYTES);
+      pageEnd = 0;
+    }
+    to = page;
+    start = pageEnd;
+    pageEnd += size;
+  }
+  if (length > 0) to.set(buf.subarray(at, at + length), start);
+  copyChunk(to, start + length, chunk, n);
+  kept.buf = to;
+  kept.at = start;
+  kept.room = size;
+}
+
+/** Copies `n` bytes of `chunk` into `to` at `at` (short chunks byte by byte). */
+function copyChunk(to: Uint8Array, at: number, chunk: Uint8Array, n: number): void {
+  if (n > 16) to.set(n === chunk.length ? chunk : chunk.subarray(0, n), at);
+  else for (let i = 0; i < n; i++) to[at + i] = chunk[i];
+}
 
 /**
  * A finished session's access-log line: its facts, and the line its sink encodes (through the
