@@ -245,3 +245,53 @@ Deno.test("a record line's bytes are JSON.stringify's for random bytes near UTF-
   }
   assert.ok(texts > 150 && texts < 3850, `both kinds are drawn (${texts} texts)`);
 });
+
+Deno.test("record lines in turn for other server blocks, listeners and hosts: each line its own", () => {
+  const cases: [number, Deno.Addr, Deno.Addr][] = [
+    [0, { transport: "tcp", hostname: "10.0.0.1", port: 1 }, {
+      transport: "tcp",
+      hostname: "::",
+      port: 80,
+    }],
+    [1, { transport: "tcp", hostname: "10.0.0.1", port: 1 }, {
+      transport: "tcp",
+      hostname: "::",
+      port: 81,
+    }],
+    [1, { transport: "udp", hostname: "10.0.0.1", port: 1 }, {
+      transport: "udp",
+      hostname: "::",
+      port: 81,
+    }],
+    [1, { transport: "tcp", hostname: "10.0.0.2", port: 1 }, {
+      transport: "tcp",
+      hostname: "::1",
+      port: 81,
+    }],
+    [0, { transport: "unix", path: "/s" }, { transport: "unix", path: "/s" }],
+    [0, { transport: "tcp", hostname: "10.0.0.2", port: 1 }, {
+      transport: "tcp",
+      hostname: "::1",
+      port: 81,
+    }],
+  ];
+  for (const [serverIndex, remoteAddr, localAddr] of [...cases, ...cases.reverse()]) {
+    const o = JSON.parse(recordLine({
+      id: 1,
+      serverIndex,
+      remoteAddr,
+      localAddr,
+      received: "",
+      sent: "",
+      truncated: { received: false, sent: false },
+      end: "eof",
+      startedAt: 0,
+      endedAt: 0,
+    }, { received: 0, sent: 0 }));
+    assert.deepEqual([o.serverIndex, o.remoteAddr, o.localAddr], [
+      serverIndex,
+      remoteAddr,
+      localAddr,
+    ]);
+  }
+});

@@ -209,10 +209,8 @@ export function encodeRecordLine(t: RecordFacts, buf: Uint8Array, at: number): n
   pos = at;
   put(K_ID);
   putCount(t.id);
-  put(K_SERVER_INDEX);
-  putCount(t.serverIndex);
-  putAddr(t.remoteAddr, remoteHead);
-  putAddr(t.localAddr, localHead);
+  putRemote(t.serverIndex, t.remoteAddr);
+  putLocal(t.localAddr);
   putTime(t.startedAt, startedHead);
   putTime(t.endedAt, endedHead);
   const reason = t.reason;
@@ -256,6 +254,10 @@ const K_BYTES_SENT = ascii(',"bytesSent":');
 const K_TEXT = ascii('{"text":"');
 const K_BASE64 = ascii('{"base64":"');
 const HEX = ascii("0123456789abcdef");
+/** 1 for the bytes a JSON string holds as they are: ASCII but `"`, `\\` and control bytes. */
+const PLAIN = new Uint8Array(256).map((_, c) =>
+  c >= 0x20 && c < 0x80 && c !== 0x22 && c !== 0x5c ? 1 : 0
+);
 const BASE64 = ascii("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
 
 /** The JSON of the few strings that repeat on every line (how sessions end), as bytes. */
@@ -367,37 +369,56 @@ function putTime(ms: number, head: TimeHead): void {
 }
 
 /**
- * An address field: its key and, for the last TCP (or UDP) host written there, the key and the
- * address's text up to its port, as bytes (a server sees few hosts).
+ * `serverIndex` and the client's address up to its port, as bytes, for the last server block
+ * and TCP (or UDP) host written (a server sees few hosts): one copy, and the port's digits.
  */
-interface AddrHead {
-  /** `,"remoteAddr":` or `,"localAddr":`. */
-  key: string;
-  /** The host and transport `bytes` is for. */
-  host: string;
-  transport: string;
-  /** `key` and `{"transport":"tcp","hostname":"...","port":`. */
-  bytes: Uint8Array;
-}
+let remoteIndex = NaN;
+let remoteHost = "";
+let remoteTransport = "";
+let remoteBytes: Uint8Array = EMPTY;
 
-const remoteHead: AddrHead = { key: ',"remoteAddr":', host: "", transport: "", bytes: EMPTY };
-const localHead: AddrHead = { key: ',"localAddr":', host: "", transport: "", bytes: EMPTY };
-
-function putAddr(a: Deno.Addr, head: AddrHead): void {
-  if (a.transport === "tcp" || a.transport === "udp") {
-    if (a.hostname !== head.host || a.transport !== head.transport || head.bytes === EMPTY) {
-      head.bytes = encoder.encode(
-        `${head.key}{"transport":"${a.transport}","hostname":${JSON.stringify(a.hostname)},"port":`,
-      );
-      head.host = a.hostname;
-      head.transport = a.transport;
-    }
-    put(head.bytes);
-    putCount(a.port);
-    out[pos++] = 125; // }
+function putRemote(serverIndex: number, a: Deno.Addr): void {
+  if (a.transport !== "tcp" && a.transport !== "udp") {
+    put(K_SERVER_INDEX);
+    putCount(serverIndex);
+    putText(`,"remoteAddr":${JSON.stringify(a)}`);
     return;
   }
-  putText(head.key + JSON.stringify(a));
+  if (a.hostname !== remoteHost || a.transport !== remoteTransport || serverIndex !== remoteIndex) {
+    remoteBytes = encoder.encode(
+      `,"serverIndex":${JSON.stringify(serverIndex)},"remoteAddr":{"transport":"${a.transport}",` +
+        `"hostname":${JSON.stringify(a.hostname)},"port":`,
+    );
+    remoteIndex = serverIndex;
+    remoteHost = a.hostname;
+    remoteTransport = a.transport;
+  }
+  put(remoteBytes);
+  putCount(a.port);
+  out[pos++] = 125; // }
+}
+
+/** The listener's address (its field whole), as bytes, for the last TCP (or UDP) one written. */
+let localHost = "";
+let localTransport = "";
+let localPort = NaN;
+let localBytes: Uint8Array = EMPTY;
+
+function putLocal(a: Deno.Addr): void {
+  if (a.transport !== "tcp" && a.transport !== "udp") {
+    putText(`,"localAddr":${JSON.stringify(a)}`);
+    return;
+  }
+  if (a.port !== localPort || a.hostname !== localHost || a.transport !== localTransport) {
+    localBytes = encoder.encode(
+      `,"localAddr":{"transport":"${a.transport}","hostname":${JSON.stringify(a.hostname)},` +
+        `"port":${JSON.stringify(a.port)}}`,
+    );
+    localHost = a.hostname;
+    localTransport = a.transport;
+    localPort = a.port;
+  }
+  put(localBytes);
 }
 
 function addrBound(a: Deno.Addr): number {
@@ -421,7 +442,7 @@ function putBytes(src: Uint8Array, at: number, length: number): void {
   let i = at;
   while (i < end) {
     const c = src[i++];
-    if (c >= 0x20 && c < 0x80 && c !== 0x22 && c !== 0x5c) {
+    if (PLAIN[c] === 1) {
       o[p++] = c;
       continue;
     }
