@@ -86,6 +86,16 @@ for (const escape of LOG_ESCAPES) {
       assert.deepEqual(encoded(f, facts, 3), expected(f, facts));
     }
   });
+
+  Deno.test(`escape=${escape}: variables side by side, in both orders, with and without text`, () => {
+    const names = [...LOG_VARIABLES, "status", "protocol", "time_local", "pid"];
+    for (const order of [names, [...names].reverse()]) {
+      for (const text of [order.map((n) => `$${n}`).join(""), `é$${order.join("é$")}é`]) {
+        const f = format(text, escape);
+        for (const facts of odd) assert.deepEqual(encoded(f, facts, 1), expected(f, facts), text);
+      }
+    }
+  });
 }
 
 Deno.test("the default format and a constant-only format encode as their lines", () => {

@@ -100,7 +100,6 @@ export interface LineEncoder {
 
 const encoder = new TextEncoder();
 const EMPTY: Uint8Array = new Uint8Array(0);
-const LF = 10;
 
 /** The buffer an encoder writes into, and where (set by `encodeInto` for its duration). */
 let out: Uint8Array = EMPTY;
@@ -204,9 +203,14 @@ const NUMBER_BOUND = 64;
 
 /**
  * `$status`, `$echo_end`: values that depend on how the session ended only, kept as escaped bytes
- * per end (the last one checked first: most sessions end alike).
+ * per end, after `prefix` (the last one checked first: most sessions end alike).
  */
-function endOp(get: VariableGetter, escape: (v: string) => string, missing: string): Op {
+function endOp(
+  get: VariableGetter,
+  escape: (v: string) => string,
+  missing: string,
+  prefix: string,
+): Op {
   const cache = new Map<string, Uint8Array>();
   let lastEnd: string | undefined;
   let lastBytes: Uint8Array = EMPTY;
@@ -216,7 +220,7 @@ function endOp(get: VariableGetter, escape: (v: string) => string, missing: stri
     let bytes = cache.get(end);
     if (bytes === undefined) {
       const value = get(f);
-      bytes = encoder.encode(value === undefined ? missing : escape(value));
+      bytes = encoder.encode(prefix + (value === undefined ? missing : escape(value)));
       if (cache.size < 64) cache.set(end, bytes);
     }
     lastEnd = end;
@@ -226,15 +230,23 @@ function endOp(get: VariableGetter, escape: (v: string) => string, missing: stri
   return { put: (f) => put(bytesOf(f)), bound: (f) => bytesOf(f).length };
 }
 
-/** `$time_local`, `$time_iso8601`: the escaped bytes of the session's end second, per second. */
-function perSecondOp(get: VariableGetter, escape: (v: string) => string, missing: string): Op {
+/**
+ * `$time_local`, `$time_iso8601`: `prefix` and the escaped bytes of the session's end second,
+ * per second.
+ */
+function perSecondOp(
+  get: VariableGetter,
+  escape: (v: string) => string,
+  missing: string,
+  prefix: string,
+): Op {
   let second = NaN;
   let bytes: Uint8Array = EMPTY;
   const bytesOf = (f: SessionFacts) => {
     const s = Math.floor(f.endedAt / 1000);
     if (s !== second || s !== s) {
       const value = get(f);
-      bytes = encoder.encode(value === undefined ? missing : escape(value));
+      bytes = encoder.encode(prefix + (value === undefined ? missing : escape(value)));
       second = s;
     }
     return bytes;
@@ -242,21 +254,70 @@ function perSecondOp(get: VariableGetter, escape: (v: string) => string, missing
   return { put: (f) => put(bytesOf(f)), bound: (f) => bytesOf(f).length };
 }
 
-function constantOp(bytes: Uint8Array): Op {
-  return { put: () => put(bytes), bound: bytes.length };
+/** `op` after the constant bytes `prefix` (one op, not two). */
+function afterPrefix(prefix: string, op: Op): Op {
+  if (prefix === "") return op;
+  const bytes = encoder.encode(prefix);
+  const bound = op.bound;
+  return {
+    put: (f) => {
+      put(bytes);
+      op.put(f);
+    },
+    bound: typeof bound === "number" ? bytes.length + bound : (f) => bytes.length + bound(f),
+  };
 }
 
 /** A variable whose value does not depend on the session (`$protocol`, `$pid`, `$hostname`). */
 const CONSTANT_VARIABLES = new Set(["protocol", "pid", "hostname"]);
 
+/**
+ * A constant variable's escaped text, read when the format is compiled (at its first line): it
+ * joins the constant text around it.
+ */
+function constantText(name: string, mode: LogEscape): string {
+  const value = variableGetter(name)!(NO_FACTS);
+  return value === undefined ? (mode === "default" ? "-" : "") : escaper(mode)(value);
+}
+
+/** What a constant variable is read from: nothing of a session. */
+const NO_FACTS: SessionFacts = Object.freeze({
+  connection: 0,
+  remoteAddr: Object.freeze({ transport: "tcp" as const, hostname: "", port: 0 }),
+  localAddr: Object.freeze({ transport: "tcp" as const, hostname: "", port: 0 }),
+  end: "",
+  bytesReceived: 0,
+  bytesSent: 0,
+  startedAt: 0,
+  endedAt: 0,
+});
+
 function isIp(a: Deno.Addr): a is Deno.NetAddr {
   return a.transport === "tcp" || a.transport === "udp";
 }
 
-function variableOp(name: string, mode: LogEscape): Op {
+/**
+ * The op of variable `name` and the constant text `prefix` before it: values that are cached as
+ * bytes (per end, per second) are cached with the prefix.
+ */
+function variableOp(name: string, mode: LogEscape, prefix: string): Op {
   const get = variableGetter(name);
   if (get === undefined) throw new Error(`unknown "${name}" variable`);
   const escape = escaper(mode);
+  const missing = mode === "default" ? "-" : "";
+  switch (name) {
+    case "time_local":
+    case "time_iso8601":
+      return perSecondOp(get, escape, missing, prefix);
+    case "status":
+    case "echo_end":
+      return endOp(get, escape, missing, prefix);
+  }
+  return afterPrefix(prefix, valueOp(name, mode, get));
+}
+
+/** The op of a variable whose bytes are not cached: numbers, ports, times, addresses. */
+function valueOp(name: string, mode: LogEscape, get: VariableGetter): Op {
   const missing = mode === "default" ? "-" : "";
   const text = textWriter(mode);
   const count = countWriter(text);
@@ -290,23 +351,6 @@ function variableOp(name: string, mode: LogEscape): Op {
       };
     case "msec":
       return { put: (f) => secs(f.endedAt), bound: NUMBER_BOUND };
-    case "time_local":
-    case "time_iso8601":
-      return perSecondOp(get, escape, missing);
-    case "status":
-    case "echo_end":
-      return endOp(get, escape, missing);
-  }
-  if (CONSTANT_VARIABLES.has(name)) {
-    let bytes: Uint8Array | undefined;
-    const bytesOf = (f: SessionFacts) => {
-      if (bytes === undefined) {
-        const value = get(f);
-        bytes = encoder.encode(value === undefined ? missing : escape(value));
-      }
-      return bytes;
-    };
-    return { put: (f) => put(bytesOf(f)), bound: (f) => bytesOf(f).length };
   }
   // Any other (`$remote_addr`, `$server_addr`): its text, ASCII written as it is read.
   const missingBytes = encoder.encode(missing);
@@ -323,13 +367,25 @@ function variableOp(name: string, mode: LogEscape): Op {
   };
 }
 
+/**
+ * The ops of `format`: one per variable that depends on the session, each with the constant text
+ * before it (constant variables included; cached with the value's bytes where those are cached),
+ * then the text after the last one and the LF.
+ */
 function compileEncoder(format: LogFormat): LineEncoder {
-  const ops = format.parts.map((part) =>
-    typeof part === "string"
-      ? constantOp(encoder.encode(part))
-      : variableOp(part.variable, format.escape)
-  );
-  let fixed = 1; // the LF
+  const ops: Op[] = [];
+  let text = "";
+  for (const part of format.parts) {
+    if (typeof part === "string") text += part;
+    else if (CONSTANT_VARIABLES.has(part.variable)) {
+      text += constantText(part.variable, format.escape);
+    } else {
+      ops.push(variableOp(part.variable, format.escape, text));
+      text = "";
+    }
+  }
+  const tail = encoder.encode(text + "\n");
+  let fixed = tail.length;
   const dynamic: ((f: SessionFacts) => number)[] = [];
   for (const op of ops) {
     if (typeof op.bound === "number") fixed += op.bound;
@@ -346,7 +402,7 @@ function compileEncoder(format: LogFormat): LineEncoder {
       pos = at;
       try {
         for (let i = 0; i < ops.length; i++) ops[i].put(f);
-        out[pos++] = LF;
+        put(tail);
         return pos;
       } finally {
         out = EMPTY; // keep no reference to the caller's buffer
@@ -360,8 +416,10 @@ const encoders = new WeakMap<LogFormat, LineEncoder>();
 /**
  * The byte encoder of `format`, compiled on first use and shared by every session after: the
  * bytes of {@linkcode lineFormatter}'s line and an LF, written into a buffer with no string per
- * line (constants copied as bytes, numbers written as digits, times cached per second as bytes,
- * ASCII values written as they are read; other values escaped as the string route escapes them).
+ * line (constant text, `$protocol`, `$pid` and `$hostname` read once and copied as bytes with
+ * the value after them, numbers written as digits, times cached per second and `$status` per end
+ * as bytes, ASCII values written as they are read; other values escaped as the string route
+ * escapes them).
  *
  * @example
  * ```ts
