@@ -381,6 +381,45 @@ Deno.test("at info, one line per finished session gives the bytes from/to the cl
   assert.equal(Number(m[5]), p);
 });
 
+Deno.test("a send timeout counts what the socket took, partial write included: access log, recording, error log", async () => {
+  using dir = new TempDir();
+  dir.write(
+    "se.conf",
+    `stream {
+    log_format t '$remote_port $echo_end $status $bytes_sent';
+    access_log acc.log t;
+    echo_record rec.jsonl;
+    server {
+        listen 127.0.0.1:0;
+        echo_send_timeout 1s;
+        echo_duplicate 50000000 z;
+    }
+}
+`,
+  );
+  await using proc = new CliProcess(
+    ["serve", "-c", "se.conf", "--ready-file", "ready.json", "--exit-after", "1"],
+    { cwd: dir.path },
+  );
+  const { listeners } = await ready(dir.file("ready.json"), proc);
+  // A slow reader: reads nothing for 2 s (the send timer fires after 1 s without progress,
+  // in the middle of a write the socket took only part of), then reads what arrived to EOF.
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: listeners[0].port });
+  const local = conn.localAddr as Deno.NetAddr;
+  await new Promise((r) => setTimeout(r, 2000));
+  const received = (await readToEnd(conn)).length;
+  assert.equal((await proc.exited()).code, 0);
+  assert.ok(received > 0 && received < 50_000_000, `received ${received}`);
+  const [line] = await lines(dir.file("acc.log"), 1);
+  assert.equal(line, `${local.port} timeout 400 ${received}`);
+  const [record] = (await lines(dir.file("rec.jsonl"), 1)).map((l) => JSON.parse(l));
+  assert.deepEqual([record.end, record.bytesSent], ["timeout", received]);
+  assert.match(
+    proc.stderr,
+    new RegExp(`stream session ended: timeout, bytes from/to client:0/${received},`),
+  );
+});
+
 Deno.test("--debug-hexdump shows each read and write in hex and ASCII at debug", async () => {
   using dir = new TempDir();
   dir.write(

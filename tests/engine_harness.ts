@@ -143,6 +143,12 @@ export interface MemoryConnOptions {
   sink?: "ok" | "stall" | "reset";
   /** Give the connection a `reset()` (abortive close) that the test can observe. */
   withReset?: boolean;
+  /**
+   * Give the connection an `accepted()` (bytes the socket took): every byte of a completed
+   * write, and this many bytes of the first write a "stall" sink never completes (a socket
+   * that took part of a write, then no more).
+   */
+  partial?: number;
 }
 
 /** An in-memory connection: feed client bytes, read what the session sent. */
@@ -213,8 +219,13 @@ export function memoryConn(options: MemoryConnOptions = {}): MemoryConn {
   const sink = options.sink ?? "ok";
   const writable = new WritableStream<Uint8Array>({
     write(chunk): Promise<void> | void {
-      if (sink === "stall") return new Promise<void>(() => {});
+      if (sink === "stall") {
+        accepted += Math.min(chunk.byteLength, stalled ? 0 : options.partial ?? 0);
+        stalled = true;
+        return new Promise<void>(() => {});
+      }
       if (sink === "reset") throw new Deno.errors.ConnectionReset("Connection reset by peer");
+      accepted += chunk.byteLength;
       conn.chunkSizes.push(chunk.byteLength);
       // Keep small chunks only: large streams are counted, not stored.
       parts.push(chunk.byteLength <= 4096 ? chunk.slice() : new Uint8Array(0));
@@ -225,6 +236,8 @@ export function memoryConn(options: MemoryConnOptions = {}): MemoryConn {
     },
   });
   let extra = 0;
+  let accepted = 0;
+  let stalled = false;
   conn.bytes = () => parts.reduce((n, p) => n + p.byteLength, 0) + extra;
   conn.io = {
     readable,
@@ -239,6 +252,7 @@ export function memoryConn(options: MemoryConnOptions = {}): MemoryConn {
       }
     },
   };
+  if (options.partial !== undefined) conn.io.accepted = () => accepted;
   if (options.withReset) {
     conn.io.reset = () => {
       conn.wasReset = true;

@@ -330,6 +330,47 @@ ioTest("runSession: send timeout fires while output is blocked", async () => {
   assertMatch(logger.lines[0], /\[info\] .* stream client send timed out while running/);
 });
 
+// bytesOut is what the socket accepted, partial writes included, however the session ended.
+ioTest(
+  "runSession: bytesOut counts the part of a write the socket took before the send timeout",
+  async () => {
+    const { done } = runMemory(script("echo_send_timeout 50ms; echo_duplicate 1000 ab;"), {
+      sink: "stall",
+      partial: 700,
+    });
+    const result = await done;
+    assertEquals([result.end, result.bytesOut], ["timeout", 700]);
+  },
+);
+
+ioTest("runSession: bytesOut counts a partial write cut by a client reset", async () => {
+  const { conn, done } = runMemory(script("echo_duplicate 1000 ab; echo_read_line;"), {
+    sink: "stall",
+    partial: 123,
+  });
+  setTimeout(() => conn.reset(), 20);
+  const result = await done;
+  assertEquals([result.end, result.bytesOut], ["reset", 123]);
+});
+
+ioTest("runSession: bytesOut counts a partial write cut by a shutdown", async () => {
+  const ac = new AbortController();
+  const { done } = runMemory(script("echo_duplicate 1000 ab; echo_sleep 10;"), {
+    sink: "stall",
+    partial: 1500,
+    signal: ac.signal,
+  });
+  setTimeout(() => ac.abort(), 20);
+  const result = await done;
+  assertEquals([result.end, result.bytesOut], ["shutdown", 1500]);
+});
+
+ioTest("runSession: bytesOut is the socket's count when every write completes", async () => {
+  const { conn, done } = runMemory(script("echo hello; echo_duplicate 3000 ab;"), { partial: 0 });
+  const result = await done;
+  assertEquals([result.end, result.bytesOut, conn.bytes()], ["eof", 6006, 6006]);
+});
+
 ioTest("runSession: send timeout also fires during a sleep", async () => {
   const { done } = runMemory(script("echo_send_timeout 30ms; echo hi; echo_sleep 5;"), {
     sink: "stall",

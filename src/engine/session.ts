@@ -287,7 +287,10 @@ class Session implements StepContext {
       if (closing) await closing;
     }
     result.bytesIn = this.#reader?.received ?? 0;
-    result.bytesOut = this.output.written;
+    // What the socket took, partial writes included: a write cut short by the send timeout, a
+    // reset or a shutdown still delivered what the socket had accepted. Writes in flight have
+    // settled by now (the cleanup waited for them), so the count is final.
+    result.bytesOut = this.#io.accepted ? this.#io.accepted() : this.output.written;
     return result;
   }
 

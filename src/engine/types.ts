@@ -104,7 +104,11 @@ export interface SessionResult {
   reason?: string;
   /** Bytes read from the client (by read steps, discarding and lingering close). */
   bytesIn: number;
-  /** Bytes written to the client (writes the transport completed). */
+  /**
+   * Bytes written to the client: what the socket accepted ({@linkcode SessionIO.accepted}),
+   * partial writes included, however the session ended; over an io without `accepted`, the
+   * writes the transport completed.
+   */
   bytesOut: number;
 }
 
