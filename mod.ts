@@ -43,6 +43,7 @@ export type { Transcript } from "./src/lib/transcript.ts";
 export type { SessionEnd } from "./src/engine/types.ts";
 export { ConfigError, type ConfigErrorOptions } from "./src/config/errors.ts";
 export { ListenError } from "./src/server/listen_error.ts";
+export { LogFileOpenError } from "./src/log/log_file_error.ts";
 export { createLogger, quietLogger } from "./src/log/logger.ts";
 export type {
   LogContext,

@@ -1,6 +1,6 @@
 /** The library writes a config's access_log and echo_record files too, as the CLI does. */
 import assert from "node:assert/strict";
-import { serve } from "../mod.ts";
+import { ConfigError, LogFileOpenError, serve } from "../mod.ts";
 
 const enc = new TextEncoder();
 
@@ -68,9 +68,27 @@ Deno.test("serve() rejects a config whose access log cannot be opened, naming th
       "stream {\n server {\n listen 127.0.0.1:0;\n access_log /no/such/dir/a.log;\n echo; }\n}",
     file: "lib.conf",
   }).catch((e) => e);
-  assert.ok(err instanceof Error);
+  assert.ok(err instanceof LogFileOpenError, String(err));
+  assert.ok(!(err instanceof ConfigError));
+  assert.equal(err.name, "LogFileOpenError");
+  assert.deepEqual([err.path, err.file, err.line], ["/no/such/dir/a.log", "lib.conf", 4]);
+  assert.ok(err.cause instanceof Deno.errors.NotFound);
   assert.match(
     err.message,
     /^open\(\) "\/no\/such\/dir\/a\.log" failed \(No such file or directory\) for "access_log" in lib\.conf:4$/,
   );
+});
+
+Deno.test("reload() rejects with LogFileOpenError when a new echo_record file cannot be opened; the old config serves on", async () => {
+  await using server = await serve({ server: "echo old;" });
+  const err = await server.reload({
+    config:
+      "stream {\n echo_record /no/such/dir/r.jsonl;\n server { listen 127.0.0.1:0; echo new; }\n}",
+    file: "lib.conf",
+  }).catch((e) => e);
+  assert.ok(err instanceof LogFileOpenError, String(err));
+  assert.deepEqual([err.path, err.file, err.line], ["/no/such/dir/r.jsonl", "lib.conf", 2]);
+  assert.match(err.message, /for "echo_record" in lib\.conf:2$/);
+  const { reply } = await exchange(server.addrs[0].port, "");
+  assert.equal(reply, "old\n");
 });

@@ -5,7 +5,7 @@
  */
 import type { Config } from "../config/types.ts";
 import { atLeast } from "../log/logger.ts";
-import { LogFileOpenError } from "../log/session_logs.ts";
+import { LogFileOpenError } from "../log/log_file_error.ts";
 import { ErrorLogOpenError } from "./error_log.ts";
 import type { Invocation } from "./args.ts";
 import { DEFAULT_CONFIG_NAME } from "./default_config.ts";

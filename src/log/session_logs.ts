@@ -22,6 +22,9 @@ import {
 import type { SessionFacts } from "./variables.ts";
 import { type EncodedLine, openFileSink } from "./sink.ts";
 import type { SessionInfo, SessionObserver } from "../server/types.ts";
+import { LogFileOpenError } from "./log_file_error.ts";
+
+export { LogFileOpenError };
 
 /** A line sink for one file: never blocks, flushed and closed on demand (src/log/sink.ts). */
 export interface LineSink {
@@ -382,19 +385,6 @@ export function openSessionFile(path: string, tuning: SinkTuning, logger: Logger
       ),
     onWriteRecovered: () => logger.log("notice", `"${path}" takes lines again`),
   });
-}
-
-/** A log or recording file that cannot be opened, naming the directive (file:line) or flag. */
-export class LogFileOpenError extends Error {
-  /** `what` named `path`: a directive at `pos`, or a flag. */
-  constructor(path: string, cause: unknown, what: string, pos?: Position) {
-    super(
-      openFailed(path, cause) +
-        (pos ? ` for "${what}" in ${pos.file}:${pos.line}` : ` for ${what}`),
-      { cause },
-    );
-    this.name = "LogFileOpenError";
-  }
 }
 
 /** The access logs, recordings, hex dumps and session count of one CLI server. */
