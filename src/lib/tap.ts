@@ -302,21 +302,26 @@ class CallbackTap extends SessionTap {
 
 /**
  * The direct path of a {@linkcode SessionTap}: `direct`'s own calls, its chunks shown to the taps.
- * It is its own sink too (one object per tapped session, not two).
+ * It is its own sink too (one object per tapped session, not two), and holds only the tap and
+ * `direct` (the rest are getters).
  */
 class TappedDirect implements DirectIO, DirectSink {
   readonly of: SessionTap;
-  readonly highWaterMark: number;
-  readonly sink: DirectSink;
   readonly #direct: DirectIO;
-  readonly #sink: DirectSink;
 
   constructor(of: SessionTap, direct: DirectIO) {
     this.of = of;
-    this.highWaterMark = direct.highWaterMark;
     this.#direct = direct;
-    this.#sink = direct.sink;
-    this.sink = this;
+  }
+
+  /** `direct`'s. */
+  get highWaterMark(): number {
+    return this.#direct.highWaterMark;
+  }
+
+  /** Itself: its writes are `direct.sink`'s, shown to the taps. */
+  get sink(): DirectSink {
+    return this;
   }
 
   read(buf: Uint8Array): Promise<number | null> {
@@ -335,19 +340,19 @@ class TappedDirect implements DirectIO, DirectSink {
   }
 
   write(chunk: Uint8Array): Promise<void> {
-    return this.#sink.write(chunk);
+    return this.#direct.sink.write(chunk);
   }
 
   close(): Promise<void> {
-    return this.#sink.close();
+    return this.#direct.sink.close();
   }
 
   abort(): Promise<void> {
-    return this.#sink.abort();
+    return this.#direct.sink.abort();
   }
 
   onWritten(chunk: Uint8Array): void {
-    this.#sink.onWritten?.(chunk);
+    this.#direct.sink.onWritten?.(chunk);
     try {
       this.of.tapWritten(chunk);
     } catch { /* a tap must not fail the session's I/O */ }

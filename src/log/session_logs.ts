@@ -92,13 +92,10 @@ interface Wanted {
  * (each direction one run of bytes, at most {@linkcode RECORD_MAX_BYTES}, kept by
  * {@linkcode keep}: copied into shared pages, no string and no array per chunk), then how it
  * ended. One object per session (and its direct path), which is also the line its sink encodes:
- * no closure, no line string.
+ * no closure, no line string. What the session's info and result hold it reads from them (its
+ * getters), not copies: a small object for as long as the session runs.
  */
 class Live extends SessionTap implements RecordFacts, EncodedLine {
-  id: number;
-  serverIndex: number;
-  remoteAddr: Deno.Addr;
-  localAddr: Deno.Addr;
   receivedBuf: Uint8Array = NOTHING;
   receivedAt = 0;
   receivedLength = 0;
@@ -111,22 +108,49 @@ class Live extends SessionTap implements RecordFacts, EncodedLine {
   sentRoom = 0;
   receivedTruncated = false;
   sentTruncated = false;
-  end = "";
-  reason: string | undefined = undefined;
   startedAt = 0;
   endedAt = 0;
-  bytesReceived = 0;
-  bytesSent = 0;
+  readonly #info: SessionInfo;
+  #result: SessionResult = NOT_ENDED;
   /** `--debug-hexdump`'s taps, when on. */
   readonly #dump: { read: ChunkTap; written: ChunkTap } | undefined;
 
   constructor(io: SessionIO, info: SessionInfo, dump?: { read: ChunkTap; written: ChunkTap }) {
     super(io);
-    this.id = info.id;
-    this.serverIndex = info.serverIndex;
-    this.remoteAddr = info.remoteAddr;
-    this.localAddr = info.localAddr;
+    this.#info = info;
     this.#dump = dump;
+  }
+
+  get id(): number {
+    return this.#info.id;
+  }
+
+  get serverIndex(): number {
+    return this.#info.serverIndex;
+  }
+
+  get remoteAddr(): Deno.Addr {
+    return this.#info.remoteAddr;
+  }
+
+  get localAddr(): Deno.Addr {
+    return this.#info.localAddr;
+  }
+
+  get end(): string {
+    return this.#result.end;
+  }
+
+  get reason(): string | undefined {
+    return this.#result.reason;
+  }
+
+  get bytesReceived(): number {
+    return this.#result.bytesIn;
+  }
+
+  get bytesSent(): number {
+    return this.#result.bytesOut;
   }
 
   /** Copies what the cap allows of each chunk from the client. */
@@ -165,10 +189,7 @@ class Live extends SessionTap implements RecordFacts, EncodedLine {
 
   /** The session is over: how it ended. */
   ended(result: SessionResult, startedAt: number, endedAt: number): void {
-    this.end = result.end;
-    this.reason = result.reason;
-    this.bytesReceived = result.bytesIn;
-    this.bytesSent = result.bytesOut;
+    this.#result = result;
     this.startedAt = startedAt;
     this.endedAt = endedAt;
   }
@@ -189,6 +210,7 @@ class Live extends SessionTap implements RecordFacts, EncodedLine {
 }
 
 const textDecoder = new TextDecoder();
+const NOT_ENDED: SessionResult = { end: "eof", bytesIn: 0, bytesOut: 0 };
 const NOTHING: Uint8Array = new Uint8Array(0);
 
 /**
