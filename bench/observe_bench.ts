@@ -21,7 +21,7 @@
  * of its CPU per connection against the baseline's in the same round (paired, so a slow minute
  * moves both), with the medians of each printed beside it.
  *
- *     deno run -A bench/observe_bench.ts [--sessions 10000] [--warmup 20000] [--rounds 12]
+ *     deno run -A bench/observe_bench.ts [--sessions 10000] [--warmup 20000] [--rounds 20]
  *       [--concurrency N] [--client c|deno] [--before DIR]
  *
  * `--before DIR` (a checkout of an earlier tree, e.g. `git worktree add /tmp/old REV`) runs every
@@ -41,7 +41,7 @@ const { values: flags } = parseArgs({
   options: {
     sessions: { type: "string", default: "10000" },
     warmup: { type: "string", default: "20000" },
-    rounds: { type: "string", default: "12" },
+    rounds: { type: "string", default: "20" },
     concurrency: { type: "string" },
     client: { type: "string" },
     before: { type: "string" },
@@ -280,10 +280,19 @@ async function measure(
   }
 }
 
-function median(xs: number[]): number {
+/** The `q` quantile of `xs` (0.5: the median), interpolated between the two nearest values. */
+function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  const at = (s.length - 1) * q;
+  const lo = Math.floor(at);
+  return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (at - lo);
 }
+
+function median(xs: number[]): number {
+  return quantile(xs, 0.5);
+}
+
+const percent = (ratio: number) => `${((ratio - 1) * 100).toFixed(1)}%`;
 
 try {
   console.log(
@@ -323,11 +332,12 @@ try {
       continue;
     }
     const base = baseOf(v.name);
-    const ratio = median(own.map((x, i) => x / base[i]));
+    const ratios = own.map((x, i) => x / base[i]);
     const us = median(own.map((x, i) => x - base[i]));
     console.log(
       `  ${v.name.padEnd(17)} ${m.toFixed(1)} us CPU/conn, +${us.toFixed(1)} us, ` +
-        `${((ratio - 1) * 100).toFixed(1)}% added`,
+        `${percent(median(ratios))} added (the middle half of the rounds: ` +
+        `${percent(quantile(ratios, 0.25))} to ${percent(quantile(ratios, 0.75))})`,
     );
   }
   if (errors > 0) Deno.exitCode = 1;
