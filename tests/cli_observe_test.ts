@@ -347,6 +347,59 @@ Deno.test("the ready file lists TCP and Unix listeners with port 0 resolved, and
   assert.throws(() => Deno.statSync(dir.file("ready.json")), Deno.errors.NotFound);
 });
 
+Deno.test("a listen address is shown as written (UTF-8) in the ready file and the start-up line", async () => {
+  using dir = new TempDir();
+  const sock = dir.file("café.sock");
+  dir.write("se.conf", `stream {\n    server { listen unix:${sock}; echo a; }\n}\n`);
+  await using proc = new CliProcess(
+    ["serve", "-c", "se.conf", "--ready-file", "ready.json"],
+    { cwd: dir.path },
+  );
+  const content = await ready(dir.file("ready.json"), proc);
+  assert.deepEqual(content.listeners, [{ transport: "unix", path: sock, listen: `unix:${sock}` }]);
+  await proc.waitFor(/listening on /);
+  assert.ok(
+    proc.stderr.includes(`listening on unix:${sock} for "listen unix:${sock}" in se.conf:2\n`),
+    proc.stderr,
+  );
+  const view = await client({ transport: "unix", path: sock }, new Uint8Array(0));
+  assert.equal(dec.decode(view.received), "a\n");
+});
+
+Deno.test("control bytes of a socket path are escaped in every error-log line: each stays one line", async () => {
+  using dir = new TempDir();
+  const sock = dir.file("a\nb\tc.sock");
+  const shown = sock.replace("\n", "\\x0A").replace("\t", "\\x09");
+  dir.write(
+    "se.conf",
+    `stream {\n    server { listen "unix:${dir.path}/a\\nb\\tc.sock"; echo a; }\n}\n`,
+  );
+  await using proc = new CliProcess(
+    ["serve", "-c", "se.conf", "--ready-file", "ready.json", "--exit-after", "1"],
+    { cwd: dir.path },
+  );
+  const content = await ready(dir.file("ready.json"), proc);
+  assert.deepEqual(content.listeners, [{ transport: "unix", path: sock, listen: `unix:${sock}` }]);
+  const view = await client({ transport: "unix", path: sock }, new Uint8Array(0));
+  assert.equal(dec.decode(view.received), "a\n");
+  assert.equal((await proc.exited()).code, 0);
+  const lines = proc.stderr.split("\n").filter((l) => l !== "");
+  for (const line of lines) {
+    assert.match(
+      line,
+      /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d \[\w+\] \d+#0: /,
+      `one line each:\n${proc.stderr}`,
+    );
+    assert.doesNotMatch(line, /\t/);
+  }
+  const naming = lines.filter((l) => l.includes(shown));
+  assert.ok(
+    naming.some((l) => l.includes(`listening on unix:${shown} for "listen unix:${shown}"`)),
+  );
+  assert.ok(naming.some((l) => / client unix: connected to unix:/.test(l)));
+  assert.ok(naming.some((l) => /stream session ended: eof, .*, server: unix:/.test(l)));
+});
+
 Deno.test("--exit-after N exits 0 once N sessions have finished", async () => {
   using dir = new TempDir();
   dir.write("se.conf", `stream { server { listen 127.0.0.1:0; echo hi; } }\n`);

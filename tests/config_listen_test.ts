@@ -152,3 +152,10 @@ for (const [address, key] of keyCases) {
     assert.equal(listenKey(listen(address)), key);
   });
 }
+
+Deno.test("a listen address is kept as written, its bytes decoded as UTF-8", () => {
+  // Config text is a binary string: "é" arrives as its two UTF-8 bytes.
+  const { listen } = parseListen(["unix:/tmp/caf\xc3\xa9.sock"], { file: "se.conf", line: 1 });
+  assert.equal(listen.address, "unix:/tmp/café.sock");
+  assert.ok(listen.kind === "unix" && listen.path === "/tmp/café.sock");
+});

@@ -30,6 +30,25 @@ Deno.test("formatLogLine writes nginx's error log line with the session context"
   );
 });
 
+Deno.test("formatLogLine writes control bytes of the message and the context as \\xNN: one line", () => {
+  assertEquals(
+    formatLogLine(
+      "info",
+      'listening on unix:/tmp/a\nb.sock for "listen unix:/tmp/a\nb.sock"',
+      { connection: 1, client: "unix:", server: "unix:/tmp/a\nb\tc\x7f.sock", action: "x\ry" },
+      at,
+      7,
+    ),
+    '2026/11/24 09:05:07 [info] 7#0: *1 listening on unix:/tmp/a\\x0Ab.sock for "listen ' +
+      'unix:/tmp/a\\x0Ab.sock" while x\\x0Dy, client: unix:, server: unix:/tmp/a\\x0Ab\\x09c\\x7F.sock',
+  );
+  // Text is kept as it is: only control bytes are escaped.
+  assertEquals(
+    formatLogLine("info", "listening on unix:/tmp/café.sock", undefined, at, 7),
+    "2026/11/24 09:05:07 [info] 7#0: listening on unix:/tmp/café.sock",
+  );
+});
+
 Deno.test("formatLogLine leaves out what the context does not have", () => {
   assertEquals(
     formatLogLine("emerg", "bad", undefined, at, 7),

@@ -171,13 +171,21 @@ export function parseListen(args: readonly string[], pos: Position): ParsedListe
     if (reusePort || keepAlive !== undefined) {
       notices.push(`"reuseport" and "so_keepalive" have no effect on "${showToken(address)}"`);
     }
-    const listen: Listen = { kind: "unix", address, path, ssl, pos };
+    const listen: Listen = { kind: "unix", address: binaryToText(address), path, ssl, pos };
     if (backlog !== undefined) listen.backlog = backlog;
     return { listen, notices };
   }
 
   const { hostname, port } = parseAddress(address, pos);
-  const listen: Listen = { kind: "tcp", address, hostname, port, ssl, reusePort, pos };
+  const listen: Listen = {
+    kind: "tcp",
+    address: binaryToText(address),
+    hostname,
+    port,
+    ssl,
+    reusePort,
+    pos,
+  };
   if (backlog !== undefined) listen.backlog = backlog;
   if (keepAlive !== undefined) listen.keepAlive = keepAlive;
   return { listen, notices };

@@ -390,7 +390,10 @@ export type Step =
 
 /** Fields every listener has. */
 export interface ListenBase {
-  /** The `listen` argument as written, e.g. "127.0.0.1:1234" or "unix:/tmp/se.sock". */
+  /**
+   * The `listen` argument as written (its bytes decoded as UTF-8), e.g. "127.0.0.1:1234" or
+   * "unix:/tmp/café.sock".
+   */
   address: string;
   /** `ssl` parameter. */
   ssl: boolean;
