@@ -74,6 +74,7 @@ export type {
   Listen,
   ListenBase,
   LogEscape,
+  LogFileTarget,
   LogFormat,
   LogFormatPart,
   LoopStep,

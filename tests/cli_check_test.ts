@@ -145,3 +145,49 @@ Deno.test("check opens the log files the config names, as serve and nginx -t do:
     assert.equal(good.code, 0, `${c.what}: ${good.stderr}`);
   }
 });
+
+Deno.test("check opens every access_log and echo_record file, also at a stream level no server uses", async () => {
+  using dir = new TempDir();
+  const cases = [
+    { what: "access_log", line: 2, text: "stream {\n  access_log nodir/x.log;\n}\n" },
+    { what: "echo_record", line: 2, text: "stream {\n  echo_record nodir/r.jsonl;\n}\n" },
+    {
+      // Every server has its own access_log: the stream level's is still opened.
+      what: "access_log",
+      line: 3,
+      text: "stream {\n  log_format f $status;\n  access_log nodir/s.log f;\n" +
+        "  server { listen 127.0.0.1:0; access_log a.log; echo hi; }\n}\n",
+    },
+  ];
+  for (const [i, c] of cases.entries()) {
+    const bad = dir.write(`bad${i}.conf`, c.text);
+    const r = await runCli(["check", "-c", bad], dir.path);
+    assert.equal(r.code, 1, `${c.text}: ${r.stderr}`);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `\\[emerg\\] open\\(\\) "${dir.path}/nodir/[a-z.]+" failed \\(No such file or directory\\) ` +
+          `for "${c.what}" in ${bad}:${c.line}\\n`,
+      ),
+    );
+  }
+  // Where it can be opened, it is created empty, as nginx -t does.
+  const good = dir.write("good.conf", "stream {\n  access_log x.log;\n  echo_record r.jsonl;\n}\n");
+  const r = await runCli(["check", "-c", good], dir.path);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(Deno.readTextFileSync(dir.file("x.log")), "");
+  assert.equal(Deno.readTextFileSync(dir.file("r.jsonl")), "");
+});
+
+Deno.test("check rejects log_format with an escape mode and no string, naming file:line", async () => {
+  using dir = new TempDir();
+  const bad = dir.write("bad.conf", "stream {\n  log_format f escape=json;\n}\n");
+  const r = await runCli(["check", "-c", bad], dir.path);
+  assert.equal(r.code, 1);
+  assert.ok(
+    r.stderr.includes(
+      `[emerg] invalid number of arguments in "log_format" directive in ${bad}:2\n`,
+    ),
+    r.stderr,
+  );
+});

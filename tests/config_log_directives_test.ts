@@ -173,6 +173,11 @@ const errors: { name: string; config: string; message: string }[] = [
     message: 'invalid number of arguments in "log_format" directive in s.conf:2',
   },
   {
+    name: "log_format with an escape mode but no string",
+    config: "stream {\nlog_format t escape=json;\n}",
+    message: 'invalid number of arguments in "log_format" directive in s.conf:2',
+  },
+  {
     name: "access_log off with more",
     config: "stream {\naccess_log off t;\n}",
     message: 'invalid parameter "t" in s.conf:2',
@@ -185,7 +190,7 @@ const errors: { name: string; config: string; message: string }[] = [
   {
     name: "access_log to syslog",
     config: "stream {\naccess_log syslog:server=x;\n}",
-    message: '"access_log syslog:server=x" is not supported: only files are in s.conf:2',
+    message: '"access_log syslog:server=x" is not supported (only files are) in s.conf:2',
   },
   {
     name: "an unknown access_log parameter",

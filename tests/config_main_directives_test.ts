@@ -104,7 +104,7 @@ const noticeCases: [string, string][] = [
   ],
   [
     "error_log syslog:server=127.0.0.1;",
-    '"error_log syslog:server=127.0.0.1" is not supported: only files and stderr are; line ignored',
+    '"error_log syslog:server=127.0.0.1" is not supported (only files and stderr are); line ignored',
   ],
 ];
 

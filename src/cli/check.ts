@@ -45,7 +45,8 @@ export function check(inv: Invocation, io: CliIO): number {
 
 /**
  * Opens (creating, appending nothing) every file `serve` would open for the config: the
- * `error_log` files, `access_log` and `echo_record` paths, as `nginx -t` does, so a log that
+ * `error_log` files, and every `access_log` and `echo_record` path the config names (used by a
+ * server or not), as `nginx -t` does, so a log that
  * `serve` could not open fails the check with the same message.
  */
 function openLogFiles(config: Config): void {
@@ -59,20 +60,20 @@ function openLogFiles(config: Config): void {
       throw new ErrorLogOpenError(t.target, err, t.pos);
     }
   }
+  // Every file named anywhere, as nginx -t opens them: a stream-level access_log with no
+  // server, or one every server overrides, included.
+  const files = config.logFiles ?? config.servers.flatMap((s) => [
+    ...(s.accessLog ?? []).map((a) => ({ path: a.path, pos: a.pos, directive: "access_log" })),
+    ...(s.record ? [{ ...s.record, directive: "echo_record" }] : []),
+  ]);
   const seen = new Set<string>();
-  for (const s of config.servers) {
-    const files = [
-      ...(s.accessLog ?? []).map((a) => ({ path: a.path, pos: a.pos, what: "access_log" })),
-      ...(s.record ? [{ path: s.record.path, pos: s.record.pos, what: "echo_record" }] : []),
-    ];
-    for (const f of files) {
-      if (seen.has(f.path)) continue;
-      seen.add(f.path);
-      try {
-        touch(f.path);
-      } catch (err) {
-        throw new LogFileOpenError(f.path, err, f.what, f.pos);
-      }
+  for (const f of files) {
+    if (seen.has(f.path)) continue;
+    seen.add(f.path);
+    try {
+      touch(f.path);
+    } catch (err) {
+      throw new LogFileOpenError(f.path, err, f.directive, f.pos);
     }
   }
 }

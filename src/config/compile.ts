@@ -158,6 +158,7 @@ export function compile(tree: Directive[], options: CompileOptions): Config {
     main: { workerProcesses: 1, errorLog: [], workerConnections: 512 },
     servers: [],
     notices: [],
+    logFiles: [],
     source: options.source,
     mainSet: new Set(),
     includeStack: [options.fileKey],
@@ -168,5 +169,11 @@ export function compile(tree: Directive[], options: CompileOptions): Config {
     walk,
   };
   walk(tree, { context: "main", state });
-  return { file: options.file, main: state.main, servers: state.servers, notices: state.notices };
+  return {
+    file: options.file,
+    main: state.main,
+    servers: state.servers,
+    notices: state.notices,
+    logFiles: state.logFiles,
+  };
 }

@@ -37,6 +37,10 @@ export function compileLogFormat(d: Directive, scope: Scope): void {
       throw new ConfigError(`unknown log format escaping "${showToken(value)}"`, d.pos);
     }
     escape = value as LogEscape;
+    // As nginx: a format needs at least one string after the escape mode too.
+    if (rest.length === 0) {
+      throw new ConfigError(`invalid number of arguments in "log_format" directive`, d.pos);
+    }
   }
   stream.logFormats.set(name, { name, escape, parts: compileFormat(rest, d.pos) });
 }
@@ -64,7 +68,7 @@ export function compileAccessLog(d: Directive, scope: Scope): void {
   if (path === "") throw new ConfigError(`"access_log" directive invalid value ""`, d.pos);
   if (path.startsWith("syslog:")) {
     throw new ConfigError(
-      `"access_log ${showToken(path)}" is not supported: only files are`,
+      `"access_log ${showToken(path)}" is not supported (only files are)`,
       d.pos,
     );
   }
@@ -111,6 +115,7 @@ export function compileAccessLog(d: Directive, scope: Scope): void {
     }
   }
   logs.accessLog.push(target);
+  scope.state.logFiles.push({ path: target.path, directive: "access_log", pos: d.pos });
 }
 
 /** `echo_record PATH | off` (stream, server): one JSON line per finished session. */
@@ -121,9 +126,12 @@ export function compileEchoRecord(d: Directive, scope: Scope): void {
   }
   const path = d.args[0];
   if (path === "") throw new ConfigError(`"echo_record" directive invalid value ""`, d.pos);
-  logs.record = path === "off"
-    ? "off"
-    : { path: resolvePath(scope, binaryToText(path)), pos: d.pos };
+  if (path === "off") {
+    logs.record = "off";
+    return;
+  }
+  logs.record = { path: resolvePath(scope, binaryToText(path)), pos: d.pos };
+  scope.state.logFiles.push({ path: logs.record.path, directive: "echo_record", pos: d.pos });
 }
 
 /** A server's access logs and recording file: its own, else the stream level's. */

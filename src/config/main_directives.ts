@@ -104,7 +104,7 @@ export function compileErrorLog(d: Directive, scope: Scope): void {
     scope.state.notices.push({
       message: `"error_log ${
         showToken(target)
-      }" is not supported: only files and stderr are; line ignored`,
+      }" is not supported (only files and stderr are); line ignored`,
       pos: d.pos,
     });
     return;

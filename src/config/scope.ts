@@ -12,6 +12,7 @@ import type {
   ConfigNotice,
   EchoSettings,
   Listen,
+  LogFileTarget,
   LogFormat,
   MainSettings,
   MatchBranch,
@@ -137,6 +138,8 @@ export interface CompileState {
   servers: ServerConfig[];
   /** Notices so far. */
   notices: ConfigNotice[];
+  /** `access_log` and `echo_record` files named so far. */
+  logFiles: LogFileTarget[];
   /** Where included files and certificates come from. */
   source: Source;
   /** Single-value main and events directives already set. */

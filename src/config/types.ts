@@ -482,6 +482,19 @@ export interface RecordTarget {
   pos: Position;
 }
 
+/**
+ * One `access_log` or `echo_record` file a config names, wherever it is written: the files
+ * `stream-echo check` opens, as `nginx -t` does.
+ */
+export interface LogFileTarget {
+  /** The file (resolved against the main config's folder). */
+  path: string;
+  /** The directive that names it. */
+  directive: "access_log" | "echo_record";
+  /** Where the directive is. */
+  pos: Position;
+}
+
 /** One `server {}` block inside `stream {}`. */
 export interface ServerConfig {
   /** Where it was written. */
@@ -548,4 +561,9 @@ export interface Config {
   servers: ServerConfig[];
   /** Things accepted but worth telling (ignored directives). */
   notices: ConfigNotice[];
+  /**
+   * Every `access_log` and `echo_record` file named anywhere, in config order (also one written
+   * at the stream level that no server uses). Absent in a `Config` built by hand.
+   */
+  logFiles?: LogFileTarget[];
 }
