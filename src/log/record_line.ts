@@ -211,8 +211,8 @@ export function encodeRecordLine(t: RecordFacts, buf: Uint8Array, at: number): n
   putCount(t.id);
   putRemote(t.serverIndex, t.remoteAddr);
   putLocal(t.localAddr);
-  putTime(t.startedAt, startedHead);
-  putTime(t.endedAt, endedHead);
+  putTime(t, startedHead);
+  putTime(t, endedHead);
   const reason = t.reason;
   if (reason === undefined) put(endBytes(t.end));
   else {
@@ -329,6 +329,8 @@ function putText(text: string): void {
  * the milliseconds, as bytes, kept for the second last written.
  */
 interface TimeHead {
+  /** For `startedAt` (else `endedAt`). */
+  started: boolean;
   /** `,"startedAt":"` or `","endedAt":"`. */
   key: Uint8Array;
   /** The second `bytes` is for. */
@@ -337,25 +339,27 @@ interface TimeHead {
   bytes: Uint8Array;
 }
 
-const startedHead: TimeHead = { key: ascii(',"startedAt":"'), second: NaN, bytes: EMPTY };
-const endedHead: TimeHead = { key: ascii('","endedAt":"'), second: NaN, bytes: EMPTY };
+const startedHead: TimeHead = {
+  started: true,
+  key: ascii(',"startedAt":"'),
+  second: NaN,
+  bytes: EMPTY,
+};
+const endedHead: TimeHead = {
+  started: false,
+  key: ascii('","endedAt":"'),
+  second: NaN,
+  bytes: EMPTY,
+};
 
-/** Writes `head`'s key and `new Date(ms).toISOString()`. */
-function putTime(ms: number, head: TimeHead): void {
-  if (!(ms >= 0 && ms < ISO_FIXED_END)) {
-    put(head.key);
-    putText(new Date(ms).toISOString());
-    return;
-  }
+/**
+ * Writes `head`'s key and `new Date(ms).toISOString()` of `t`'s time that `head` is for (read
+ * here: a time passed as an argument to a call that is not inlined is boxed, 16 bytes each).
+ */
+function putTime(t: RecordFacts, head: TimeHead): void {
+  const ms = head.started ? t.startedAt : t.endedAt;
   const second = Math.floor(ms / 1000);
-  if (second !== head.second) {
-    const key = head.key;
-    const bytes = new Uint8Array(key.length + 20);
-    bytes.set(key);
-    encoder.encodeInto(new Date(ms).toISOString().slice(0, 20), bytes.subarray(key.length));
-    head.bytes = bytes;
-    head.second = second;
-  }
+  if (second !== head.second && !newSecond(ms, head)) return;
   put(head.bytes);
   const o = out;
   let p = pos;
@@ -366,6 +370,27 @@ function putTime(ms: number, head: TimeHead): void {
   o[p++] = 48 + milli - tens * 10;
   o[p++] = 90; // Z
   pos = p;
+}
+
+/**
+ * A time in another second than `head` holds (kept apart from {@linkcode putTime}, which stays
+ * small enough to be inlined): caches that second's head and returns true; a time outside the
+ * years 0000-9999 (or NaN) is written whole instead (key and text), never cached, and false
+ * returned.
+ */
+function newSecond(ms: number, head: TimeHead): boolean {
+  if (!(ms >= 0 && ms < ISO_FIXED_END)) {
+    put(head.key);
+    putText(new Date(ms).toISOString());
+    return false;
+  }
+  const key = head.key;
+  const bytes = new Uint8Array(key.length + 20);
+  bytes.set(key);
+  encoder.encodeInto(new Date(ms).toISOString().slice(0, 20), bytes.subarray(key.length));
+  head.bytes = bytes;
+  head.second = Math.floor(ms / 1000);
+  return true;
 }
 
 /**
