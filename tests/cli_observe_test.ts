@@ -272,6 +272,38 @@ Deno.test("echo_record writes one JSON line per session: text, base64, truncatio
   assert.deepEqual(binary.truncated, { received: false, sent: false });
 });
 
+Deno.test("a recording cut by the cap inside a UTF-8 character stays text, without the character's start", async () => {
+  using dir = new TempDir();
+  dir.write(
+    "se.conf",
+    `stream {
+    echo_record rec.jsonl;
+    server {
+        listen 127.0.0.1:0;
+        echo_read_buffer_size 128k;
+        echo_read_bytes 65538;
+        echo ok;
+    }
+}
+`,
+  );
+  await using proc = new CliProcess(
+    ["serve", "-c", "se.conf", "--ready-file", "ready.json", "--exit-after", "1"],
+    { cwd: dir.path },
+  );
+  const { listeners } = await ready(dir.file("ready.json"), proc);
+  // 65,535 bytes of "A", then "é" (two bytes) and LF: the 64 KiB cap falls inside the "é".
+  const sent = enc.encode("A".repeat(65535) + "é\n");
+  const view = await client({ hostname: "127.0.0.1", port: listeners[0].port }, sent);
+  assert.equal(dec.decode(view.received), "ok\n");
+  assert.equal((await proc.exited()).code, 0);
+  const [record] = (await lines(dir.file("rec.jsonl"), 1)).map((l) => JSON.parse(l));
+  assert.deepEqual(record.received, { text: "A".repeat(65535) });
+  assert.deepEqual(record.truncated, { received: true, sent: false });
+  assert.equal(record.bytesReceived, sent.length);
+  assert.deepEqual(record.sent, { text: "ok\n" });
+});
+
 Deno.test("serve --record records every server, whatever echo_record says", async () => {
   using dir = new TempDir();
   dir.write(

@@ -22,6 +22,36 @@ Deno.test("recorded bytes are text when valid UTF-8, else base64", () => {
   for (const [bytes, want] of cases) assert.deepEqual(recordedBytes(binary(bytes)), want);
 });
 
+Deno.test("a truncated direction cut inside a character is text without the incomplete end", () => {
+  const cases: [Uint8Array, object][] = [
+    [new Uint8Array([0x41, 0xc3]), { text: "A" }],
+    [new Uint8Array([0x41, 0xe2, 0x82]), { text: "A" }], // € cut after two of its three bytes
+    [new Uint8Array([0x41, 0xf0, 0x9f, 0x98]), { text: "A" }], // 😀 cut after three of four
+    [new Uint8Array([0xc3, 0xa9, 0xc3]), { text: "é" }],
+    [new Uint8Array([0x41, 0xe0, 0x80]), { base64: "QeCA" }], // no character starts E0 80
+    [new Uint8Array([0xff, 0x41, 0xc3]), { base64: "/0HD" }], // invalid before the end
+    [new Uint8Array([0x41, 0xa9]), { base64: "Qak=" }], // a lone continuation byte
+  ];
+  for (const [bytes, want] of cases) {
+    assert.deepEqual(recordedBytes(binary(bytes), true), want, String(bytes));
+    assert.ok("base64" in recordedBytes(binary(bytes)), "not truncated: base64");
+    const line = JSON.parse(recordLine({
+      id: 1,
+      serverIndex: 0,
+      remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 },
+      localAddr: { transport: "tcp", hostname: "127.0.0.1", port: 2 },
+      received: binary(bytes),
+      sent: binary(bytes),
+      truncated: { received: true, sent: false },
+      end: "eof",
+      startedAt: new Date(0),
+      endedAt: new Date(0),
+    }, { received: 100, sent: 0 }));
+    assert.deepEqual(line.received, want);
+    assert.ok("base64" in line.sent);
+  }
+});
+
 Deno.test("a text that starts with a BOM keeps it", () => {
   assert.deepEqual(recordedBytes(binary(new Uint8Array([0xef, 0xbb, 0xbf, 0x41]))), {
     text: "\ufeffA",
@@ -137,8 +167,8 @@ Deno.test("a record line's bytes are those of JSON.stringify: every byte value, 
           endedAt: t.endedAt.toISOString(),
           end: t.end,
           ...(reason === undefined ? {} : { reason }),
-          received: recordedBytes(received),
-          sent: recordedBytes(sent),
+          received: recordedBytes(received, t.truncated.received),
+          sent: recordedBytes(sent, t.truncated.sent),
           truncated: t.truncated,
           bytesReceived: Math.max(10, received.length),
           bytesSent: Math.max(10, sent.length),
@@ -221,7 +251,8 @@ Deno.test("a record line's bytes are JSON.stringify's for random bytes near UTF-
       localAddr: { transport: "tcp" as const, hostname: "127.0.0.1", port: 2 },
       received,
       sent,
-      truncated: { received: false, sent: false },
+      // Either direction may have been cut by the cap: an incomplete end is then left out.
+      truncated: { received: round % 2 === 1, sent: round % 3 === 0 },
       end: "eof" as const,
       startedAt: 0,
       endedAt: 0,
@@ -234,8 +265,8 @@ Deno.test("a record line's bytes are JSON.stringify's for random bytes near UTF-
       startedAt: new Date(0).toISOString(),
       endedAt: new Date(0).toISOString(),
       end: "eof",
-      received: recordedBytes(received),
-      sent: recordedBytes(sent),
+      received: recordedBytes(received, t.truncated.received),
+      sent: recordedBytes(sent, t.truncated.sent),
       truncated: t.truncated,
       bytesReceived: received.length,
       bytesSent: sent.length,

@@ -1,7 +1,8 @@
 /**
  * The recording format (`echo_record`, `serve --record`): one JSON object per line per finished
  * session, with the library's {@linkcode Transcript} fields. The bytes of each direction are
- * `{"text": "..."}` when they are valid UTF-8, else `{"base64": "..."}`.
+ * `{"text": "..."}` when they are valid UTF-8, else `{"base64": "..."}`. A direction cut by the
+ * cap in the middle of a character is still text: the character's incomplete start is left out.
  *
  * @module
  */
@@ -56,7 +57,8 @@ const ASCII = /^[\x00-\x7f]*$/;
 /**
  * `{"text"}` when the bytes are valid UTF-8, else `{"base64"}`. `binary` holds one character
  * (0-255) per byte, as `ByteRecorder.binary()` gives them: ASCII is text as it is, and
- * only other bytes are decoded.
+ * only other bytes are decoded. When `truncated` (the cap cut the direction), an incomplete
+ * UTF-8 sequence at the very end is left out of the text instead of making it base64.
  *
  * @example
  * ```ts
@@ -65,12 +67,16 @@ const ASCII = /^[\x00-\x7f]*$/;
  * assert.deepEqual(recordedBytes("ping\r\n"), { text: "ping\r\n" });
  * assert.deepEqual(recordedBytes("\xc3\xa9"), { text: "é" });
  * assert.deepEqual(recordedBytes("\xff\x00"), { base64: "/wA=" });
+ * assert.deepEqual(recordedBytes("A\xc3", true), { text: "A" });
  * ```
  */
-export function recordedBytes(binary: string): RecordedBytes {
+export function recordedBytes(binary: string, truncated = false): RecordedBytes {
   if (ASCII.test(binary)) return { text: binary };
   try {
-    return { text: utf8.decode(argBytes(binary)) };
+    if (!truncated) return { text: utf8.decode(argBytes(binary)) };
+    // Streaming: a valid but incomplete sequence at the end is held back, not an error.
+    const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+    return { text: decoder.decode(argBytes(binary), { stream: true }) };
   } catch {
     return { base64: btoa(binary) };
   }
@@ -222,9 +228,9 @@ export function encodeRecordLine(t: RecordFacts, buf: Uint8Array, at: number): n
     putText(JSON.stringify(reason));
     put(K_RECEIVED_TEXT);
   }
-  putBytes(t.receivedBuf, t.receivedAt, t.receivedLength);
+  putBytes(t.receivedBuf, t.receivedAt, t.receivedLength, t.receivedTruncated);
   put(K_SENT_TEXT);
-  putBytes(t.sentBuf, t.sentAt, t.sentLength);
+  putBytes(t.sentBuf, t.sentAt, t.sentLength, t.sentTruncated);
   put(K_TRUNCATED[(t.receivedTruncated ? 2 : 0) + (t.sentTruncated ? 1 : 0)]);
   putCount(Math.max(t.bytesReceived, t.receivedLength));
   put(K_BYTES_SENT);
@@ -458,9 +464,10 @@ function addrBound(a: Deno.Addr): number {
  * escaped, as `JSON.stringify` escapes them (the bytes of the decoded text's JSON); else the
  * `{"text":"` is taken back and `{"base64":"...` written instead. One pass over the bytes: the
  * UTF-8 check (the decoder's, `fatal`: no overlong forms, surrogates or code points past
- * U+10FFFF, no sequence cut short) runs as they are copied.
+ * U+10FFFF, no sequence cut short) runs as they are copied. When `cut` (the cap truncated the
+ * direction), a valid start of a sequence that the end cuts short is left out of the text.
  */
-function putBytes(src: Uint8Array, at: number, length: number): void {
+function putBytes(src: Uint8Array, at: number, length: number, cut: boolean): void {
   const o = out;
   let p = pos;
   const end = at + length;
@@ -517,7 +524,14 @@ function putBytes(src: Uint8Array, at: number, length: number): void {
       if (c === 0xf0) low = 0x90;
       else if (c === 0xf4) high = 0x8f;
     } else return putBase64(src, at, length);
-    if (end - i < more) return putBase64(src, at, length);
+    if (end - i < more) {
+      if (!cut) return putBase64(src, at, length);
+      // Cut by the cap: leave the incomplete tail out if what there is of it is valid.
+      for (; i < end; i++, low = 0x80, high = 0xbf) {
+        if (src[i] < low || src[i] > high) return putBase64(src, at, length);
+      }
+      break;
+    }
     o[p++] = c;
     for (; more > 0; more--) {
       const d = src[i++];
