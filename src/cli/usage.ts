@@ -52,7 +52,8 @@ Signals:
   SIGQUIT           graceful shutdown: stop accepting, let connections finish (capped by
                     worker_shutdown_timeout), exit 0
   SIGHUP            reload the config file; a bad config is logged and the old one kept serving
-  SIGUSR1           reopen the error log files (after logrotate moved them)
+  SIGUSR1           reopen the log files: error logs, access_log and echo_record files
+                    (after logrotate moved them)
 
 Exit codes: 0 stopped by a signal, 1 config, listen or runtime failure, 2 usage error.
 `;
