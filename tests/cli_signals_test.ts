@@ -286,6 +286,47 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "--log-format json with --error-log FILE: the file stays one JSON object per line across SIGUSR1",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    using dir = new TempDir();
+    const conf = dir.write("a.conf", oneServer("echo hi;"));
+    const log = dir.file("error.json");
+    const read = (path: string) => {
+      try {
+        return Deno.readTextFileSync(path);
+      } catch {
+        return "";
+      }
+    };
+    await using p = new CliProcess(
+      ["serve", "-c", conf, "--log-format", "json", "--error-log", log],
+      { cwd: dir.path },
+    );
+    const deadline = Date.now() + 10_000;
+    while (!read(log).includes("started with")) {
+      if (Date.now() > deadline) throw new Error(`not started: ${read(log)}${p.stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // Past Deno's half-second grace: its own SIGUSR1 handler (the inspector) answers too, and
+    // prints its lines on stderr, never into the error log file.
+    await new Promise((r) => setTimeout(r, 700));
+    p.kill("SIGUSR1");
+    while (!read(log).includes("logs reopened")) {
+      if (Date.now() > deadline) throw new Error(`not reopened: ${read(log)}${p.stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    p.kill("SIGTERM");
+    assert.equal((await p.exited()).code, 0);
+    const lines = read(log).split("\n").filter((l) => l !== "");
+    for (const line of lines) assert.equal(typeof JSON.parse(line).message, "string", line);
+    assert.ok(lines.some((l) => JSON.parse(l).message === "logs reopened"));
+  },
+});
+
 Deno.test("SIGQUIT with an echo_sleep 3600 session says what it waits for; SIGTERM then ends it", async () => {
   using dir = new TempDir();
   const conf = dir.write("a.conf", oneServer("echo before; echo_flush_wait; echo_sleep 3600;"));

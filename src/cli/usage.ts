@@ -53,7 +53,8 @@ Signals:
                     worker_shutdown_timeout), exit 0
   SIGHUP            reload the config file; a bad config is logged and the old one kept serving
   SIGUSR1           reopen the log files: error logs, access_log and echo_record files
-                    (after logrotate moved them)
+                    (after logrotate moved them). Deno also opens its inspector on it and
+                    prints two lines of its own on stderr; stream-echo closes it again
 
 Exit codes: 0 stopped by a signal, 1 config, listen or runtime failure, 2 usage error.
 `;
