@@ -379,10 +379,9 @@ function putTime(t: RecordFacts, head: TimeHead): void {
 }
 
 /**
- * A time in another second than `head` holds (kept apart from {@linkcode putTime}, which stays
- * small enough to be inlined): caches that second's head and returns true; a time outside the
- * years 0000-9999 (or NaN) is written whole instead (key and text), never cached, and false
- * returned.
+ * A time in another second than `head` holds (the rare path of {@linkcode putTime}, a call of
+ * its own): caches that second's head and returns true; a time outside the years 0000-9999 (or
+ * NaN) is written whole instead (key and text), never cached, and false returned.
  */
 function newSecond(ms: number, head: TimeHead): boolean {
   if (!(ms >= 0 && ms < ISO_FIXED_END)) {
