@@ -5,7 +5,7 @@ import { type Logger, quietLogger } from "../src/log/logger.ts";
 import { type LineSink, SessionLogs } from "../src/log/session_logs.ts";
 import { type EncodedLine, LogSink } from "../src/log/sink.ts";
 import type { SessionInfo } from "../src/server/types.ts";
-import type { DirectIO } from "../src/engine/types.ts";
+import type { DirectIO, SessionResult } from "../src/engine/types.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -20,6 +20,7 @@ async function recordOne(
   logger: Logger = quietLogger,
   reads: Uint8Array[] = [enc.encode("ping\n")],
   writes: Uint8Array[] = [new Uint8Array([...enc.encode("pong "), 0xff, 10])],
+  result: SessionResult = { end: "eof", bytesIn: 5, bytesOut: 7 },
 ): Promise<string> {
   const logs = new SessionLogs({
     openSink: () => sink,
@@ -48,7 +49,7 @@ async function recordOne(
   while (!(await reader.read()).done) { /* read it all */ }
   const writer = io.writable.getWriter();
   for (const w of writes) await writer.write(w);
-  logs.observer.ended!(info, { end: "eof", bytesIn: 5, bytesOut: 7 }, 0, 1);
+  logs.observer.ended!(info, result, 0, 1);
   await logs.close();
   return out();
 }
@@ -89,6 +90,27 @@ Deno.test("a recorded session's line is the same through a sink of text lines an
     bytesReceived: 5,
     bytesSent: 7,
   });
+});
+
+Deno.test("a session that ended inside a write (part of it taken by the socket) is marked truncated.sent", async () => {
+  let text = "";
+  const sink: LineSink = {
+    write: (t) => (text += t, true),
+    flush: () => Promise.resolve(true),
+    close: () => Promise.resolve(true),
+  };
+  // "hello" was written whole; the socket then took 1,000 bytes of a write that timed out.
+  const line = JSON.parse(
+    await recordOne(sink, () => text, quietLogger, [enc.encode("ping\n")], [enc.encode("hello")], {
+      end: "timeout",
+      reason: "stream client send timed out",
+      bytesIn: 5,
+      bytesOut: 1005,
+    }),
+  );
+  assert.deepEqual(line.sent, { text: "hello" });
+  assert.deepEqual(line.truncated, { received: false, sent: true });
+  assert.equal(line.bytesSent, 1005);
 });
 
 Deno.test("--debug-hexdump with a recording: both see every chunk, and the line is the same", async () => {

@@ -190,6 +190,9 @@ class Live extends SessionTap implements RecordFacts, EncodedLine {
   /** The session is over: how it ended. */
   ended(result: SessionResult, startedAt: number, endedAt: number): void {
     this.#result = result;
+    // A write cut short (send timeout, reset, shutdown): the socket took part of a chunk the
+    // taps never saw whole. It is counted in bytesSent, not kept: the recording holds less.
+    if (result.bytesOut > this.sentLength) this.sentTruncated = true;
     this.startedAt = startedAt;
     this.endedAt = endedAt;
   }
