@@ -66,8 +66,8 @@ Tests a config file the way "nginx -t" does and prints, on stderr:
   stream-echo: the configuration file FILE syntax is ok
   stream-echo: configuration file FILE test is successful
 or the error (with file:line) followed by "configuration file FILE test failed".
-Listeners are not bound; log files (error_log, access_log, echo_record) are opened, and
-created if missing, as serve would. Without --config the built-in default is checked.
+Listeners are not bound; log files (error_log, and every access_log and echo_record the
+config names, used by a server or not) are opened, and created if missing, as nginx -t does. Without --config the built-in default is checked.
 
 Flags:
   -c, --config FILE   the config file
