@@ -26,6 +26,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { exists, median } from "./util.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -61,15 +62,6 @@ const cpus = navigator.hardwareConcurrency;
 const pinned = cpus >= 2 && exists("/usr/bin/taskset");
 const serverPin = pinned ? ["taskset", "-c", "0"] : [];
 const clientPin = pinned ? ["taskset", "-c", "1"] : [];
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -419,13 +411,6 @@ async function measure(
 }
 
 let samples: Record<string, Rate[]> = {};
-
-function median(values: number[]): number {
-  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (v.length === 0) return NaN;
-  const mid = v.length >> 1;
-  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
-}
 
 function medianRate(rs: Rate[]): Rate {
   return {

@@ -35,6 +35,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { exists, median, quantile } from "./util.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -55,15 +56,6 @@ const REQUEST = "ping\n";
 const REPLY = "ping\nHello, world!\n";
 const root = new URL("../", import.meta.url);
 const dir = Deno.makeTempDirSync({ prefix: "se-observe-bench-" });
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The C load client, compiled into the bench's folder; why not, when it cannot be. */
 async function compileLoad(): Promise<{ path: string } | { missing: string }> {
@@ -278,18 +270,6 @@ async function measure(
   } finally {
     Deno.removeSync(run, { recursive: true });
   }
-}
-
-/** The `q` quantile of `xs` (0.5: the median), interpolated between the two nearest values. */
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const at = (s.length - 1) * q;
-  const lo = Math.floor(at);
-  return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (at - lo);
-}
-
-function median(xs: number[]): number {
-  return quantile(xs, 0.5);
 }
 
 const percent = (ratio: number) => `${((ratio - 1) * 100).toFixed(1)}%`;

@@ -7,6 +7,7 @@
  *     deno run -A bench/startup_bench.ts [RUNS]        # default 10 runs per variant
  */
 import { BINARY_PERMISSIONS } from "../tests/binary_permissions.ts";
+import { exists } from "./util.ts";
 
 const runs = Number(Deno.args[0] ?? 10);
 const repo = new URL("..", import.meta.url).pathname;
@@ -81,15 +82,6 @@ function which(cmd: string): string | undefined {
   }
   for (const dir of ["/usr/sbin", "/sbin"]) if (exists(`${dir}/${cmd}`)) return `${dir}/${cmd}`;
   return undefined;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function freePort(): number {

@@ -17,6 +17,7 @@
  */
 import { parseArgs } from "node:util";
 import { BINARY_PERMISSIONS } from "../tests/binary_permissions.ts";
+import { median } from "./util.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -198,11 +199,6 @@ async function run(n: number): Promise<Result> {
     } catch { /* exited */ }
     await child.status;
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 const f = (x: number, d = 1) => Number.isFinite(x) ? x.toFixed(d) : "—";
