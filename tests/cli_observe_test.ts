@@ -51,6 +51,14 @@ async function lines(path: string, n: number, timeout = 5000): Promise<string[]>
 }
 
 /** Waits for the ready file and returns it parsed. */
+/** `serve -c se.conf` in `dir`, writing ready.json, exiting after one session. */
+function serveOnce(dir: TempDir): CliProcess {
+  return new CliProcess(
+    ["serve", "-c", "se.conf", "--ready-file", "ready.json", "--exit-after", "1"],
+    { cwd: dir.path },
+  );
+}
+
 async function ready(path: string, proc: CliProcess, timeout = 10_000) {
   const deadline = Date.now() + timeout;
   for (;;) {
@@ -165,10 +173,7 @@ Deno.test("$status and $echo_end say how a session ended: a read timeout is 400 
 }
 `,
   );
-  await using proc = new CliProcess(
-    ["serve", "-c", "se.conf", "--ready-file", "ready.json", "--exit-after", "1"],
-    { cwd: dir.path },
-  );
+  await using proc = serveOnce(dir);
   const { listeners } = await ready(dir.file("ready.json"), proc);
   const view = await client({ hostname: "127.0.0.1", port: listeners[0].port }, enc.encode("abc"));
   assert.equal(view.received.length, 0);
@@ -196,10 +201,7 @@ Deno.test("a request data mismatch is $status 400, $echo_end mismatch", async ()
 }
 `,
   );
-  await using proc = new CliProcess(
-    ["serve", "-c", "se.conf", "--ready-file", "ready.json", "--exit-after", "1"],
-    { cwd: dir.path },
-  );
+  await using proc = serveOnce(dir);
   const { listeners } = await ready(dir.file("ready.json"), proc);
   const view = await client({ hostname: "127.0.0.1", port: listeners[0].port }, enc.encode("PONG"));
   assert.equal(dec.decode(view.received), "> ");
@@ -287,10 +289,7 @@ Deno.test("a recording cut by the cap inside a UTF-8 character stays text, witho
 }
 `,
   );
-  await using proc = new CliProcess(
-    ["serve", "-c", "se.conf", "--ready-file", "ready.json", "--exit-after", "1"],
-    { cwd: dir.path },
-  );
+  await using proc = serveOnce(dir);
   const { listeners } = await ready(dir.file("ready.json"), proc);
   // 65,535 bytes of "A", then "é" (two bytes) and LF: the 64 KiB cap falls inside the "é".
   const sent = enc.encode("A".repeat(65535) + "é\n");
@@ -406,10 +405,7 @@ Deno.test("control bytes of a socket path are escaped in every error-log line: e
     "se.conf",
     `stream {\n    server { listen "unix:${dir.path}/a\\nb\\tc.sock"; echo a; }\n}\n`,
   );
-  await using proc = new CliProcess(
-    ["serve", "-c", "se.conf", "--ready-file", "ready.json", "--exit-after", "1"],
-    { cwd: dir.path },
-  );
+  await using proc = serveOnce(dir);
   const content = await ready(dir.file("ready.json"), proc);
   assert.deepEqual(content.listeners, [{ transport: "unix", path: sock, listen: `unix:${sock}` }]);
   const view = await client({ transport: "unix", path: sock }, new Uint8Array(0));
@@ -482,10 +478,7 @@ Deno.test("a send timeout counts what the socket took, partial write included: a
 }
 `,
   );
-  await using proc = new CliProcess(
-    ["serve", "-c", "se.conf", "--ready-file", "ready.json", "--exit-after", "1"],
-    { cwd: dir.path },
-  );
+  await using proc = serveOnce(dir);
   const { listeners } = await ready(dir.file("ready.json"), proc);
   // A slow reader: reads nothing for 2 s (the send timer fires after 1 s without progress,
   // in the middle of a write the socket took only part of), then reads what arrived to EOF.
