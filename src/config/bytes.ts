@@ -113,6 +113,11 @@ export const SHOWN_TOKEN_BYTES = 64;
 
 const HEX = "0123456789ABCDEF";
 
+/** `\xNN` for a byte (or control character) `code`. */
+function hexEscape(code: number): string {
+  return `\\x${HEX[code >> 4]}${HEX[code & 15]}`;
+}
+
 /**
  * A token as shown inside a message: its first {@link SHOWN_TOKEN_BYTES} bytes (then `...`),
  * with control bytes and bytes >= 0x80 written `\xNN`. Put it in quotes yourself.
@@ -134,7 +139,7 @@ export function showToken(s: string, max: number = SHOWN_TOKEN_BYTES): string {
     const c = head.charCodeAt(i);
     if (c >= 0x20 && c < 0x7f) continue;
     out += head.slice(plain, i);
-    out += c > 0xff ? `\\u{${c.toString(16)}}` : `\\x${HEX[c >> 4]}${HEX[c & 15]}`;
+    out += c > 0xff ? `\\u{${c.toString(16)}}` : hexEscape(c);
     plain = i + 1;
   }
   out += head.slice(plain);
@@ -158,10 +163,33 @@ export const SHOWN_PATH_CHARS = 256;
 export function showPath(path: string): string {
   const cut = path.length > SHOWN_PATH_CHARS;
   const head = cut ? path.slice(0, SHOWN_PATH_CHARS) : path;
-  // deno-lint-ignore no-control-regex
-  const shown = head.replace(/[\0-\x1f\x7f]/g, (c) => {
-    const code = c.charCodeAt(0);
-    return `\\x${HEX[code >> 4]}${HEX[code & 15]}`;
-  });
+  const shown = escapeControls(head);
   return cut ? shown + "..." : shown;
+}
+
+// Control characters are what these look for.
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x1f\x7f]/;
+// deno-lint-ignore no-control-regex
+const CONTROLS = /[\x00-\x1f\x7f]/g;
+
+function controlHex(c: string): string {
+  return hexEscape(c.charCodeAt(0));
+}
+
+/**
+ * `text` with its control characters (below 0x20, and 0x7f) written `\xNN`, other characters as
+ * they are: what {@linkcode showPath} shows, uncut, and what keeps a line of the nginx-format error
+ * log one line whatever a message or an address holds (a Unix socket path with a newline, a tab).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { escapeControls } from "./bytes.ts";
+ * assert.equal(escapeControls("unix:/tmp/a\nb\tc.sock"), "unix:/tmp/a\\x0Ab\\x09c.sock");
+ * assert.equal(escapeControls("unix:/tmp/café.sock"), "unix:/tmp/café.sock");
+ * ```
+ */
+export function escapeControls(text: string): string {
+  return CONTROL.test(text) ? text.replace(CONTROLS, controlHex) : text;
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { escapeControls } from "../config/bytes.ts";
 import type { LogLevel } from "../config/types.ts";
 
 export type { LogLevel };
@@ -84,35 +85,6 @@ export function formatLogLine(
   if (ctx?.client !== undefined) line += `, client: ${escapeControls(ctx.client)}`;
   if (ctx?.server !== undefined) line += `, server: ${escapeControls(ctx.server)}`;
   return line;
-}
-
-// Control characters are what these look for.
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\x00-\x1f\x7f]/;
-// deno-lint-ignore no-control-regex
-const CONTROLS = /[\x00-\x1f\x7f]/g;
-const HEX = "0123456789ABCDEF";
-
-function hexByte(c: string): string {
-  const n = c.charCodeAt(0);
-  return `\\x${HEX[n >> 4]}${HEX[n & 15]}`;
-}
-
-/**
- * `text` with its control characters (below 0x20, and 0x7f) written `\xNN`, so that a line of
- * the nginx-format error log is always one line whatever a message or an address holds (a
- * Unix socket path with a newline, a tab). Other characters are kept as they are.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { escapeControls } from "./logger.ts";
- * assert.equal(escapeControls("unix:/tmp/a\nb\tc.sock"), "unix:/tmp/a\\x0Ab\\x09c.sock");
- * assert.equal(escapeControls("unix:/tmp/café.sock"), "unix:/tmp/café.sock");
- * ```
- */
-export function escapeControls(text: string): string {
-  return CONTROL.test(text) ? text.replace(CONTROLS, hexByte) : text;
 }
 
 /** The error log's line formats: nginx's text lines, or one JSON object per line. */
