@@ -62,12 +62,8 @@ function openLogFiles(config: Config): void {
   }
   // Every file named anywhere, as nginx -t opens them: a stream-level access_log with no
   // server, or one every server overrides, included.
-  const files = config.logFiles ?? config.servers.flatMap((s) => [
-    ...(s.accessLog ?? []).map((a) => ({ path: a.path, pos: a.pos, directive: "access_log" })),
-    ...(s.record ? [{ ...s.record, directive: "echo_record" }] : []),
-  ]);
   const seen = new Set<string>();
-  for (const f of files) {
+  for (const f of config.logFiles ?? []) {
     if (seen.has(f.path)) continue;
     seen.add(f.path);
     try {
