@@ -6,7 +6,7 @@
  * @module
  */
 
-import { copyBytes, writeDigits } from "./byte_out.ts";
+import { copyBytes, isCount, writeDigits } from "./byte_out.ts";
 import type { LogEscape, LogFormat, LogFormatPart } from "../config/types.ts";
 import { escaper } from "./escape.ts";
 import { seconds, type SessionFacts, type VariableGetter, variableGetter } from "./variables.ts";
@@ -165,7 +165,7 @@ function textWriter(mode: LogEscape): (value: string) => void {
 /** A non-negative integer's digits; anything else as `String(n)` (then escaped). */
 function countWriter(text: (value: string) => void): (n: number) => void {
   return (n) => {
-    if (!(n >= 0 && n <= 0x7fffffff && (n | 0) === n)) {
+    if (!isCount(n)) {
       text(String(n));
       return;
     }

@@ -30,7 +30,22 @@ export function copyBytes(out: Uint8Array, at: number, bytes: Uint8Array): numbe
 }
 
 /**
- * Writes the decimal digits of `n`, an integer from 0 to 2^31-1 (the caller checks), into `out`
+ * Whether {@linkcode writeDigits} can write `n`: an integer from 0 to 2^31-1 (a byte count, a
+ * connection number, a port). Anything else is written as its text by the caller.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isCount } from "./byte_out.ts";
+ * assert.deepEqual([0, 2147483647, -1, 1.5, NaN, 2 ** 31].map(isCount), [true, true, false, false, false, false]);
+ * ```
+ */
+export function isCount(n: number): boolean {
+  return n >= 0 && n <= 0x7fffffff && (n | 0) === n;
+}
+
+/**
+ * Writes the decimal digits of `n`, an integer from 0 to 2^31-1 ({@linkcode isCount}), into `out`
  * at `at` and returns where they end: `String(n)`'s bytes, without a string.
  *
  * @example

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { copyBytes, writeDigits } from "./byte_out.ts";
+import { copyBytes, isCount, writeDigits } from "./byte_out.ts";
 import { argBytes } from "../config/bytes.ts";
 import type { Transcript } from "../lib/transcript.ts";
 
@@ -308,7 +308,7 @@ function put(bytes: Uint8Array): void {
 
 /** A non-negative integer's digits (anything else as `JSON.stringify` writes it). */
 function putCount(n: number): void {
-  if (!(n >= 0 && n <= 0x7fffffff && (n | 0) === n)) {
+  if (!isCount(n)) {
     putText(JSON.stringify(n));
     return;
   }
